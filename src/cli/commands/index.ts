@@ -1,0 +1,29 @@
+// Every verb, in the order `kiln --help` lists them.
+import type { CommandDef } from '../command.js';
+import { initCommand } from './init.js';
+import { appListCommand, appTagCommand } from './app.js';
+import { releaseCreateCommand, releaseDiffCommand, releaseListCommand, releaseShowCommand } from './release.js';
+import { serverCommand } from './server.js';
+import { deployCommand } from './deploy.js';
+import { statusCommand } from './status.js';
+import { rollbackCommand } from './rollback.js';
+import { proxyCommand } from './proxy.js';
+import { schemaCommand } from './schema.js';
+import { downCommand } from './down.js';
+
+export const COMMANDS: CommandDef[] = [
+  initCommand,
+  appTagCommand,
+  appListCommand,
+  releaseCreateCommand,
+  releaseListCommand,
+  releaseShowCommand,
+  releaseDiffCommand,
+  serverCommand,
+  deployCommand,
+  statusCommand,
+  rollbackCommand,
+  downCommand,
+  proxyCommand,
+  schemaCommand,
+];

@@ -1,0 +1,100 @@
+import type { CommandDef } from '../command.js';
+import { findSpecFile, loadSpec } from '../../spec/load.js';
+import { openStore, type Store } from '../../store/init.js';
+import { createRelease, diffReleases, formatReleaseDiff, getRelease, listReleases } from '../../release/index.js';
+
+async function withStore<T>(cwd: string, fn: (store: Store) => T): Promise<T> {
+  const spec = loadSpec(findSpecFile(cwd));
+  const store = openStore(spec.dir);
+  try {
+    return fn(store);
+  } finally {
+    store.db.close();
+  }
+}
+
+export const releaseCreateCommand: CommandDef = {
+  name: 'release create',
+  summary: 'freeze every service\'s head tag into a new numbered, immutable release',
+  description: 'If nothing changed since the latest release, no release is made and that one is named.',
+  positionals: [],
+  options: {},
+  json: true,
+  examples: ['kiln release create'],
+  async run(ctx) {
+    const spec = loadSpec(findSpecFile(ctx.cwd));
+    const store = openStore(spec.dir);
+    try {
+      const r = createRelease(store.db, store.oci, spec);
+      const rec = 'unchanged' in r ? r.unchanged : r;
+      const created = !('unchanged' in r);
+      if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created });
+      else if (!created) ctx.out(`no changes since ${rec.name} (${rec.digest}): no release made`);
+      else {
+        const services = Object.entries(rec.manifest.services).map(([s, v]) => `${s}=${v.app.tag}`).join(' ');
+        ctx.out(`${rec.name} ${rec.digest} ${services}`);
+      }
+      return 0;
+    } finally {
+      store.db.close();
+    }
+  },
+};
+
+export const releaseListCommand: CommandDef = {
+  name: 'release list',
+  summary: 'list releases, oldest first',
+  positionals: [],
+  options: {},
+  json: true,
+  async run(ctx) {
+    const list = await withStore(ctx.cwd, (s) => listReleases(s.db));
+    if (ctx.json) ctx.outJson(list);
+    else ctx.out(list.length ? list.map((r) => `${r.name}  ${r.digest}  parent ${r.parent ?? '-'}  ${r.createdAt}`).join('\n') : 'no releases yet: kiln release create');
+    return 0;
+  },
+};
+
+export const releaseShowCommand: CommandDef = {
+  name: 'release show',
+  summary: 'show a release\'s manifest: per service the app tag, run command, roles and flags',
+  positionals: [{ name: 'release', required: true, description: 'e.g. r3' }],
+  options: {},
+  json: true,
+  async run(ctx) {
+    const rec = await withStore(ctx.cwd, (s) => getRelease(s.db, s.oci, ctx.positionals[0] as string));
+    if (ctx.json) ctx.outJson(rec);
+    else {
+      const lines = [`${rec.name}  ${rec.digest}  parent ${rec.manifest.parent ?? '-'}  created ${rec.manifest.createdAt}`];
+      for (const [name, s] of Object.entries(rec.manifest.services)) {
+        lines.push(`  ${name}: ${s.app.stream}:${s.app.tag} (${s.app.digest})`);
+        lines.push(`    run: ${s.run.join(' ')}`);
+        for (const [role, r] of Object.entries(s.roles)) {
+          lines.push(`    role ${role}: ${r.replicas} replica(s)${r.port ? `, port ${r.port}` : ''}${r.health ? `, health ${r.health.path}` : ''}`);
+        }
+      }
+      ctx.out(lines.join('\n'));
+    }
+    return 0;
+  },
+};
+
+export const releaseDiffCommand: CommandDef = {
+  name: 'release diff',
+  summary: 'what changed between two releases, service by service',
+  positionals: [
+    { name: 'from', required: true, description: 'older release, e.g. r1' },
+    { name: 'to', required: true, description: 'newer release, e.g. r2' },
+  ],
+  options: {},
+  json: true,
+  examples: ['kiln release diff r1 r2'],
+  async run(ctx) {
+    const diff = await withStore(ctx.cwd, (s) =>
+      diffReleases(getRelease(s.db, s.oci, ctx.positionals[0] as string), getRelease(s.db, s.oci, ctx.positionals[1] as string)),
+    );
+    if (ctx.json) ctx.outJson(diff);
+    else ctx.out(formatReleaseDiff(diff));
+    return 0;
+  },
+};

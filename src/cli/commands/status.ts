@@ -1,0 +1,21 @@
+import type { CommandDef } from '../command.js';
+import { ApiClient } from '../../server/client.js';
+import { formatStatus, type StatusView } from '../../server/status.js';
+import { findKilnDir } from '../project.js';
+
+export const statusCommand: CommandDef = {
+  name: 'status',
+  summary: 'clusters, server groups (active / draining / disabled) and servers with their health',
+  positionals: [],
+  options: { env: { type: 'string', short: 'e', value: '<env>', description: 'only this environment' } },
+  json: true,
+  examples: ['kiln status --env dev', 'kiln status --env dev --json'],
+  async run(ctx) {
+    const client = new ApiClient(findKilnDir(ctx.cwd));
+    const env = typeof ctx.options.env === 'string' ? ctx.options.env : undefined;
+    const view = await client.get<StatusView>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
+    if (ctx.json) ctx.outJson(view);
+    else ctx.out(formatStatus(view));
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+// Health checks: an HTTP GET of the role's path on the server's own port; 2xx is healthy.
+// Used by the deploy (wait for every new server) and the reconciler (replacement servers).
+import http from 'node:http';
+import type { HealthCheckSpec } from '../spec/types.js';
+
+export interface CheckResult {
+  ok: boolean;
+  detail: string;
+}
+
+// Never reuse sockets for checks: a check must prove the server accepts new connections.
+export function checkOnce(port: number, path: string, timeoutMs: number): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+      res.on('end', () => resolve({ ok, detail: `GET ${path} -> ${res.statusCode}` }));
+      res.on('error', (e) => resolve({ ok: false, detail: `GET ${path}: ${e.message}` }));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve({ ok: false, detail: `GET ${path}: no answer within ${timeoutMs} ms` });
+    });
+    req.on('error', (e) => resolve({ ok: false, detail: `GET ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}` }));
+  });
+}
+
+/** How long a server without a port must stay up to count as started. */
+export const NO_PORT_SETTLE_MS = 250;
+
+/**
+ * Waits until the server is healthy, its process died, or the grace period ran out.
+ * The first checks come quickly (the interval grows to the spec's), because deploy latency is
+ * dominated by how soon Kiln notices an app is ready.
+ */
+export async function waitHealthy(
+  opts: { port?: number; health?: HealthCheckSpec; isAlive: () => boolean; signal?: AbortSignal },
+): Promise<CheckResult> {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  if (!opts.health || opts.port === undefined) {
+    const until = Date.now() + NO_PORT_SETTLE_MS;
+    while (Date.now() < until) {
+      if (!opts.isAlive()) return { ok: false, detail: 'the process exited' };
+      await sleep(25);
+    }
+    return opts.isAlive() ? { ok: true, detail: 'running' } : { ok: false, detail: 'the process exited' };
+  }
+  const h = opts.health;
+  const deadline = Date.now() + h.graceMs;
+  let wait = Math.min(10, h.intervalMs);
+  let last: CheckResult = { ok: false, detail: 'not checked yet' };
+  for (;;) {
+    if (opts.signal?.aborted) return { ok: false, detail: 'cancelled' };
+    if (!opts.isAlive()) return { ok: false, detail: `the process exited (last check: ${last.detail})` };
+    last = await checkOnce(opts.port, h.path, Math.min(h.timeoutMs, Math.max(1, deadline - Date.now())));
+    if (last.ok) return last;
+    if (Date.now() >= deadline) return { ok: false, detail: `not healthy within ${h.graceMs} ms (last check: ${last.detail})` };
+    await sleep(wait);
+    wait = Math.min(h.intervalMs, wait * 2);
+  }
+}

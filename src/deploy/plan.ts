@@ -1,0 +1,115 @@
+// Plan, then execute (ARCHITECTURE.md): everything a deploy will do, computed as data first.
+// `kiln deploy --dry-run` prints it; tests assert on it; execute.ts carries it out.
+import { KilnError } from '../errors.js';
+import { clusterName, serverGroupName, type ClusterName } from '../names/names.js';
+import type { ReleaseManifest } from '../release/types.js';
+import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec } from '../spec/types.js';
+import type { RuntimeState } from '../store/runtime-state.js';
+import { renderFlagTemplate } from './flags.js';
+
+export interface ClusterPlan {
+  cluster: string;
+  service: string;
+  role: string;
+  /** Group this deploy will create, e.g. "api-http-dev-v004". */
+  group: string;
+  build: number;
+  replicas: number;
+  /** Group taking the traffic now (drained and kept for rollback after the switch). */
+  previous: string | null;
+  /** The cluster's stable load-balancer port on the proxy (allocated once per cluster). */
+  lbPort: number | null;
+  app: { stream: string; tag: string; digest: string };
+  run: string[];
+  flags: Array<[string, string]>;
+  portName?: string;
+  health?: HealthCheckSpec;
+}
+
+export interface DeployPlan {
+  project: string;
+  env: string;
+  runtime: string;
+  release: string;
+  clusters: ClusterPlan[];
+}
+
+export function environmentOf(spec: ProjectSpec, env: string): EnvironmentSpec {
+  const e = spec.environments[env];
+  if (!e) {
+    throw new KilnError('ENV_NOT_FOUND', `environment "${env}" is not defined in ${spec.file}`, {
+      location: { flag: '--env' },
+      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
+    });
+  }
+  return e;
+}
+
+/**
+ * @param lbPortFor returns the cluster's existing load-balancer port or a new free one.
+ */
+export async function planDeploy(
+  spec: ProjectSpec,
+  env: string,
+  release: ReleaseManifest,
+  state: RuntimeState,
+  lbPortFor: (cluster: string, existing: number | null) => Promise<number>,
+): Promise<DeployPlan> {
+  const envSpec = environmentOf(spec, env);
+  const roles: Array<{ service: string; role: string; cluster: ClusterName }> = [];
+  for (const [service, svc] of Object.entries(release.services)) {
+    for (const role of Object.keys(svc.roles)) roles.push({ service, role, cluster: clusterName(service, role, env) });
+  }
+  // Load-balancer ports first: flags of one service may name another's cluster URL.
+  const lbPorts = new Map<string, number | null>();
+  const clusterUrls: Record<string, string> = {};
+  for (const r of roles) {
+    const existing = state.cluster(r.cluster);
+    const hasPort = release.services[r.service]?.roles[r.role]?.port !== undefined;
+    const port = hasPort ? await lbPortFor(r.cluster, existing?.lb_port ?? null) : null;
+    lbPorts.set(r.cluster, port);
+    if (port !== null) clusterUrls[`${r.service}-${r.role}`] = `http://${spec.proxy.host}:${port}`;
+  }
+  const clusters = roles.map(({ service, role, cluster }): ClusterPlan => {
+    const svc = release.services[service]!;
+    const r = svc.roles[role]!;
+    const existing = state.cluster(cluster);
+    const build = existing?.next_build ?? 1;
+    const replicas = envSpec.scale[service]?.[role] ?? r.replicas;
+    const flags = renderFlagTemplate(
+      [svc.flags, r.flags, envSpec.flags[service] ?? {}],
+      r.port !== undefined,
+      { env, release: release.name, clusterUrls },
+      service,
+    );
+    return {
+      cluster,
+      service,
+      role,
+      group: serverGroupName(cluster, build),
+      build,
+      replicas,
+      previous: existing?.active_group ?? null,
+      lbPort: lbPorts.get(cluster) ?? null,
+      app: svc.app,
+      run: svc.run,
+      flags,
+      ...(r.port !== undefined ? { portName: r.port } : {}),
+      ...(r.health ? { health: r.health } : {}),
+    };
+  });
+  return { project: spec.project, env, runtime: envSpec.runtime, release: release.name, clusters };
+}
+
+export function formatPlan(plan: DeployPlan): string {
+  const lines = [`deploy ${plan.release} to ${plan.env} (runtime ${plan.runtime}):`];
+  for (const c of plan.clusters) {
+    lines.push(
+      `  ${c.cluster}: new group ${c.group} with ${c.replicas} server(s) of ${c.app.stream}:${c.app.tag}` +
+        (c.previous ? `, then switch from ${c.previous}` : ', first group'),
+    );
+    lines.push(`    run: ${[...c.run, ...c.flags.map(([k, v]) => `--${k}=${v}`)].join(' ')}`);
+    if (c.health) lines.push(`    health: GET ${c.health.path} every ${c.health.intervalMs} ms, up to ${c.health.graceMs} ms`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,152 @@
+// Deterministic tar layers: the same tree always gives the same bytes, so the same app gives
+// the same digest on any machine (ARCHITECTURE.md, "identity by uncompressed diff_id").
+// Each source of non-determinism is removed where marked "determinism:".
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { KilnError } from '../errors.js';
+import type { Digest } from '../release/types.js';
+import { BLOCK, encodeHeader, padding, type TarEntryType } from './tar-header.js';
+import { compileExcludes } from './exclude.js';
+
+export { extractTar, removeReadOnlyTree, type ExtractOptions, type ExtractResult } from './tar-extract.js';
+
+export interface PackOptions {
+  /** Path prefix of every entry, e.g. "app/" (a directory entry for it is included). */
+  prefix?: string;
+  /** Patterns left out, relative to `dir` (see exclude.ts for the syntax). */
+  exclude?: string[];
+  /** Where to write the tar; default a new temp file the caller removes. */
+  outFile?: string;
+}
+
+export interface PackResult {
+  /** The tar file written. */
+  path: string;
+  /** sha256 of the uncompressed tar: the layer's digest and diff_id. */
+  digest: Digest;
+  size: number;
+  /** Number of regular files in the archive. */
+  files: number;
+}
+
+interface Entry {
+  /** Name in the archive ("app/bin/", "app/server.js"). */
+  name: string;
+  /** Absolute path on disk. */
+  abs: string;
+  type: TarEntryType;
+  mode: number;
+  size: number;
+  linkname: string;
+}
+
+/** The mtime of every entry: SOURCE_DATE_EPOCH (reproducible-builds.org) if set, else 0. */
+export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env['SOURCE_DATE_EPOCH'];
+  if (v === undefined || v === '') return 0;
+  if (!/^\d+$/.test(v)) {
+    throw new KilnError('USAGE', `SOURCE_DATE_EPOCH must be a whole number of seconds, got "${v}"`, {
+      location: { flag: 'SOURCE_DATE_EPOCH' },
+    });
+  }
+  return Number(v);
+}
+
+export async function packDirectory(dir: string, opts: PackOptions = {}): Promise<PackResult> {
+  const prefix = normalizePrefix(opts.prefix ?? '');
+  const excluded = compileExcludes(opts.exclude ?? []);
+  // determinism: mtime is fixed for every entry, whatever the files' real times are.
+  const mtime = sourceDateEpoch();
+  const entries: Entry[] = [];
+  if (prefix) entries.push({ name: prefix, abs: dir, type: 'dir', mode: 0o755, size: 0, linkname: '' });
+  walk(dir, '', prefix, excluded, entries);
+  // determinism: entries sorted by name bytes, not in readdir order (which depends on the
+  // filesystem and on the order files were created). Parents sort before their children.
+  entries.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+
+  const out = opts.outFile ?? path.join(os.tmpdir(), `kiln-layer-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tar`);
+  const fd = fs.openSync(out, 'w', 0o600);
+  const hash = crypto.createHash('sha256');
+  let size = 0;
+  let files = 0;
+  const emit = (b: Buffer): void => {
+    hash.update(b);
+    fs.writeSync(fd, b);
+    size += b.length;
+  };
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    for (const e of entries) {
+      emit(encodeHeader({ name: e.name, type: e.type, mode: e.mode, size: e.size, mtime, linkname: e.linkname }));
+      if (e.type !== 'file') continue;
+      files++;
+      copyContent(e, chunk, emit);
+      emit(Buffer.alloc(padding(e.size)));
+    }
+    // End of archive: two zero blocks. No padding to GNU's 10 KiB record: readers don't need it.
+    emit(Buffer.alloc(2 * BLOCK));
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(out, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  return { path: out, digest: 'sha256:' + hash.digest('hex'), size, files };
+}
+
+function normalizePrefix(p: string): string {
+  if (p === '' || p === '/') return '';
+  const t = p.replace(/^\/+/, '');
+  return t.endsWith('/') ? t : t + '/';
+}
+
+function walk(root: string, rel: string, prefix: string, excluded: (rel: string) => boolean, out: Entry[]): void {
+  const absDir = rel ? path.join(root, rel) : root;
+  for (const name of fs.readdirSync(absDir)) {
+    const r = rel ? `${rel}/${name}` : name;
+    if (excluded(r)) continue;
+    const abs = path.join(absDir, name);
+    const st = fs.lstatSync(abs);
+    if (st.isDirectory()) {
+      // determinism: modes are normalised (0755 dirs and executables, 0644 the rest), so the
+      // builder's umask and chmod habits don't leak in; uid/gid are 0 (see tar-header.ts).
+      out.push({ name: `${prefix}${r}/`, abs, type: 'dir', mode: 0o755, size: 0, linkname: '' });
+      walk(root, r, prefix, excluded, out);
+    } else if (st.isSymbolicLink()) {
+      // Symlinks are kept as links (not followed), so a link can't pull in files from outside.
+      // Their mode means nothing on Linux; 0777 is what ls shows and what other tools write.
+      out.push({ name: `${prefix}${r}`, abs, type: 'symlink', mode: 0o777, size: 0, linkname: fs.readlinkSync(abs) });
+    } else if (st.isFile()) {
+      // determinism: hard links are stored as plain files: inode sharing differs between copies.
+      out.push({ name: `${prefix}${r}`, abs, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, size: st.size, linkname: '' });
+    } else {
+      throw new KilnError('BUILD_FAILED', `cannot pack ${abs}: only files, directories and symlinks go into an app layer`, {
+        hint: 'remove the socket, FIFO or device file from the build output, or add it to app.exclude',
+      });
+    }
+  }
+}
+
+/** Copy exactly e.size bytes: a file that changes size while packing is an error, not a torn entry. */
+function copyContent(e: Entry, chunk: Buffer, emit: (b: Buffer) => void): void {
+  const fd = fs.openSync(e.abs, 'r');
+  try {
+    let left = e.size;
+    while (left > 0) {
+      const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, left), null);
+      if (n === 0) break;
+      emit(Buffer.from(chunk.subarray(0, n)));
+      left -= n;
+    }
+    if (left !== 0 || fs.readSync(fd, chunk, 0, 1, null) !== 0) {
+      throw new KilnError('BUILD_FAILED', `${e.abs} changed size while it was being packed`, {
+        hint: 'make sure no process is still writing the build output',
+      });
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

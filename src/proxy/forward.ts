@@ -1,0 +1,222 @@
+// Forwarding one client request to a group's backends: the proxy's hot path.
+//
+// Headers are handled as flat raw arrays (name, value, name, value...) end to end: Node parses
+// `req.headers` lazily, and skipping that object on both sides is a measurable share of the
+// per-request cost. A request whose connection to a backend fails before any response byte is
+// retried on another backend when that is safe (no request body), which is what lets a killed
+// server or a keep-alive socket closed by an old backend drop no client request.
+import * as http from 'node:http';
+import type { BackendTarget, GroupTarget, Router } from './router.js';
+import type { Stats } from './stats.js';
+
+/** Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Expect, which
+ * Node's server already answered for the client. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'expect',
+]);
+
+const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+
+/** Methods that are safe to send twice even when the first attempt may have reached the server. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface ForwarderOptions {
+  router: Router;
+  stats: Stats;
+  agent: http.Agent;
+  /** A backend that sends nothing for this long is given up on (504). */
+  upstreamTimeoutMs: number;
+}
+
+export interface IncomingInfo {
+  /** Headers to send upstream (hop-by-hop removed, X-Forwarded-* set), flat. */
+  headers: string[];
+  /** The Host header as the client sent it, if any. */
+  host: string | undefined;
+  /** True when the request carries a body (Content-Length > 0 or Transfer-Encoding). */
+  hasBody: boolean;
+}
+
+/** Drops the tokens a Connection header names, besides the fixed hop-by-hop set. */
+function connectionTokens(value: string): Set<string> | null {
+  let extra: Set<string> | null = null;
+  for (const t of value.split(',')) {
+    const tok = t.trim().toLowerCase();
+    if (tok === '' || tok === 'close' || tok === 'keep-alive') continue;
+    (extra ??= new Set()).add(tok);
+  }
+  return extra;
+}
+
+function filterNamed(flat: string[], names: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    if (!names.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  }
+  return out;
+}
+
+/** Reads the request's raw headers once: what to forward, the Host, whether there is a body. */
+export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
+  const raw = req.rawHeaders;
+  const headers: string[] = [];
+  let host: string | undefined;
+  let xff: string | undefined;
+  let hasBody = false;
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'host') {
+      host = value;
+      headers.push(name, value);
+    } else if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'transfer-encoding') hasBody = true;
+      else if (lower === 'connection') extra = connectionTokens(value);
+    } else if (FORWARDED.has(lower)) {
+      // Kept from the client only for X-Forwarded-For, which is a chain; Host and Proto are ours.
+      if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+    } else {
+      if (lower === 'content-length' && value !== '0') hasBody = true;
+      headers.push(name, value);
+    }
+  }
+  const addr = req.socket.remoteAddress ?? '';
+  headers.push('X-Forwarded-For', xff === undefined ? addr : `${xff}, ${addr}`);
+  if (host !== undefined) headers.push('X-Forwarded-Host', host);
+  headers.push('X-Forwarded-Proto', 'http');
+  return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody };
+}
+
+function responseHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') extra = connectionTokens(raw[i + 1]!);
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  return extra ? filterNamed(out, extra) : out;
+}
+
+/** A plain-text answer from the proxy itself (404, 502, 503, 504). */
+export function replyPlain(res: http.ServerResponse, status: number, body: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function isRefusal(code: string | undefined): boolean {
+  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
+}
+
+export function createForwarder(opts: ForwarderOptions) {
+  const { router, stats, agent, upstreamTimeoutMs } = opts;
+
+  /** Sends the request to `group`, retrying on other backends when that is safe. */
+  return function forward(req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, group: GroupTarget): void {
+    const groupName = group.name;
+    stats.begin(groupName);
+    let upstream: http.ClientRequest | null = null;
+    let tried: Set<BackendTarget> | null = null;
+    let retries = 0;
+    // 'close' fires once the response is complete or the client went away: either way the
+    // request is no longer in flight. A client that left aborts the upstream request.
+    res.once('close', () => {
+      stats.end(groupName);
+      if (!res.writableFinished && upstream !== null) upstream.destroy();
+    });
+    if (info.hasBody) req.on('error', () => res.destroy());
+    const method = req.method ?? 'GET';
+    const idempotent = !info.hasBody && IDEMPOTENT.has(method);
+
+    const attempt = (backend: BackendTarget): void => {
+      let gotResponse = false;
+      let timedOut = false;
+      const up = http.request({
+        host: backend.host,
+        port: backend.port,
+        method,
+        path: req.url,
+        headers: info.headers,
+        agent,
+      });
+      upstream = up;
+      up.setTimeout(upstreamTimeoutMs, () => {
+        timedOut = true;
+        up.destroy();
+      });
+      up.on('response', (ur) => {
+        gotResponse = true;
+        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, responseHeaders(ur.rawHeaders));
+        ur.pipe(res);
+        // The backend died mid-body: cut the client's connection so it sees a truncated response.
+        ur.on('error', () => res.destroy());
+        ur.on('aborted', () => res.destroy());
+      });
+      up.on('error', (err: NodeJS.ErrnoException) => {
+        if (res.destroyed || (res.writableEnded && gotResponse)) return;
+        if (gotResponse) {
+          res.destroy();
+          return;
+        }
+        if (timedOut) {
+          stats.failed++;
+          replyPlain(res, 504, `backend ${backend.server} did not answer in time\n`);
+          return;
+        }
+        const code = err.code;
+        const refused = isRefusal(code);
+        if (refused) router.markDown(backend);
+        // Nothing reached a backend that refused; a reset on a reused keep-alive socket is the
+        // backend closing an idle connection; a reset on a fresh one may have been seen, so only
+        // idempotent requests go again.
+        const reset = code === 'ECONNRESET' || code === 'EPIPE';
+        const staleSocket = reset && up.reusedSocket;
+        const retryable = !info.hasBody && (refused || staleSocket || (reset && idempotent));
+        // Bounded: every backend once, plus a couple of stale pooled sockets.
+        if (retryable && ++retries <= group.backends.length + 2) {
+          // A stale pooled socket says nothing about its backend, which stays eligible.
+          if (!staleSocket) (tried ??= new Set()).add(backend);
+          const next = router.pick(group, tried);
+          if (next !== null) {
+            attempt(next);
+            return;
+          }
+        }
+        stats.failed++;
+        replyPlain(res, 502, `bad gateway: backend ${backend.server} failed (${code ?? err.message})\n`);
+      });
+      if (info.hasBody) req.pipe(up);
+      else up.end();
+    };
+
+    const first = router.pick(group, null);
+    if (first === null) {
+      stats.failed++;
+      replyPlain(res, 503, `server group ${groupName} has no servers\n`);
+      return;
+    }
+    attempt(first);
+  };
+}

@@ -1,0 +1,181 @@
+// `kiln proxy`: the data plane as its own process. It serves from the last route table it
+// acknowledged (saved before it is applied), so neither a dead control plane nor a proxy restart
+// loses a route; a group that leaves the table finishes its in-flight requests (draining).
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promises as fs } from 'node:fs';
+import { createAdminServer, listenAdmin, type AdminReply } from './admin.js';
+import { createForwarder, inspectRequest, replyPlain, type IncomingInfo } from './forward.js';
+import { closeGracefully, createPublicServer, listen, PortListeners } from './listeners.js';
+import { createLogger } from './log.js';
+import { Router, type Resolution } from './router.js';
+import type { RouteTable } from './routes.js';
+import { Stats } from './stats.js';
+import { loadRouteTable, saveRouteTable } from './store.js';
+import { normalizeHost, validateRouteTable } from './validate.js';
+
+export interface ProxyOptions {
+  listenHost: string;
+  /** 0 picks a free port; ProxyHandle.port says which. */
+  listenPort: number;
+  /** Unix socket path of the admin API. */
+  adminSocket: string;
+  /** Where the route table is persisted. */
+  routesFile: string;
+  /** Event log; stderr when absent. */
+  logFile?: string;
+}
+
+export interface ProxyHandle {
+  /** The actual public port (useful when 0 was passed). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** How long close() lets in-flight requests finish before cutting them. */
+const SHUTDOWN_DRAIN_MS = 10_000;
+/** A removed cluster port's open requests get this long before their connections are cut. */
+const PORT_DRAIN_MS = 60_000;
+const UPSTREAM_TIMEOUT_MS = 300_000;
+
+export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
+  const log = createLogger(opts.logFile);
+  const router = new Router();
+  const stats = new Stats();
+  // One pool of keep-alive connections to every backend. LIFO reuses the most recently used
+  // (warm) socket; idle sockets are closed after 4 s, before a Node backend's default 5 s
+  // keep-alive timeout would close them under us (the retry covers the remaining race).
+  const agent = new http.Agent({
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets: Infinity,
+    maxFreeSockets: 1024,
+    scheduling: 'lifo',
+    timeout: 4000,
+  });
+  const forward = createForwarder({ router, stats, agent, upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS });
+
+  const loaded = await loadRouteTable(opts.routesFile);
+  if (loaded.problem !== null) log(`starting with an empty route table: ${loaded.problem}`);
+  let table: RouteTable = loaded.table;
+  router.apply(table);
+
+  // `port` is the cluster port the request came in on, or 0 for the Host-routed main listener.
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, r: Resolution | undefined, port: number) => {
+    stats.requests++;
+    if (r === undefined) {
+      const host = info.host;
+      const what =
+        port !== 0 ? `port ${port}` : host === undefined ? 'a request without a Host header' : `host "${normalizeHost(host).slice(0, 255)}"`;
+      replyPlain(res, 404, `no route for ${what}\n`);
+      return;
+    }
+    if (r.kind === 'unavailable') {
+      stats.failed++;
+      replyPlain(res, r.status, r.message);
+      return;
+    }
+    forward(req, res, info, r.group);
+  };
+
+  const main = createPublicServer((req, res) => {
+    const info = inspectRequest(req);
+    dispatch(req, res, info, router.byHost(info.host), 0);
+  });
+  const ports = new PortListeners(
+    opts.listenHost,
+    (port) => (req, res) => dispatch(req, res, inspectRequest(req), router.byPort(port), port),
+    log,
+    PORT_DRAIN_MS,
+  );
+  const clusterPorts = (t: RouteTable) => t.clusters.flatMap((c) => (c.port === undefined ? [] : [c.port]));
+
+  await listen(main, opts.listenPort, opts.listenHost);
+  const publicPort = (main.address() as AddressInfo).port;
+  await ports.sync(clusterPorts(table).filter((p) => p !== publicPort));
+
+  // PUTs are applied one at a time, in arrival order: version check, save, apply.
+  let queue: Promise<unknown> = Promise.resolve();
+  const putTable = (body: unknown): Promise<AdminReply> => {
+    const run = queue.then(async (): Promise<AdminReply> => {
+      const v = validateRouteTable(body);
+      if (!v.ok) {
+        return { status: 400, body: { error: 'invalid', message: `invalid route table: ${v.errors[0]}`, errors: v.errors } };
+      }
+      const next = v.table;
+      const clash = next.clusters.find((c) => c.port === publicPort);
+      if (clash) {
+        const message = `cluster ${clash.name} asks for port ${publicPort}, which is the proxy's public port`;
+        return { status: 400, body: { error: 'invalid', message, errors: [message] } };
+      }
+      if (next.version < table.version) {
+        const message = `route table version ${next.version} is older than the current version ${table.version}; ignored`;
+        return { status: 409, body: { error: 'stale', message, version: table.version } };
+      }
+      try {
+        await saveRouteTable(opts.routesFile, next);
+      } catch (e) {
+        const message = `cannot save the route table to ${opts.routesFile}: ${(e as Error).message}; old table kept`;
+        log(message);
+        return { status: 500, body: { error: 'save_failed', message } };
+      }
+      table = next;
+      router.apply(table);
+      log(`applied route table version ${table.version} (${table.clusters.length} clusters)`);
+      const warnings = await ports.sync(clusterPorts(table));
+      return { status: 200, body: { version: table.version, warnings } };
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const admin = createAdminServer({
+    table: () => table,
+    putTable,
+    stats: () => stats.snapshot(table.version, router),
+  });
+  try {
+    await listenAdmin(admin, opts.adminSocket);
+  } catch (e) {
+    await ports.closeAll(0);
+    await closeGracefully(main, 0);
+    agent.destroy();
+    throw e;
+  }
+  log(`listening on ${opts.listenHost}:${publicPort}, admin ${opts.adminSocket}, route table version ${table.version}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    port: publicPort,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
+        admin.closeAllConnections();
+        await fs.rm(opts.adminSocket, { force: true });
+        await Promise.all([closeGracefully(main, SHUTDOWN_DRAIN_MS), ports.closeAll(SHUTDOWN_DRAIN_MS)]);
+        agent.destroy();
+        log('stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Runs the proxy until SIGTERM or SIGINT, then closes it gracefully (a second signal exits at
+ * once). Prints one line on stdout once it is serving; everything else goes to the log.
+ */
+export async function proxyMain(opts: ProxyOptions): Promise<void> {
+  const handle = await runProxy(opts);
+  process.stdout.write(`kiln proxy listening on http://${opts.listenHost}:${handle.port} (admin socket ${opts.adminSocket})\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      handle.close().then(resolve, resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

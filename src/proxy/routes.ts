@@ -1,0 +1,48 @@
+// The route table: the whole contract between the control plane and the data plane.
+// The control plane computes it from state and PUTs it whole; the proxy saves it atomically
+// and serves from it, so a proxy restart (or a dead control plane) loses nothing.
+
+export interface Backend {
+  /** Server name, e.g. "api-http-dev-v001-1". */
+  server: string;
+  host: string;
+  port: number;
+}
+
+export interface GroupRoute {
+  /** Server-group name, e.g. "api-http-dev-v001". */
+  name: string;
+  /** Host names that reach this group directly (preview before switching). */
+  hosts: string[];
+  backends: Backend[];
+}
+
+export interface ClusterRoute {
+  /** Cluster name, e.g. "api-http-dev". */
+  name: string;
+  /** Host names that reach the cluster's active group. */
+  hosts: string[];
+  /** Stable loopback port on which the proxy serves only this cluster (its load balancer). */
+  port?: number;
+  /** Name of the group that takes the cluster's traffic, or null while none does. */
+  active: string | null;
+  /** Every group that still has servers: active, draining, disabled (kept for rollback). */
+  groups: GroupRoute[];
+}
+
+export interface RouteTable {
+  /** Increases with every change the control plane makes; the proxy ignores older tables. */
+  version: number;
+  clusters: ClusterRoute[];
+}
+
+export const EMPTY_ROUTE_TABLE: RouteTable = { version: 0, clusters: [] };
+
+/** What GET /stats on the proxy's admin socket returns. */
+export interface ProxyStats {
+  version: number;
+  requests: number;
+  failed: number;
+  /** In-flight requests per group name: a draining group is drained at 0. */
+  inFlight: Record<string, number>;
+}

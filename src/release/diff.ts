@@ -1,0 +1,135 @@
+// What changed between two releases, service by service, as data (for --json and tests)
+// and as lines for people.
+import type { FlagMap, FlagValue, HealthCheckSpec } from '../spec/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import type { ReleaseManifest, ReleaseRecord, ReleaseRole, ReleaseService } from './types.js';
+
+export type ReleaseChange =
+  | { kind: 'service-added'; service: string; app: string }
+  | { kind: 'service-removed'; service: string }
+  | { kind: 'app'; service: string; from: string; to: string; fromDigest: string; toDigest: string }
+  | { kind: 'os'; service: string; from: string | null; to: string | null }
+  | { kind: 'run'; service: string; from: string[]; to: string[] }
+  | { kind: 'role-added'; service: string; role: string; replicas: number }
+  | { kind: 'role-removed'; service: string; role: string }
+  | { kind: 'replicas'; service: string; role: string; from: number; to: number }
+  | { kind: 'port'; service: string; role: string; from: string | null; to: string | null }
+  | { kind: 'health'; service: string; role: string; from: HealthCheckSpec | null; to: HealthCheckSpec | null }
+  | { kind: 'flag-added'; service: string; role: string | null; flag: string; to: FlagValue }
+  | { kind: 'flag-removed'; service: string; role: string | null; flag: string; from: FlagValue }
+  | { kind: 'flag-changed'; service: string; role: string | null; flag: string; from: FlagValue; to: FlagValue };
+
+export interface ReleaseDiff {
+  from: string;
+  to: string;
+  changes: ReleaseChange[];
+}
+
+type Side = ReleaseRecord | ReleaseManifest;
+const manifestOf = (x: Side): ReleaseManifest => ('manifest' in x ? x.manifest : x);
+const sorted = (o: object): string[] => Object.keys(o).sort();
+const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+export function diffReleases(a: Side, b: Side): ReleaseDiff {
+  const ma = manifestOf(a);
+  const mb = manifestOf(b);
+  const changes: ReleaseChange[] = [];
+  const names = [...new Set([...sorted(ma.services), ...sorted(mb.services)])].sort();
+  for (const service of names) {
+    const sa = ma.services[service];
+    const sb = mb.services[service];
+    if (!sa && sb) changes.push({ kind: 'service-added', service, app: `${sb.app.stream}:${sb.app.tag}` });
+    else if (sa && !sb) changes.push({ kind: 'service-removed', service });
+    else if (sa && sb) diffService(service, sa, sb, changes);
+  }
+  return { from: ma.name, to: mb.name, changes };
+}
+
+function diffService(service: string, a: ReleaseService, b: ReleaseService, out: ReleaseChange[]): void {
+  if (a.app.tag !== b.app.tag || a.app.digest !== b.app.digest || a.app.stream !== b.app.stream) {
+    out.push({ kind: 'app', service, from: `${a.app.stream}:${a.app.tag}`, to: `${b.app.stream}:${b.app.tag}`, fromDigest: a.app.digest, toDigest: b.app.digest });
+  }
+  if ((a.os ?? null) !== (b.os ?? null)) out.push({ kind: 'os', service, from: a.os ?? null, to: b.os ?? null });
+  if (!same(a.run, b.run)) out.push({ kind: 'run', service, from: a.run, to: b.run });
+  const roles = [...new Set([...sorted(a.roles), ...sorted(b.roles)])].sort();
+  for (const role of roles) {
+    const ra = a.roles[role];
+    const rb = b.roles[role];
+    if (!ra && rb) out.push({ kind: 'role-added', service, role, replicas: rb.replicas });
+    else if (ra && !rb) out.push({ kind: 'role-removed', service, role });
+    else if (ra && rb) diffRole(service, role, ra, rb, out);
+  }
+  diffFlags(service, null, a.flags, b.flags, out);
+}
+
+function diffRole(service: string, role: string, a: ReleaseRole, b: ReleaseRole, out: ReleaseChange[]): void {
+  if (a.replicas !== b.replicas) out.push({ kind: 'replicas', service, role, from: a.replicas, to: b.replicas });
+  if ((a.port ?? null) !== (b.port ?? null)) out.push({ kind: 'port', service, role, from: a.port ?? null, to: b.port ?? null });
+  if (!same(a.health, b.health)) out.push({ kind: 'health', service, role, from: a.health ?? null, to: b.health ?? null });
+  diffFlags(service, role, a.flags, b.flags, out);
+}
+
+function diffFlags(service: string, role: string | null, a: FlagMap, b: FlagMap, out: ReleaseChange[]): void {
+  for (const flag of [...new Set([...sorted(a), ...sorted(b)])].sort()) {
+    const fa = a[flag];
+    const fb = b[flag];
+    if (fa === undefined && fb !== undefined) out.push({ kind: 'flag-added', service, role, flag, to: fb });
+    else if (fa !== undefined && fb === undefined) out.push({ kind: 'flag-removed', service, role, flag, from: fa });
+    else if (fa !== undefined && fb !== undefined && fa !== fb) out.push({ kind: 'flag-changed', service, role, flag, from: fa, to: fb });
+  }
+}
+
+const short = (d: string): string => d.replace(/^sha256:/, '').slice(0, 12);
+const health = (h: HealthCheckSpec | null): string =>
+  h ? `${h.path} (interval ${h.intervalMs}ms, timeout ${h.timeoutMs}ms, retries ${h.retries}, grace ${h.graceMs}ms)` : 'none';
+const fv = (v: FlagValue): string => JSON.stringify(v);
+
+function line(c: ReleaseChange): string {
+  const where = 'role' in c && c.role ? `role ${c.role}: ` : '';
+  switch (c.kind) {
+    case 'service-added':
+      return `+ service (${c.app})`;
+    case 'service-removed':
+      return '- service';
+    case 'app':
+      return `app ${c.from} -> ${c.to}` + ` (${short(c.fromDigest)} -> ${short(c.toDigest)})`;
+    case 'os':
+      return `os ${c.from ?? 'none'} -> ${c.to ?? 'none'}`;
+    case 'run':
+      return `run [${c.from.join(' ')}] -> [${c.to.join(' ')}]`;
+    case 'role-added':
+      return `+ role ${c.role} (replicas ${c.replicas})`;
+    case 'role-removed':
+      return `- role ${c.role}`;
+    case 'replicas':
+      return `${where}replicas ${c.from} -> ${c.to}`;
+    case 'port':
+      return `${where}port ${c.from ?? 'none'} -> ${c.to ?? 'none'}`;
+    case 'health':
+      return `${where}health ${health(c.from)} -> ${health(c.to)}`;
+    case 'flag-added':
+      return `${where}+ flag --${c.flag}=${fv(c.to)}`;
+    case 'flag-removed':
+      return `${where}- flag --${c.flag}=${fv(c.from)}`;
+    case 'flag-changed':
+      return `${where}flag --${c.flag} ${fv(c.from)} -> ${fv(c.to)}`;
+  }
+}
+
+/** "r1 -> r2" then one line per change, grouped by service; "no changes" when none. */
+export function formatReleaseDiff(diff: ReleaseDiff): string {
+  const lines = [`${diff.from} -> ${diff.to}`];
+  if (diff.changes.length === 0) {
+    lines.push('  no changes');
+    return lines.join('\n');
+  }
+  let current = '';
+  for (const c of diff.changes) {
+    if (c.service !== current) {
+      current = c.service;
+      lines.push(`  ${current}:`);
+    }
+    lines.push(`    ${line(c)}`);
+  }
+  return lines.join('\n');
+}

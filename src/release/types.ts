@@ -1,0 +1,46 @@
+// A release: the immutable, numbered collection of tags for every service (ARCHITECTURE.md).
+// Everything a deploy needs about a service is frozen here, so deploying r17 next year runs
+// exactly what r17 meant, whatever kiln.yaml says by then. Environment-specific values
+// (runtime, scale, flag values) are not in a release: they come from the environment.
+import type { FlagMap, HealthCheckSpec } from '../spec/types.js';
+
+/** "sha256:<64 hex>" */
+export type Digest = string;
+
+export interface ReleaseRole {
+  replicas: number;
+  port?: string;
+  health?: HealthCheckSpec;
+  flags: FlagMap;
+}
+
+export interface ReleaseService {
+  /** The app stream's tag, e.g. { stream: "app/api", tag: "1.0.0", digest: "sha256:..." } */
+  app: { stream: string; tag: string; digest: Digest };
+  /** OS base name from kiln.yaml when the service has one (issue 3 adds its tag). */
+  os?: string;
+  run: string[];
+  roles: Record<string, ReleaseRole>;
+  flags: FlagMap;
+}
+
+export interface ReleaseManifest {
+  /** Media type of the blob, so a manifest is self-describing in the OCI layout. */
+  schema: 'kiln.release.v1';
+  project: string;
+  /** "r1", "r2", ... */
+  name: string;
+  number: number;
+  /** Name of the release this one was made after ("r16"), or null for the first. */
+  parent: string | null;
+  createdAt: string;
+  services: Record<string, ReleaseService>;
+}
+
+export interface ReleaseRecord {
+  name: string;
+  number: number;
+  /** Digest of the canonical JSON of the manifest, as stored in the OCI layout. */
+  digest: Digest;
+  manifest: ReleaseManifest;
+}

@@ -1,0 +1,43 @@
+// One interface for every place servers run (ARCHITECTURE.md, "Runtimes behind one interface").
+// The deploy and the reconciler only ever talk to a Runtime; process, podman and kubernetes
+// differ behind it.
+import type { RuntimeName } from '../spec/types.js';
+
+/** Everything needed to start one server, computed by the deploy plan. */
+export interface ServerLaunch {
+  project: string;
+  env: string;
+  cluster: string;
+  group: string;
+  name: string;
+  /** Read-only directory holding the app's files (the extracted app layer). */
+  appDir: string;
+  /** The release's run command; arguments naming files of the app are resolved in appDir. */
+  run: string[];
+  /** Rendered flags, e.g. ["--port=41234", "--log-file=/…/server.log"]. */
+  flags: string[];
+  /** The server's own writable working directory. */
+  workDir: string;
+  logFile: string;
+  stdoutFile: string;
+  stderrFile: string;
+  port?: number;
+}
+
+/** How to find a started server again, also after a control-plane restart. */
+export interface ServerHandle {
+  pid: number;
+  /** Kernel start time of the process (clock ticks since boot): tells a reused pid apart. */
+  startTime: string;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** The command that would start the server, as data (for plans, --dry-run and tests). */
+  command(launch: ServerLaunch): { file: string; args: string[]; cwd: string };
+  start(launch: ServerLaunch): Promise<ServerHandle>;
+  /** Cheap liveness check, polled by the reconciler; also true for servers adopted after a restart. */
+  isAlive(handle: ServerHandle): boolean;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the server is gone. */
+  stop(handle: ServerHandle, graceMs: number): Promise<void>;
+}

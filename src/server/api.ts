@@ -1,0 +1,97 @@
+// The control plane's HTTP API (JSON; deploy and rollback stream NDJSON progress).
+// Every call needs the token; anything else gets 401 and changes nothing.
+import http from 'node:http';
+import { KilnError } from '../errors.js';
+import { bearer, tokenMatches } from './auth.js';
+
+export interface StreamWriter {
+  event(e: Record<string, unknown>): void;
+}
+
+export interface ApiHandlers {
+  status(q: URLSearchParams): Promise<unknown>;
+  events(q: URLSearchParams): Promise<unknown>;
+  deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  down(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+}
+
+const MAX_BODY = 1 << 20;
+
+function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new KilnError('USAGE', 'request body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      try {
+        const v = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : {};
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        resolve(v as Record<string, unknown>);
+      } catch {
+        reject(new KilnError('USAGE', 'request body must be a JSON object'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function errorBody(e: unknown): Record<string, unknown> {
+  if (e instanceof KilnError) return e.toJSON();
+  return { error: 'INTERNAL', message: (e as Error).message };
+}
+
+export function createApiServer(token: string, h: ApiHandlers, log: (m: string) => void): http.Server {
+  return http.createServer(async (req, res) => {
+    const send = (status: number, body: unknown): void => {
+      const data = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+      res.end(data);
+    };
+    if (!tokenMatches(token, bearer(req))) {
+      req.resume();
+      send(401, { error: 'UNAUTHORIZED', message: 'missing or wrong token', hint: 'send "Authorization: Bearer <.kiln/run/token>"' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://kiln');
+    const route = `${req.method} ${url.pathname}`;
+    try {
+      switch (route) {
+        case 'GET /v1/health':
+          return send(200, { ok: true, pid: process.pid });
+        case 'GET /v1/status':
+          return send(200, await h.status(url.searchParams));
+        case 'GET /v1/events':
+          return send(200, await h.events(url.searchParams));
+        case 'POST /v1/deploy':
+        case 'POST /v1/rollback':
+        case 'POST /v1/down': {
+          const body = await readJson(req);
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          const out: StreamWriter = { event: (e) => res.write(JSON.stringify({ type: 'event', ...e }) + '\n') };
+          try {
+            const op = route === 'POST /v1/deploy' ? h.deploy : route === 'POST /v1/rollback' ? h.rollback : h.down;
+            const result = await op(body, out);
+            res.end(JSON.stringify({ type: 'result', result }) + '\n');
+          } catch (e) {
+            if (!(e instanceof KilnError)) log(`${route}: ${(e as Error).stack}`);
+            res.end(JSON.stringify({ type: 'error', error: errorBody(e) }) + '\n');
+          }
+          return;
+        }
+        default:
+          return send(404, { error: 'NOT_FOUND', message: `no such API call: ${route}` });
+      }
+    } catch (e) {
+      if (!(e instanceof KilnError)) log(`${route}: ${(e as Error).stack}`);
+      if (!res.headersSent) send(e instanceof KilnError ? 400 : 500, errorBody(e));
+      else res.end();
+    }
+  });
+}

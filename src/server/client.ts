@@ -1,0 +1,121 @@
+// The CLI's side of the control-plane API: JSON calls and NDJSON progress streams over the
+// unix socket, with the token read from .kiln/run/token.
+import http from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { KilnError, type KilnErrorCode } from '../errors.js';
+import { runPaths } from './paths.js';
+
+export interface ProgressEvent {
+  kind: string;
+  message: string;
+  at: string;
+  cluster?: string;
+  subject?: string;
+}
+
+function toKilnError(body: Record<string, unknown>): KilnError {
+  const code = (typeof body.error === 'string' ? body.error : 'DEPLOY_FAILED') as KilnErrorCode;
+  return new KilnError(code, String(body.message ?? 'the control plane reported an error'), {
+    ...(typeof body.hint === 'string' ? { hint: body.hint } : {}),
+    ...(Array.isArray(body.details) ? { details: body.details.map(String) } : {}),
+    ...(body.location && typeof body.location === 'object' ? { location: body.location as Record<string, string> } : {}),
+  });
+}
+
+export class ApiClient {
+  private readonly socket: string;
+  private readonly token: string;
+
+  constructor(kilnDir: string, opts: { token?: string } = {}) {
+    const p = runPaths(kilnDir);
+    this.socket = p.apiSocket;
+    if (!existsSync(p.apiSocket)) {
+      throw new KilnError('SERVER_UNREACHABLE', 'no control plane is running for this project', {
+        hint: 'start one with `kiln server` (in another terminal, or `kiln server &`)',
+      });
+    }
+    this.token = opts.token ?? readFileSync(p.token, 'utf8').trim();
+  }
+
+  private open(method: string, path: string, body: unknown, onResponse: (res: http.IncomingMessage) => void, reject: (e: Error) => void): void {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request(
+      {
+        socketPath: this.socket,
+        method,
+        path,
+        agent: false,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+        },
+      },
+      onResponse,
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ECONNREFUSED' || e.code === 'ENOENT'
+          ? new KilnError('SERVER_UNREACHABLE', `the control plane does not answer on ${this.socket}`, { hint: 'start it with `kiln server`' })
+          : e,
+      ),
+    );
+    req.end(payload);
+  }
+
+  get<T>(path: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.open('GET', path, undefined, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: Record<string, unknown>;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            return reject(new Error(`control plane sent a non-JSON answer (${res.statusCode})`));
+          }
+          if (res.statusCode === 200) resolve(body as T);
+          else reject(toKilnError(body));
+        });
+      }, reject);
+    });
+  }
+
+  /** POSTs and follows the NDJSON stream: progress events, then one result or error line. */
+  stream<T>(path: string, body: unknown, onEvent: (e: ProgressEvent) => void): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.open('POST', path, body, (res) => {
+        let buf = '';
+        let done = false;
+        const handle = (line: string): void => {
+          if (!line.trim()) return;
+          const msg = JSON.parse(line) as Record<string, unknown>;
+          if (msg.type === 'event') onEvent(msg as unknown as ProgressEvent);
+          else if (msg.type === 'result') {
+            done = true;
+            resolve(msg.result as T);
+          } else if (msg.type === 'error') {
+            done = true;
+            reject(toKilnError(msg.error as Record<string, unknown>));
+          } else if (typeof msg.error === 'string') {
+            done = true;
+            reject(toKilnError(msg));
+          }
+        };
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            handle(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        });
+        res.on('end', () => {
+          if (buf) handle(buf);
+          if (!done) reject(new KilnError('SERVER_UNREACHABLE', 'the control plane closed the connection before the operation finished', { hint: 'see kiln status' }));
+        });
+      }, reject);
+    });
+  }
+}

@@ -1,0 +1,313 @@
+// `kiln server`: the control plane. It owns the run side: state, the reconciler, the API, and
+// the proxy process it feeds. Killing it (even kill -9) stops nothing that serves: servers and
+// the proxy are separate processes; a new control plane adopts them from state and pid files.
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import type http from 'node:http';
+import { KilnError } from '../errors.js';
+import { fqdn } from '../names/names.js';
+import { ProcessRuntime } from '../runtime/process/process-runtime.js';
+import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
+import { loadSpec, findSpecFile } from '../spec/load.js';
+import type { ProjectSpec } from '../spec/types.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { openStore, type Store } from '../store/init.js';
+import { getRelease } from '../release/index.js';
+import { RuntimeState, LIVE_GROUP_STATES } from '../store/runtime-state.js';
+import { executeDeploy, type DeployDeps, type Emit } from '../deploy/execute.js';
+import { planDeploy, formatPlan, environmentOf } from '../deploy/plan.js';
+import { planRollback, executeRollback } from '../deploy/rollback.js';
+import { teardown } from '../deploy/teardown.js';
+import { freePort } from '../util/ports.js';
+import { materializeApp } from '../streams/app/index.js';
+import { createApiServer, type StreamWriter } from './api.js';
+import { runPaths, type RunPaths } from './paths.js';
+import { ProxySupervisor } from './proxy-supervisor.js';
+import { Reconciler } from './reconciler.js';
+import { ServerManager } from './server-manager.js';
+import { buildRouteTable } from './route-table.js';
+import { statusView } from './status.js';
+
+export interface ControlPlaneOptions {
+  projectDir: string;
+  /** Also listen on loopback TCP (the unix socket is always there). */
+  tcp?: { host: string; port: number };
+  log: (message: string) => void;
+}
+
+export class ControlPlane {
+  private readonly servers: ServerManager;
+  private readonly proxy: ProxySupervisor;
+  private readonly reconciler: Reconciler;
+  private readonly deploying = new Set<string>();
+  private apis: http.Server[] = [];
+
+  private constructor(
+    readonly spec: ProjectSpec,
+    private readonly store: Store,
+    readonly paths: RunPaths,
+    readonly state: RuntimeState,
+    private readonly log: (m: string) => void,
+  ) {
+    this.servers = new ServerManager(state, new ProcessRuntime(), paths);
+    this.proxy = new ProxySupervisor(paths, spec.proxy, log);
+    this.reconciler = new Reconciler({
+      state,
+      servers: this.servers,
+      pushRoutes: () => this.pushRoutes(),
+      ensureProxy: async () => {
+        if (!this.proxy.isRunning()) {
+          log('proxy is not running: starting it');
+          await this.proxy.ensure();
+          await this.pushRoutes();
+        }
+      },
+      inFlight: (g) => this.inFlight(g),
+      event: (kind, message, about) => this.event(null, kind, message, about),
+      log,
+    });
+  }
+
+  static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
+    const spec = loadSpec(findSpecFile(opts.projectDir));
+    const store = openStore(spec.dir);
+    const paths = runPaths(store.kilnDir);
+    claimPidFile(paths.serverPid);
+    const cp = new ControlPlane(spec, store, paths, new RuntimeState(store.db), opts.log);
+    await cp.recover();
+    await cp.listen(opts.tcp);
+    cp.reconciler.start();
+    return cp;
+  }
+
+  /** Brings state and reality together after a restart (or a crash) before serving the API. */
+  private async recover(): Promise<void> {
+    const { state } = this;
+    for (const d of state.runningDeployments()) {
+      state.markInterrupted(d.id);
+      this.event(d.id, 'deploy.interrupted', `deploy of ${d.release} to ${d.env} was interrupted by a control-plane stop`, { env: d.env });
+    }
+    // Groups still being created never took traffic: destroy them, the old groups serve on.
+    for (const g of state.groups({ states: ['creating'] })) {
+      state.setGroupState(g.name, 'failed');
+      await Promise.all(state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).map((s) => this.servers.stop(s, 2_000)));
+      this.event(null, 'group.destroyed', `${g.name}: destroyed (its deploy was interrupted)`, { env: g.template.env, cluster: g.cluster, subject: g.name });
+    }
+    let adopted = 0;
+    for (const g of state.groups({ states: LIVE_GROUP_STATES })) {
+      for (const s of state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] })) {
+        if (!this.servers.isAlive(s)) state.setServerState(s.name, 'dead', 'gone while the control plane was down');
+        else if (s.state === 'starting') {
+          // It was a replacement in progress; the reconciler will start another, so stop this one.
+          await this.servers.stop(s, 2_000);
+        } else adopted++;
+      }
+    }
+    const how = await this.proxy.ensure();
+    state.raiseCounter('routes', await this.proxy.currentVersion());
+    await this.pushRoutes();
+    await this.reconciler.tick();
+    this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
+  }
+
+  private async listen(tcp?: { host: string; port: number }): Promise<void> {
+    const token = readFileSync(this.paths.token, 'utf8').trim();
+    const handlers = {
+      status: async (q: URLSearchParams) => statusView(this.state, this.spec, q.get('env') ?? undefined),
+      events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
+      deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
+      rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
+      down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
+    };
+    const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        if (typeof target === 'string') server.listen(target, resolve);
+        else server.listen(target.port, target.host, resolve);
+      });
+    // Only one control plane runs (claimPidFile), so a socket file left behind is stale.
+    rmSync(this.paths.apiSocket, { force: true });
+    const unix = createApiServer(token, handlers, this.log);
+    await listenOn(unix, this.paths.apiSocket);
+    chmodSync(this.paths.apiSocket, 0o600);
+    this.apis.push(unix);
+    if (tcp) {
+      const server = createApiServer(token, handlers, this.log);
+      await listenOn(server, tcp);
+      this.apis.push(server);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.reconciler.stop();
+    await Promise.all(this.apis.map((s) => new Promise((r) => s.close(r))));
+    rmSync(this.paths.apiSocket, { force: true });
+    rmSync(this.paths.serverPid, { force: true });
+    this.store.db.close();
+  }
+
+  private event(deployment: number | null, kind: string, message: string, about: { env?: string; cluster?: string; subject?: string }): void {
+    this.state.addEvent({ deployment_id: deployment, env: about.env ?? null, cluster: about.cluster ?? null, subject: about.subject ?? null, kind, message });
+    this.log(`${kind}: ${message}`);
+  }
+
+  async pushRoutes(): Promise<void> {
+    const version = this.state.nextCounter('routes');
+    await this.proxy.push(buildRouteTable(this.state, this.spec.domain, version));
+  }
+
+  private async inFlight(group: string): Promise<number | null> {
+    const s = await this.proxy.stats();
+    return s ? (s.inFlight[group] ?? 0) : null;
+  }
+
+  private deployDeps(): DeployDeps {
+    return {
+      state: this.state,
+      servers: this.servers,
+      pushRoutes: () => this.pushRoutes(),
+      inFlight: (g) => this.inFlight(g),
+      appDir: (digest) => materializeApp(this.store.oci, digest, this.store.kilnDir),
+    };
+  }
+
+  /** Runs `fn` holding the environment's deploy lock (one deploy or rollback at a time). */
+  private async exclusive<T>(env: string, fn: () => Promise<T>): Promise<T> {
+    if (this.deploying.has(env)) {
+      throw new KilnError('DEPLOY_IN_PROGRESS', `a deploy or rollback to ${env} is in progress`, { hint: 'wait for it to finish: kiln status --env ' + env });
+    }
+    this.deploying.add(env);
+    try {
+      return await fn();
+    } finally {
+      this.deploying.delete(env);
+    }
+  }
+
+  private async deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
+    const env = str(body.env, 'env');
+    const releaseName = str(body.release, 'release');
+    // kiln.yaml is read again: environments (scale, flag values) may have changed since start.
+    const spec = loadSpec(this.spec.file);
+    const envSpec = environmentOf(spec, env);
+    if (envSpec.runtime !== 'process') {
+      throw new KilnError('RUNTIME_UNSUPPORTED', `environment ${env} uses runtime "${envSpec.runtime}", which this version of kiln cannot run yet`, {
+        hint: 'use runtime: process',
+      });
+    }
+    const release = getRelease(this.store.db, this.store.oci, releaseName);
+    const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
+    if (body.dryRun === true) {
+      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor);
+      return { plan, text: formatPlan(plan) };
+    }
+    return this.exclusive(env, async () => {
+      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor);
+      const id = this.state.startDeployment(env, release.name, 'deploy');
+      const emit = this.emitter(id, env, out);
+      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)`);
+      try {
+        const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
+        this.state.finishDeployment(id, true);
+        emit('deploy.succeeded', `${release.name} serves ${env} (switched after ${outcome.switchedAfterMs} ms)`);
+        return outcome;
+      } catch (e) {
+        this.state.finishDeployment(id, false, (e as Error).message);
+        throw e;
+      }
+    });
+  }
+
+  private async rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
+    const env = str(body.env, 'env');
+    environmentOf(this.spec, env);
+    const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
+    return this.exclusive(env, async () => {
+      const steps = planRollback(this.deployDeps(), env, cluster);
+      const release = this.state.group(steps[0]!.to)?.release ?? '?';
+      const id = this.state.startDeployment(env, release, 'rollback');
+      const emit = this.emitter(id, env, out);
+      try {
+        await executeRollback(this.deployDeps(), steps, emit);
+        this.state.finishDeployment(id, true);
+        return { deployment: id, steps };
+      } catch (e) {
+        this.state.finishDeployment(id, false, (e as Error).message);
+        throw e;
+      }
+    });
+  }
+
+  /** `kiln down`: one environment's groups, or everything (then the proxy and this process stop too). */
+  private async down(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
+    const env = body.env === undefined ? undefined : str(body.env, 'env');
+    const emit = this.emitter(null, env ?? null, out);
+    if (env) return this.exclusive(env, () => teardown(this.deployDeps(), env, emit));
+    this.reconciler.stop();
+    const r = await teardown(this.deployDeps(), undefined, emit);
+    await this.proxy.stop();
+    emit('proxy.stopped', 'kiln proxy stopped');
+    this.onShutdown?.();
+    return { ...r, stopped: true };
+  }
+
+  /** Called when the API asked the whole project to stop (kiln down without --env). */
+  onShutdown: (() => void) | undefined;
+
+  private emitter(deployment: number | null, env: string | null, out: StreamWriter): Emit {
+    return (kind, message, about = {}) => {
+      this.event(deployment, kind, message, { ...(env ? { env } : {}), ...about });
+      out.event({ kind, message, at: new Date().toISOString(), ...about });
+    };
+  }
+
+  /** The host name of a cluster, for messages. */
+  hostOf(cluster: string): string {
+    return fqdn(cluster, this.spec.domain);
+  }
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !v) throw new KilnError('USAGE', `"${field}" is required`);
+  return v;
+}
+
+/** One control plane per project: a live one's pid file makes a second refuse to start. */
+function claimPidFile(file: string): void {
+  if (existsSync(file)) {
+    try {
+      const p = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; startTime: string };
+      if (p.pid !== process.pid && isProcessAlive(p.pid, p.startTime)) {
+        throw new KilnError('SERVER_RUNNING', `a control plane for this project is already running (pid ${p.pid})`, {
+          hint: `stop it first: kill ${p.pid}`,
+        });
+      }
+    } catch (e) {
+      if (e instanceof KilnError) throw e;
+    }
+  }
+  writeFileAtomic(file, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), 0o600);
+}
+
+/** `kiln down` when no control plane runs: the same teardown, straight on state. */
+export async function downOffline(projectDir: string, env: string | undefined, log: (m: string) => void): Promise<{ groups: string[] }> {
+  const spec = loadSpec(findSpecFile(projectDir));
+  const store = openStore(spec.dir);
+  const paths = runPaths(store.kilnDir);
+  claimPidFile(paths.serverPid);
+  try {
+    const state = new RuntimeState(store.db);
+    const proxy = new ProxySupervisor(paths, spec.proxy, log);
+    const servers = new ServerManager(state, new ProcessRuntime(), paths);
+    const pushRoutes = async (): Promise<void> => {
+      if (!proxy.isRunning()) return; // it restores stale routes at start, then gets a fresh table
+      state.raiseCounter('routes', await proxy.currentVersion());
+      await proxy.push(buildRouteTable(state, spec.domain, state.nextCounter('routes')));
+    };
+    const r = await teardown({ state, servers, pushRoutes }, env, (_k, m) => log(m));
+    if (!env) await proxy.stop();
+    return r;
+  } finally {
+    rmSync(paths.serverPid, { force: true });
+    store.db.close();
+  }
+}

@@ -1,0 +1,40 @@
+// Where the run side keeps its files under .kiln/ (ARCHITECTURE.md, "State").
+import path from 'node:path';
+
+export interface RunPaths {
+  kilnDir: string;
+  runDir: string;
+  apiSocket: string;
+  token: string;
+  serverPid: string;
+  proxyPid: string;
+  proxyAdmin: string;
+  proxyRoutes: string;
+  proxyLog: string;
+  serverDir(name: string): string;
+  serverLogs(env: string, cluster: string, server: string): { log: string; stdout: string; stderr: string };
+}
+
+export function runPaths(kilnDir: string): RunPaths {
+  const runDir = path.join(kilnDir, 'run');
+  return {
+    kilnDir,
+    runDir,
+    apiSocket: path.join(runDir, 'kiln.sock'),
+    token: path.join(runDir, 'token'),
+    serverPid: path.join(runDir, 'server.json'),
+    proxyPid: path.join(runDir, 'proxy.json'),
+    proxyAdmin: path.join(runDir, 'proxy.sock'),
+    proxyRoutes: path.join(runDir, 'proxy-routes.json'),
+    proxyLog: path.join(kilnDir, 'logs', 'proxy.log'),
+    serverDir: (name) => path.join(runDir, 'servers', name),
+    serverLogs: (env, cluster, server) => {
+      const dir = path.join(kilnDir, 'logs', env, cluster);
+      return {
+        log: path.join(dir, `${server}.log`),
+        stdout: path.join(dir, `${server}.stdout`),
+        stderr: path.join(dir, `${server}.stderr`),
+      };
+    },
+  };
+}

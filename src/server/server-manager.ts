@@ -1,0 +1,93 @@
+// Starts and stops the servers of a group. A server is always new: its row (name, ordinal, port)
+// is written before the process starts, so a crash can never leave a process nobody knows of,
+// and a dead server is never restarted — the group gets a new one with the next ordinal.
+import { readFileSync, existsSync } from 'node:fs';
+import { serverName, type ServerGroupName } from '../names/names.js';
+import { serverFlags } from '../deploy/flags.js';
+import { waitHealthy, type CheckResult } from '../deploy/health.js';
+import type { Runtime, ServerHandle } from '../runtime/types.js';
+import type { GroupRow, RuntimeState, ServerRow } from '../store/runtime-state.js';
+import { freePort } from '../util/ports.js';
+import type { RunPaths } from './paths.js';
+
+export interface StartedServer {
+  row: ServerRow;
+  handle: ServerHandle;
+}
+
+export class ServerManager {
+  constructor(
+    private readonly state: RuntimeState,
+    private readonly runtime: Runtime,
+    private readonly paths: RunPaths,
+  ) {}
+
+  handleOf(s: ServerRow): ServerHandle | null {
+    return s.pid !== null && s.start_time !== null ? { pid: s.pid, startTime: s.start_time } : null;
+  }
+
+  isAlive(s: ServerRow): boolean {
+    const h = this.handleOf(s);
+    return h !== null && this.runtime.isAlive(h);
+  }
+
+  async start(group: GroupRow): Promise<StartedServer> {
+    const t = group.template;
+    const ordinal = this.state.takeOrdinal(group.name);
+    const name = serverName(group.name as ServerGroupName, ordinal);
+    const port = t.portName ? await freePort() : undefined;
+    this.state.insertServer({ name, group_name: group.name, ordinal, port: port ?? null });
+    const logs = this.paths.serverLogs(t.env, t.cluster, name);
+    try {
+      const handle = await this.runtime.start({
+        project: t.project,
+        env: t.env,
+        cluster: t.cluster,
+        group: group.name,
+        name,
+        appDir: t.appDir,
+        run: t.run,
+        flags: serverFlags(t.flags, { ...(port !== undefined ? { port } : {}), logFile: logs.log }),
+        workDir: this.paths.serverDir(name),
+        logFile: logs.log,
+        stdoutFile: logs.stdout,
+        stderrFile: logs.stderr,
+        ...(port !== undefined ? { port } : {}),
+      });
+      this.state.setServerProcess(name, handle.pid, handle.startTime);
+      return { row: this.state.server(name) as ServerRow, handle };
+    } catch (e) {
+      this.state.setServerState(name, 'dead', `could not start: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  waitHealthy(group: GroupRow, s: StartedServer, signal?: AbortSignal): Promise<CheckResult> {
+    return waitHealthy({
+      ...(s.row.port !== null ? { port: s.row.port } : {}),
+      ...(group.template.health ? { health: group.template.health } : {}),
+      isAlive: () => this.runtime.isAlive(s.handle),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  async stop(s: ServerRow, graceMs = 10_000): Promise<void> {
+    const h = this.handleOf(s);
+    if (h) await this.runtime.stop(h, graceMs);
+    this.state.setServerState(s.name, 'stopped');
+  }
+
+  /** The last lines a server wrote to its log file, stdout and stderr: for failure messages. */
+  tail(s: ServerRow, group: GroupRow, lines = 15): string[] {
+    const logs = this.paths.serverLogs(group.template.env, group.template.cluster, s.name);
+    const out: string[] = [];
+    for (const [label, file] of [['log', logs.log], ['stdout', logs.stdout], ['stderr', logs.stderr]] as const) {
+      if (!existsSync(file)) continue;
+      const text = readFileSync(file, 'utf8').trimEnd();
+      if (!text) continue;
+      out.push(`--- ${label} (${file})`);
+      out.push(...text.split('\n').slice(-lines));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,142 @@
+// kiln.yaml -> ProjectSpec. Parsing, shape and cross-references are checked in one pass and every
+// problem is thrown together as KilnErrors with file:line:column; nothing downstream re-validates.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { KilnError } from '../errors.js';
+import { Locator } from './locate.js';
+import { Problems } from './problems.js';
+import { projectSchema, type RawProject } from './schema.js';
+import { checkSemantics } from './semantics.js';
+import type { FlagMap, OsSpec, ProjectSpec, RoleSpec, ServiceSpec } from './types.js';
+import { validateDocument } from './validate.js';
+
+export const SPEC_FILE = 'kiln.yaml';
+
+/** The kiln.yaml in `startDir` or the nearest parent directory holding one. */
+export function findSpecFile(startDir: string): string {
+  let dir = path.resolve(startDir);
+  for (;;) {
+    const candidate = path.join(dir, SPEC_FILE);
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new KilnError('SPEC_NOT_FOUND', `no ${SPEC_FILE} in ${path.resolve(startDir)} or any parent directory`, {
+    hint: `run kiln in a project directory, or create ${SPEC_FILE} (see docs/kiln-yaml.md)`,
+  });
+}
+
+/** Reads and validates a kiln.yaml; throws KilnErrors listing every problem found. */
+export function loadSpec(file: string): ProjectSpec {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KilnError('SPEC_NOT_FOUND', `cannot read ${abs}: ${code ?? String(e)}`, { location: { file: abs } });
+  }
+  return parseSpec(text, abs);
+}
+
+/** Validates kiln.yaml text as if read from `file` (paths resolve from its directory). */
+export function parseSpec(text: string, file: string): ProjectSpec {
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const problems = new Problems(abs, lines);
+  for (const e of doc.errors) {
+    const message =
+      e.code === 'DUPLICATE_KEY'
+        ? `duplicate key ${keyAt(text, e.pos[0])}: each key may appear once in a mapping`
+        : `YAML syntax: ${e.message}`;
+    problems.atOffset(e.pos[0], message);
+  }
+  // A syntax error makes the tree unreliable: report only what the parser found. A duplicate
+  // key leaves a sound tree, so the rest of the file is still checked.
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) problems.throwIfAny();
+  const raw = validateDocument(projectSchema, doc, problems);
+  if (raw) checkSemantics(raw, dir, new Locator(doc), problems);
+  problems.throwIfAny();
+  // No problems: the validator left nothing out, so the value has the full schema shape.
+  return toProjectSpec(raw as RawProject, abs, dir);
+}
+
+/** The key written at `offset`, quoted, for messages ("replicas" in `replicas: 2`). */
+function keyAt(text: string, offset: number): string {
+  const key = /^[^:\n]*/.exec(text.slice(offset))?.[0].trim().replace(/^["']|["']$/g, '') ?? '';
+  return key ? `"${key}"` : '';
+}
+
+/** "./apps/api/" -> "apps/api": one spelling per path, so manifests and diffs are stable. */
+function cleanRel(p: string): string {
+  const n = path.posix.normalize(p.replaceAll('\\', '/'));
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec {
+  const services: Record<string, ServiceSpec> = {};
+  for (const [name, s] of Object.entries(raw.services)) {
+    const roles: Record<string, RoleSpec> = {};
+    for (const [roleName, r] of Object.entries(s.roles)) {
+      roles[roleName] = {
+        name: roleName,
+        replicas: r.replicas,
+        ...(r.port !== undefined ? { port: r.port } : {}),
+        ...(r.health
+          ? {
+              health: {
+                path: r.health.path,
+                intervalMs: r.health.interval,
+                timeoutMs: r.health.timeout,
+                retries: r.health.retries,
+                graceMs: r.health.grace,
+              },
+            }
+          : {}),
+        flags: r.flags as FlagMap,
+      };
+    }
+    services[name] = {
+      name,
+      ...(s.os !== undefined ? { os: s.os } : {}),
+      app: {
+        path: cleanRel(s.app.path),
+        ...(s.app.build ? { build: s.app.build } : {}),
+        ...(s.app.output !== undefined ? { output: cleanRel(s.app.output) } : {}),
+        run: s.app.run,
+        exclude: s.app.exclude,
+      },
+      roles,
+      flags: s.flags as FlagMap,
+    };
+  }
+  const os: Record<string, OsSpec> = {};
+  for (const [name, o] of Object.entries(raw.os)) {
+    os[name] =
+      'debian' in o
+        ? { name, kind: 'debian', ...o.debian }
+        : { name, kind: 'import', from: o.import };
+  }
+  return {
+    file,
+    dir,
+    project: raw.project,
+    domain: raw.domain ?? `${raw.project}.test`,
+    proxy: { host: raw.proxy.host, port: raw.proxy.port },
+    os,
+    data: Object.fromEntries(
+      Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog) }]),
+    ),
+    services,
+    environments: Object.fromEntries(
+      Object.entries(raw.environments).map(([name, e]) => [
+        name,
+        { name, runtime: e.runtime, scale: e.scale, flags: e.flags as Record<string, FlagMap> },
+      ]),
+    ),
+  };
+}

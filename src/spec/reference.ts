@@ -1,0 +1,147 @@
+// docs/kiln-yaml.md: every key of kiln.yaml with its type, default and description, generated
+// from the schema the loader validates with, so the reference cannot drift from the code.
+import type { AnyNode, Field } from './dsl.js';
+import { FLAG_REFERENCE_FORMS } from './flagref.js';
+import { fieldDefault } from './jsonschema.js';
+import { projectSchema } from './schema.js';
+
+/** A complete kiln.yaml; shown in the docs and loaded by the tests, so it is known to be valid. */
+export const EXAMPLE_SPEC = `project: shop
+domain: shop.test
+proxy: { host: 127.0.0.1, port: 7080 }
+os:
+  bookworm: { debian: { suite: bookworm, include: [nodejs, ca-certificates] } }
+data:
+  orders: { engine: sqlite, changelog: db/orders }
+services:
+  api:
+    os: bookworm
+    app: { path: apps/api, build: [npm, ci], output: dist, run: [node, server.js] }
+    roles:
+      http:
+        replicas: 2
+        port: http
+        health: { path: /healthz, interval: 200ms, timeout: 1s, retries: 3, grace: 20s }
+      worker: { replicas: 1, flags: { mode: worker } }
+    flags: { db: "\${data.orders.url}", log-file: "\${log.file}" }
+  web:
+    app: { path: apps/web, run: [node, server.js] }
+    roles:
+      http: { port: http, health: /healthz }
+    flags: { api-url: "\${cluster.api-http.url}", greeting: hello }
+environments:
+  dev: { runtime: process, scale: { api: { http: 3 } }, flags: { web: { greeting: hi } } }
+  prod: { runtime: podman }
+`;
+
+interface Row {
+  key: string;
+  type: string;
+  dflt: string;
+  description: string;
+}
+
+function typeOf(node: AnyNode): string {
+  switch (node.kind) {
+    case 'string':
+      return node.label === 'string' ? 'string' : node.label;
+    case 'int':
+      return `integer ${node.min}–${node.max}`;
+    case 'enum':
+      return node.values.map((v) => `\`${v}\``).join(' or ');
+    case 'duration':
+      return 'duration (`200ms`, `2s`, `1m`)';
+    case 'scalar':
+      return 'string, number or boolean';
+    case 'list':
+      return `${node.minItems ? 'non-empty ' : ''}list of ${node.items.label === 'string' ? 'strings' : `${node.items.label}s`}`;
+    case 'object':
+      return 'mapping';
+    case 'map':
+      return `mapping by ${node.keyLabel} name`;
+    case 'shorthand':
+      return `${typeOf(node.object.fields[node.field]?.node ?? node.object)} or mapping`;
+    case 'variant':
+      return `mapping with one key: ${Object.keys(node.options).map((k) => `\`${k}\``).join(' or ')}`;
+  }
+}
+
+function showDefault(field: Field): string {
+  if (field.presence === 'required') return '**required**';
+  if (field.defaultDoc) return `\`${field.defaultDoc}\``;
+  const d = fieldDefault(field);
+  if (d === undefined) return '';
+  if (typeof d === 'object' && d !== null && !Array.isArray(d) && Object.keys(d).length > 0) return 'see below';
+  return `\`${typeof d === 'string' ? d : JSON.stringify(d)}\``;
+}
+
+/** Rows for the keys under `node`, whose own key is `key`. */
+function rows(node: AnyNode, key: string): Row[] {
+  switch (node.kind) {
+    case 'object':
+      return Object.entries(node.fields).flatMap(([k, f]) => {
+        const path = key ? `${key}.${k}` : k;
+        return [{ key: path, type: typeOf(f.node), dflt: showDefault(f), description: f.description }, ...rows(f.node, path)];
+      });
+    case 'map': {
+      const path = `${key}.<${node.keyLabel}>`;
+      const nested = rows(node.values, path);
+      const own: Row = {
+        key: path,
+        type: typeOf(node.values),
+        dflt: '',
+        description: `${node.values.description ? node.values.description + ' ' : ''}The ${node.keyLabel} name matches \`${node.keyPattern}\`.`,
+      };
+      return [own, ...nested];
+    }
+    case 'shorthand':
+      return rows(node.object, key);
+    case 'variant':
+      return Object.entries(node.options).flatMap(([k, option]) => {
+        const path = `${key}.${k}`;
+        return [{ key: path, type: typeOf(option), dflt: '', description: option.description ?? '' }, ...rows(option, path)];
+      });
+    default:
+      return [];
+  }
+}
+
+const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+/** The Markdown reference of kiln.yaml (docs/kiln-yaml.md). */
+export function generateReferenceMarkdown(): string {
+  const out: string[] = [
+    '# kiln.yaml reference',
+    '',
+    '<!-- Generated from src/spec/schema.ts by writeGeneratedSpecFiles (src/spec/generate.ts); do not edit. -->',
+    '',
+    'A project is one `kiln.yaml`. Kiln looks for it in the current directory and its parents.',
+    'Unknown keys are errors; every problem is reported with its file:line:column.',
+    'Editors can check it as you type with the JSON Schema that `kiln schema` prints (also',
+    '`schema/kiln.schema.json` in the Kiln repository): save it as `kiln.schema.json` next to',
+    '`kiln.yaml` and make the first line `# yaml-language-server: $schema=kiln.schema.json`.',
+    '',
+    '## Example',
+    '',
+    '```yaml',
+    EXAMPLE_SPEC.trimEnd(),
+    '```',
+    '',
+    '## Flag references',
+    '',
+    'Flag values may contain references, expanded for each server at deploy:',
+    '',
+    ...FLAG_REFERENCE_FORMS.map((f) => `- \`${f}\``),
+    '',
+    'Write `$$` for a literal `$`. A cluster reference must name a role that has a `port`.',
+    '',
+    '## Keys',
+  ];
+  for (const [top, field] of Object.entries(projectSchema.fields)) {
+    out.push('', `### \`${top}\``, '', field.description, '');
+    out.push('| key | type | default | description |', '|---|---|---|---|');
+    const all = [{ key: top, type: typeOf(field.node), dflt: showDefault(field), description: field.description }, ...rows(field.node, top)];
+    for (const r of all) out.push(`| \`${r.key}\` | ${cell(r.type)} | ${cell(r.dflt)} | ${cell(r.description)} |`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,159 @@
+// The shape of kiln.yaml, written once. The validator, schema/kiln.schema.json and
+// docs/kiln-yaml.md are all derived from this; change a key here and regenerate (generate.ts).
+// Rules that need more than one key at a time (dangling references, cluster names) live in
+// semantics.ts.
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { MAX_LABEL, partProblem } from '../names/names.js';
+import { DATA_ENGINES, RUNTIMES } from './types.js';
+import { FLAG_REFERENCE_FORMS } from './flagref.js';
+import {
+  duration,
+  int,
+  list,
+  mapOf,
+  obj,
+  oneOf,
+  optional,
+  required,
+  scalar,
+  shorthand,
+  str,
+  variant,
+  withDefault,
+  type Infer,
+  type StringCheck,
+} from './dsl.js';
+
+const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+const nameKey = { check: partProblem, pattern: NAME_PATTERN };
+const name = (description?: string) => str('name', { check: partProblem, pattern: NAME_PATTERN, maxLength: MAX_LABEL, description });
+
+const FLAG_KEY = /^[a-z][a-z0-9-]*$/;
+const flagKey = {
+  check: (k: string) => (FLAG_KEY.test(k) ? null : 'must be lower-case letters, digits and dashes, starting with a letter ([a-z][a-z0-9-]*)'),
+  pattern: FLAG_KEY.source,
+};
+
+const DNS_LABEL = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?';
+const DNS_NAME = new RegExp(`^${DNS_LABEL}(\\.${DNS_LABEL})*$`);
+const dnsName: StringCheck = (s) =>
+  s.length <= 253 && DNS_NAME.test(s) ? null : 'must be a DNS name: dot-separated labels of [a-z0-9-], each at most 63 characters';
+
+const hostCheck: StringCheck = (s) => (isIP(s) || dnsName(s) === null ? null : 'must be an IP address or a host name');
+
+/** A path inside the project: relative to kiln.yaml and not climbing out of its directory. */
+const insidePath: StringCheck = (s) => {
+  if (s.trim() === '') return 'is empty';
+  if (path.isAbsolute(s)) return 'must be relative to the directory of kiln.yaml';
+  const n = path.posix.normalize(s.replaceAll('\\', '/'));
+  if (n === '..' || n.startsWith('../')) return 'must stay inside the project directory (no leading "..")';
+  return null;
+};
+const nonEmpty: StringCheck = (s) => (s.trim() === '' ? 'is empty' : null);
+const urlCheck: StringCheck = (s) => (/^(https?|file):\/\/\S+$/.test(s) ? null : 'must be an http://, https:// or file:// URL');
+const httpPath: StringCheck = (s) => (/^\/\S*$/.test(s) ? null : 'must be an HTTP path starting with "/"');
+const DEB_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
+const debName: StringCheck = (s) => (DEB_NAME.test(s) ? null : 'must be a Debian name ([a-z0-9][a-z0-9+.-]*)');
+const deb = (label: string) => str(label, { check: debName, pattern: DEB_NAME.source });
+
+const projectPath = () => str('path', { check: insidePath });
+const command = () => list(str('argument', { check: nonEmpty }), 1);
+
+const flags = () =>
+  mapOf(
+    'flag',
+    flagKey,
+    scalar(
+      'A string, number or boolean. Strings may contain references expanded per server at deploy (' +
+        FLAG_REFERENCE_FORMS.join(' ') +
+        '); $$ is a literal $.',
+    ),
+  );
+
+const health = obj({
+  path: required(str('HTTP path', { check: httpPath, pattern: '^/' }), 'HTTP path requested on the role\'s port; a 2xx answer means healthy.'),
+  interval: withDefault(duration(), 'Time between checks while a new server starts.', 100),
+  timeout: withDefault(duration(), 'Time after which one check counts as failed.', 2000),
+  retries: withDefault(int(0, 100), 'Consecutive failed checks after which a running server is replaced.', 3),
+  grace: withDefault(duration(), 'Time a new server may take to become healthy before the deploy fails.', 30_000),
+});
+
+const role = obj({
+  replicas: withDefault(int(0, 1000), 'Servers per group, unless the environment scales it.', 1),
+  port: optional(name(), 'Name of the port the role listens on (e.g. http); Kiln picks the number and passes it as --port. Roles without a port (workers) take no traffic.'),
+  health: optional(
+    shorthand('path', health),
+    'Health check on the role\'s port: a path (/healthz) or a mapping. Needs `port`.',
+  ),
+  flags: withDefault(flags(), 'Flags of this role\'s servers, added to and overriding the service\'s.'),
+});
+
+const app = obj({
+  path: required(projectPath(), 'Directory of the app\'s source, relative to kiln.yaml; it must exist.'),
+  build: optional(command(), 'Command run in a scratch copy of `path` to build the artifact, as a list of arguments. None: the source is the artifact.'),
+  output: optional(projectPath(), 'Subdirectory of the scratch copy that becomes the artifact. Default: all of it.'),
+  run: required(command(), 'Command that starts one server, as a list of arguments, run in the artifact\'s directory.'),
+  exclude: withDefault(list(str('path', { check: insidePath })), 'Files and directories left out of the artifact, relative to its root.'),
+});
+
+const service = obj({
+  os: optional(name(), 'OS base the service\'s image is built on: the name of an entry in `os`.'),
+  app: required(app, 'How the service\'s app is built and started.'),
+  roles: required(
+    mapOf('role', nameKey, role, 1),
+    'The roles the service runs as (http, worker, ...): each role in each environment is a cluster with its own load balancer and name.',
+  ),
+  flags: withDefault(flags(), 'Flags of every server of the service, as --name value.'),
+});
+
+const debian = obj(
+  {
+    suite: required(deb('suite'), 'Debian suite, e.g. bookworm.'),
+    components: withDefault(list(deb('component'), 1), 'Archive components.', ['main']),
+    include: withDefault(list(deb('package')), 'Packages installed on top of the minimal base.'),
+    mirror: optional(str('URL', { check: urlCheck, pattern: '^(https?|file)://' }), 'Debian mirror URL. Default: the build tool\'s default mirror.'),
+  },
+  'Built from Debian packages (mmdebstrap), reproducibly.',
+);
+
+const os = variant({
+  debian: debian,
+  import: str('path', { check: nonEmpty, description: 'Root-filesystem tar or OCI archive to import, relative to kiln.yaml.' }),
+});
+
+const dataStore = obj({
+  engine: withDefault(oneOf(DATA_ENGINES), 'Database engine.', 'sqlite'),
+  changelog: required(projectPath(), 'Directory of ordered migrations, relative to kiln.yaml.'),
+});
+
+const environment = obj({
+  runtime: withDefault(oneOf(RUNTIMES), 'Where the servers run.', 'process'),
+  scale: withDefault(
+    mapOf('service', nameKey, mapOf('role', nameKey, int(0, 1000))),
+    'Replicas per service and role in this environment, overriding the role\'s `replicas`.',
+  ),
+  flags: withDefault(
+    mapOf('service', nameKey, flags()),
+    'Flag values per service in this environment, overriding the service\'s and roles\' flags.',
+  ),
+});
+
+export const projectSchema = obj({
+  project: required(name(), 'Project name: a DNS label part ([a-z0-9-]).'),
+  domain: optional(str('DNS name', { check: dnsName, pattern: DNS_NAME.source, maxLength: 253 }), 'DNS zone of the project\'s clusters and server groups.', '<project>.test'),
+  proxy: withDefault(
+    obj({
+      host: withDefault(str('host', { check: hostCheck }), 'Address the proxy\'s public listener binds.', '127.0.0.1'),
+      port: withDefault(int(0, 65535), 'Port of the proxy\'s public listener (routes by Host header).', 7080),
+    }),
+    'The data plane (`kiln proxy`).',
+  ),
+  os: withDefault(mapOf('os', nameKey, os), 'OS bases, built from Debian packages or imported from an archive.'),
+  data: withDefault(mapOf('store', nameKey, dataStore), 'Data stores and their migration changelogs.'),
+  services: required(mapOf('service', nameKey, service, 1), 'The services of the project.'),
+  environments: required(mapOf('environment', nameKey, environment, 1), 'Where releases run (dev, prod, ...).'),
+});
+
+/** kiln.yaml as validated, before cross-references are checked and names are filled in. */
+export type RawProject = Infer<typeof projectSchema>;

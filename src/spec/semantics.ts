@@ -1,0 +1,216 @@
+// Checks that need more than one key: references between sections (a service's OS base, an
+// environment's services and roles, `${...}` in flags), cluster names that must be formable,
+// and paths that must exist. They run on the validator's partial result, so a spec with a
+// typo in one place still gets every other problem reported.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../errors.js';
+import { clusterName } from '../names/names.js';
+import { FLAG_REFERENCE_FORMS, parseFlagTemplate, resolveClusterTarget } from './flagref.js';
+import type { Locator } from './locate.js';
+import { allowedHint, type Problems } from './problems.js';
+import type { RawProject } from './schema.js';
+import type { Loose } from './validate.js';
+
+type Project = Loose<RawProject>;
+type Service = NonNullable<NonNullable<Project['services']>[string]>;
+type FlagMapLoose = Record<string, string | number | boolean | undefined>;
+
+interface Ctx {
+  spec: Project;
+  dir: string;
+  at: Locator;
+  problems: Problems;
+}
+
+export function checkSemantics(spec: Project, dir: string, at: Locator, problems: Problems): void {
+  const ctx: Ctx = { spec, dir, at, problems };
+  const services = spec.services ?? {};
+  for (const [name, service] of Object.entries(services)) {
+    if (service) checkService(ctx, name, service);
+  }
+  checkClusterCollisions(ctx);
+  for (const [env, e] of Object.entries(spec.environments ?? {})) {
+    if (!e) continue;
+    checkClusterNames(ctx, env);
+    for (const [svc, roles] of Object.entries(e.scale ?? {})) {
+      const service = knownService(ctx, svc, ['environments', env, 'scale', svc]);
+      if (!service) continue;
+      for (const role of Object.keys(roles ?? {})) {
+        knownRole(ctx, svc, service, role, ['environments', env, 'scale', svc, role]);
+      }
+    }
+    for (const [svc, flags] of Object.entries(e.flags ?? {})) {
+      const service = knownService(ctx, svc, ['environments', env, 'flags', svc]);
+      if (service) checkFlags(ctx, svc, null, flags ?? {}, ['environments', env, 'flags', svc]);
+    }
+  }
+}
+
+function checkService(ctx: Ctx, name: string, service: Service): void {
+  const base = ['services', name];
+  const os = ctx.spec.os ?? {};
+  if (service.os !== undefined && !Object.hasOwn(os, service.os)) {
+    const defined = Object.keys(os);
+    ctx.problems.at(
+      ctx.at.value([...base, 'os']),
+      `services.${name}.os names OS base "${service.os}", which is not defined under os`,
+      defined.length ? allowedHint(service.os, defined) : 'add it under "os:" or remove the key',
+    );
+  }
+  if (service.app?.path !== undefined) checkAppPath(ctx, service.app.path, [...base, 'app', 'path']);
+  for (const [role, r] of Object.entries(service.roles ?? {})) {
+    if (!r) continue;
+    if (r.health !== undefined && r.port === undefined) {
+      ctx.problems.at(
+        ctx.at.key([...base, 'roles', role, 'health']),
+        `services.${name}.roles.${role} has a health check but no port to check`,
+        'add a port (e.g. "port: http") or remove "health"',
+      );
+    }
+    checkFlags(ctx, name, role, r.flags ?? {}, [...base, 'roles', role, 'flags']);
+  }
+  checkFlags(ctx, name, null, service.flags ?? {}, [...base, 'flags']);
+}
+
+function checkAppPath(ctx: Ctx, rel: string, at: string[]): void {
+  const abs = path.resolve(ctx.dir, rel);
+  const stat = statSync(abs, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) {
+    ctx.problems.at(
+      ctx.at.value(at),
+      `${at.join('.')} "${rel}" ${stat ? 'is not a directory' : 'does not exist'} (looked for ${abs})`,
+      'app.path is relative to the directory of kiln.yaml',
+    );
+  }
+}
+
+function knownService(ctx: Ctx, svc: string, at: string[]): Service | null {
+  const services = ctx.spec.services ?? {};
+  const service = services[svc];
+  if (service) return service;
+  if (!Object.hasOwn(services, svc)) {
+    ctx.problems.at(ctx.at.key(at), `${at.slice(0, -1).join('.')} names service "${svc}", which is not defined`, allowedHint(svc, Object.keys(services)));
+  }
+  return null;
+}
+
+function knownRole(ctx: Ctx, svc: string, service: Service, role: string, at: string[]): void {
+  const roles = Object.keys(service.roles ?? {});
+  if (!roles.includes(role)) {
+    ctx.problems.at(ctx.at.key(at), `${at.slice(0, -1).join('.')} names role "${role}", which service "${svc}" does not have`, allowedHint(role, roles));
+  }
+}
+
+/** Every cluster of the environment must have a name that fits in a DNS label. */
+function checkClusterNames(ctx: Ctx, env: string): void {
+  const seen = new Set<string>();
+  for (const [svc, service] of Object.entries(ctx.spec.services ?? {})) {
+    for (const role of Object.keys(service?.roles ?? {})) {
+      try {
+        clusterName(svc, role, env);
+      } catch (e) {
+        if (!(e instanceof KilnError)) throw e;
+        if (seen.has(e.message)) continue;
+        seen.add(e.message);
+        ctx.problems.at(
+          ctx.at.key(['environments', env]),
+          `environment "${env}": cannot name the cluster of service "${svc}", role "${role}": ${e.message}`,
+          e.hint,
+        );
+      }
+    }
+  }
+}
+
+/** "a-b" + "c" and "a" + "b-c" would share every cluster name; that must not load. */
+function checkClusterCollisions(ctx: Ctx): void {
+  const owners = new Map<string, string>();
+  for (const [svc, service] of Object.entries(ctx.spec.services ?? {})) {
+    for (const role of Object.keys(service?.roles ?? {})) {
+      const key = `${svc}-${role}`;
+      const other = owners.get(key);
+      if (other) {
+        ctx.problems.at(
+          ctx.at.key(['services', svc, 'roles', role]),
+          `service "${svc}" role "${role}" gives the same cluster names (${key}-<env>) as ${other}`,
+          'rename the service or the role',
+        );
+      } else {
+        owners.set(key, `service "${svc}" role "${role}"`);
+      }
+    }
+  }
+}
+
+/**
+ * Checks the `${...}` references of one flag map. `role` is null for service-wide and
+ * environment flags, which reach every role of the service.
+ */
+function checkFlags(ctx: Ctx, svc: string, role: string | null, flags: FlagMapLoose, base: string[]): void {
+  for (const [flag, value] of Object.entries(flags)) {
+    if (typeof value !== 'string') continue;
+    const at = ctx.at.value([...base, flag]);
+    const where = `${base.join('.')}.${flag}`;
+    const parsed = parseFlagTemplate(value);
+    if (!parsed.ok) {
+      ctx.problems.at(at, `${where}: ${parsed.error}`, `known forms: ${FLAG_REFERENCE_FORMS.join(', ')}; write $$ for a literal $`);
+      continue;
+    }
+    for (const part of parsed.parts) {
+      if (!('ref' in part)) continue;
+      const ref = part.ref;
+      if (ref.kind === 'port') checkPortRef(ctx, svc, role, at, where);
+      else if (ref.kind === 'cluster') checkClusterRef(ctx, ref.target, part.source, at, where);
+      else if (ref.kind === 'data') {
+        const stores = Object.keys(ctx.spec.data ?? {});
+        if (!stores.includes(ref.store)) {
+          ctx.problems.at(
+            at,
+            `${where}: ${part.source} names data store "${ref.store}", which is not defined under data`,
+            stores.length ? allowedHint(ref.store, stores) : 'add it under "data:"',
+          );
+        }
+      }
+    }
+  }
+}
+
+function checkPortRef(ctx: Ctx, svc: string, role: string | null, at: ReturnType<Locator['value']>, where: string): void {
+  const roles = ctx.spec.services?.[svc]?.roles ?? {};
+  const portless = Object.entries(roles)
+    .filter(([r, spec]) => (role === null || r === role) && spec && spec.port === undefined)
+    .map(([r]) => r);
+  if (portless.length) {
+    ctx.problems.at(
+      at,
+      `${where}: \${port} is used by role${portless.length > 1 ? 's' : ''} ${portless.join(', ')} of service "${svc}", which ${portless.length > 1 ? 'have' : 'has'} no port`,
+      role === null ? 'move the flag to the flags of the roles that have a port' : 'add a port to the role or remove the flag',
+    );
+  }
+}
+
+function checkClusterRef(ctx: Ctx, target: string, source: string, at: ReturnType<Locator['value']>, where: string): void {
+  const services = ctx.spec.services ?? {};
+  const found = resolveClusterTarget(target, services)[0];
+  const withPort = Object.entries(services).flatMap(([s, spec]) =>
+    Object.entries(spec?.roles ?? {})
+      .filter(([, r]) => r?.port !== undefined)
+      .map(([r]) => `${s}-${r}`),
+  );
+  if (!found) {
+    ctx.problems.at(
+      at,
+      `${where}: ${source} does not name a service and role ("<service>-<role>")`,
+      withPort.length ? allowedHint(target, withPort) : 'no role has a port to connect to',
+    );
+    return;
+  }
+  if (services[found.service]?.roles?.[found.role]?.port === undefined) {
+    ctx.problems.at(
+      at,
+      `${where}: ${source} names role "${found.role}" of service "${found.service}", which has no port to connect to`,
+      withPort.length ? `roles with a port: ${withPort.join(', ')}` : 'give the role a port',
+    );
+  }
+}

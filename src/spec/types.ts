@@ -1,0 +1,105 @@
+// The validated shape of kiln.yaml. The loader (spec/load.ts) produces these from YAML and
+// reports every problem with file:line:column; nothing downstream re-validates.
+
+export type RuntimeName = 'process' | 'podman' | 'kubernetes';
+export const RUNTIMES: readonly RuntimeName[] = ['process', 'podman', 'kubernetes'];
+
+export type DataEngine = 'sqlite' | 'postgres';
+export const DATA_ENGINES: readonly DataEngine[] = ['sqlite', 'postgres'];
+
+/** A flag value as written in kiln.yaml; `${...}` references are expanded at deploy. */
+export type FlagValue = string | number | boolean;
+export type FlagMap = Record<string, FlagValue>;
+
+export interface HealthCheckSpec {
+  /** HTTP path requested on the server's port; 2xx means healthy. */
+  path: string;
+  /** Milliseconds between checks while waiting for a new server. */
+  intervalMs: number;
+  /** Milliseconds before one check counts as failed. */
+  timeoutMs: number;
+  /** Consecutive failed checks of a running, once-healthy server before it is replaced. */
+  retries: number;
+  /** Milliseconds a new server may take to become healthy before the deploy fails. */
+  graceMs: number;
+}
+
+export interface RoleSpec {
+  name: string;
+  replicas: number;
+  /** Name of the port the role listens on (e.g. "http"); Kiln picks the number and passes --port. */
+  port?: string;
+  health?: HealthCheckSpec;
+  flags: FlagMap;
+}
+
+export interface AppSpec {
+  /** Directory of the app's source, relative to kiln.yaml. */
+  path: string;
+  /** Command run in a scratch copy of `path` to build the artifact; none means copy as is. */
+  build?: string[];
+  /** Subdirectory of the scratch copy that becomes the artifact (default: all of it). */
+  output?: string;
+  /** Command that starts one server; arguments naming files of the app are resolved in it. */
+  run: string[];
+  /** Files and directories left out of the artifact (relative to the output root). */
+  exclude: string[];
+}
+
+export interface ServiceSpec {
+  name: string;
+  os?: string;
+  app: AppSpec;
+  roles: Record<string, RoleSpec>;
+  flags: FlagMap;
+}
+
+export interface DebianOsSpec {
+  kind: 'debian';
+  suite: string;
+  components: string[];
+  include: string[];
+  mirror?: string;
+}
+export interface ImportOsSpec {
+  kind: 'import';
+  /** Path of a root-filesystem tar or an OCI archive. */
+  from: string;
+}
+export type OsSpec = (DebianOsSpec | ImportOsSpec) & { name: string };
+
+export interface DataStoreSpec {
+  name: string;
+  engine: DataEngine;
+  changelog: string;
+}
+
+export interface EnvironmentSpec {
+  name: string;
+  runtime: RuntimeName;
+  /** Per service, per role: replica count overriding the role's default. */
+  scale: Record<string, Record<string, number>>;
+  /** Per service: flag values overriding the service's and role's flags. */
+  flags: Record<string, FlagMap>;
+}
+
+export interface ProxySpec {
+  /** Loopback address the public listener binds. */
+  host: string;
+  /** Port of the public listener that routes by Host header. */
+  port: number;
+}
+
+export interface ProjectSpec {
+  /** Absolute path of kiln.yaml. */
+  file: string;
+  /** Directory holding kiln.yaml; relative paths in the spec are resolved from here. */
+  dir: string;
+  project: string;
+  domain: string;
+  proxy: ProxySpec;
+  os: Record<string, OsSpec>;
+  data: Record<string, DataStoreSpec>;
+  services: Record<string, ServiceSpec>;
+  environments: Record<string, EnvironmentSpec>;
+}

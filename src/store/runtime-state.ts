@@ -1,0 +1,250 @@
+// Typed access to the runtime tables of state.db (migration 2). The control plane is the only
+// writer; each multi-row change is one transaction so a crash leaves either before or after.
+import type Database from 'better-sqlite3';
+import type { HealthCheckSpec } from '../spec/types.js';
+
+export type GroupState = 'creating' | 'active' | 'draining' | 'disabled' | 'failed' | 'destroyed';
+export type ServerState = 'starting' | 'healthy' | 'unhealthy' | 'dead' | 'stopped';
+/** Groups that still have (or should have) running servers. */
+export const LIVE_GROUP_STATES: readonly GroupState[] = ['creating', 'active', 'draining', 'disabled'];
+
+/** Everything needed to start one more server of a group exactly like its siblings. */
+export interface GroupTemplate {
+  project: string;
+  env: string;
+  service: string;
+  role: string;
+  cluster: string;
+  release: string;
+  appDigest: string;
+  appDir: string;
+  run: string[];
+  /** Flags resolved except for the per-server references ${port} and ${log.file}. */
+  flags: Array<[string, string]>;
+  portName?: string;
+  health?: HealthCheckSpec;
+}
+
+export interface ClusterRow {
+  name: string;
+  env: string;
+  service: string;
+  role: string;
+  lb_port: number | null;
+  active_group: string | null;
+  next_build: number;
+}
+
+export interface GroupRow {
+  name: string;
+  cluster: string;
+  build: number;
+  release: string;
+  deployment_id: number | null;
+  state: GroupState;
+  replicas: number;
+  next_ordinal: number;
+  template: GroupTemplate;
+  created_at: string;
+  changed_at: string;
+}
+
+export interface ServerRow {
+  name: string;
+  group_name: string;
+  ordinal: number;
+  state: ServerState;
+  pid: number | null;
+  start_time: string | null;
+  port: number | null;
+  created_at: string;
+  changed_at: string;
+  detail: string | null;
+}
+
+export interface EventRow {
+  id: number;
+  at: string;
+  deployment_id: number | null;
+  env: string | null;
+  cluster: string | null;
+  subject: string | null;
+  kind: string;
+  message: string;
+}
+
+type RawGroup = Omit<GroupRow, 'template'> & { template: string };
+const now = (): string => new Date().toISOString();
+
+export class RuntimeState {
+  constructor(readonly db: Database.Database) {}
+
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  nextCounter(name: string): number {
+    return this.tx(() => {
+      this.db.prepare('INSERT INTO counters(name, value) VALUES (?, 0) ON CONFLICT(name) DO NOTHING').run(name);
+      this.db.prepare('UPDATE counters SET value = value + 1 WHERE name = ?').run(name);
+      return (this.db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as { value: number }).value;
+    });
+  }
+
+  /** Makes the counter at least `min` (e.g. the proxy's table version after a restart). */
+  raiseCounter(name: string, min: number): void {
+    this.db.prepare('INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)').run(name, min);
+  }
+
+  // --- clusters
+  cluster(name: string): ClusterRow | undefined {
+    return this.db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as ClusterRow | undefined;
+  }
+  clusters(env?: string): ClusterRow[] {
+    return (env
+      ? this.db.prepare('SELECT * FROM clusters WHERE env = ? ORDER BY name').all(env)
+      : this.db.prepare('SELECT * FROM clusters ORDER BY env, name').all()) as ClusterRow[];
+  }
+  ensureCluster(c: Omit<ClusterRow, 'active_group' | 'next_build'>): ClusterRow {
+    this.db
+      .prepare(
+        'INSERT INTO clusters(name, env, service, role, lb_port, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING',
+      )
+      .run(c.name, c.env, c.service, c.role, c.lb_port, now());
+    return this.cluster(c.name) as ClusterRow;
+  }
+  setLbPort(cluster: string, port: number): void {
+    this.db.prepare('UPDATE clusters SET lb_port = ? WHERE name = ?').run(port, cluster);
+  }
+  setActive(cluster: string, group: string | null): void {
+    this.db.prepare('UPDATE clusters SET active_group = ? WHERE name = ?').run(group, cluster);
+  }
+  /** Reserves the cluster's next build number (never reused, even for failed groups). */
+  takeBuild(cluster: string): number {
+    return this.tx(() => {
+      const row = this.db.prepare('SELECT next_build FROM clusters WHERE name = ?').get(cluster) as { next_build: number };
+      this.db.prepare('UPDATE clusters SET next_build = next_build + 1 WHERE name = ?').run(cluster);
+      return row.next_build;
+    });
+  }
+
+  // --- groups
+  private toGroup(r: RawGroup | undefined): GroupRow | undefined {
+    return r ? { ...r, template: JSON.parse(r.template) as GroupTemplate } : undefined;
+  }
+  group(name: string): GroupRow | undefined {
+    return this.toGroup(this.db.prepare('SELECT * FROM server_groups WHERE name = ?').get(name) as RawGroup | undefined);
+  }
+  groups(where: { cluster?: string; states?: readonly GroupState[] } = {}): GroupRow[] {
+    const conds: string[] = [];
+    const args: unknown[] = [];
+    if (where.cluster) {
+      conds.push('cluster = ?');
+      args.push(where.cluster);
+    }
+    if (where.states) {
+      conds.push(`state IN (${where.states.map(() => '?').join(',')})`);
+      args.push(...where.states);
+    }
+    const sql = `SELECT * FROM server_groups ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY cluster, build`;
+    return (this.db.prepare(sql).all(...args) as RawGroup[]).map((r) => this.toGroup(r) as GroupRow);
+  }
+  insertGroup(g: Pick<GroupRow, 'name' | 'cluster' | 'build' | 'release' | 'deployment_id' | 'replicas' | 'template'>): void {
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO server_groups(name, cluster, build, release, deployment_id, state, replicas, template, created_at, changed_at)
+         VALUES (?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?)`,
+      )
+      .run(g.name, g.cluster, g.build, g.release, g.deployment_id, g.replicas, JSON.stringify(g.template), t, t);
+  }
+  setGroupState(name: string, state: GroupState): void {
+    this.db.prepare('UPDATE server_groups SET state = ?, changed_at = ? WHERE name = ?').run(state, now(), name);
+  }
+  takeOrdinal(group: string): number {
+    return this.tx(() => {
+      const row = this.db.prepare('SELECT next_ordinal FROM server_groups WHERE name = ?').get(group) as { next_ordinal: number };
+      this.db.prepare('UPDATE server_groups SET next_ordinal = next_ordinal + 1 WHERE name = ?').run(group);
+      return row.next_ordinal;
+    });
+  }
+
+  // --- servers
+  server(name: string): ServerRow | undefined {
+    return this.db.prepare('SELECT * FROM servers WHERE name = ?').get(name) as ServerRow | undefined;
+  }
+  servers(where: { group?: string; states?: readonly ServerState[] } = {}): ServerRow[] {
+    const conds: string[] = [];
+    const args: unknown[] = [];
+    if (where.group) {
+      conds.push('group_name = ?');
+      args.push(where.group);
+    }
+    if (where.states) {
+      conds.push(`state IN (${where.states.map(() => '?').join(',')})`);
+      args.push(...where.states);
+    }
+    const sql = `SELECT * FROM servers ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY group_name, ordinal`;
+    return this.db.prepare(sql).all(...args) as ServerRow[];
+  }
+  insertServer(s: Pick<ServerRow, 'name' | 'group_name' | 'ordinal' | 'port'>): void {
+    const t = now();
+    this.db
+      .prepare(`INSERT INTO servers(name, group_name, ordinal, state, port, created_at, changed_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`)
+      .run(s.name, s.group_name, s.ordinal, s.port, t, t);
+  }
+  setServerProcess(name: string, pid: number, startTime: string): void {
+    this.db.prepare('UPDATE servers SET pid = ?, start_time = ?, changed_at = ? WHERE name = ?').run(pid, startTime, now(), name);
+  }
+  setServerState(name: string, state: ServerState, detail?: string): void {
+    this.db
+      .prepare('UPDATE servers SET state = ?, changed_at = ?, detail = COALESCE(?, detail) WHERE name = ?')
+      .run(state, now(), detail ?? null, name);
+  }
+
+  // --- deployments and events
+  startDeployment(env: string, release: string, kind: 'deploy' | 'rollback'): number {
+    const r = this.db
+      .prepare(`INSERT INTO deployments(env, release, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)`)
+      .run(env, release, kind, now());
+    return Number(r.lastInsertRowid);
+  }
+  finishDeployment(id: number, ok: boolean, error?: string): void {
+    this.db
+      .prepare('UPDATE deployments SET state = ?, finished_at = ?, error = ? WHERE id = ?')
+      .run(ok ? 'succeeded' : 'failed', now(), error ?? null, id);
+  }
+  runningDeployments(): Array<{ id: number; env: string; release: string; kind: string }> {
+    return this.db.prepare(`SELECT id, env, release, kind FROM deployments WHERE state = 'running'`).all() as Array<{
+      id: number;
+      env: string;
+      release: string;
+      kind: string;
+    }>;
+  }
+  markInterrupted(id: number): void {
+    this.db
+      .prepare(`UPDATE deployments SET state = 'interrupted', finished_at = ?, error = 'control plane stopped during the deploy' WHERE id = ?`)
+      .run(now(), id);
+  }
+  lastDeployment(env: string): { id: number; release: string; state: string; kind: string } | undefined {
+    return this.db
+      .prepare(`SELECT id, release, state, kind FROM deployments WHERE env = ? ORDER BY id DESC LIMIT 1`)
+      .get(env) as { id: number; release: string; state: string; kind: string } | undefined;
+  }
+  addEvent(e: Omit<EventRow, 'id' | 'at'>): EventRow {
+    const at = now();
+    const r = this.db
+      .prepare('INSERT INTO events(at, deployment_id, env, cluster, subject, kind, message) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(at, e.deployment_id, e.env, e.cluster, e.subject, e.kind, e.message);
+    return { id: Number(r.lastInsertRowid), at, ...e };
+  }
+  events(where: { deployment?: number; env?: string; limit?: number }): EventRow[] {
+    if (where.deployment !== undefined) {
+      return this.db.prepare('SELECT * FROM events WHERE deployment_id = ? ORDER BY id').all(where.deployment) as EventRow[];
+    }
+    return this.db
+      .prepare('SELECT * FROM (SELECT * FROM events WHERE env = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
+      .all(where.env ?? '', where.limit ?? 50) as EventRow[];
+  }
+}

@@ -1,0 +1,51 @@
+// Kiln's own schema migrations for .kiln/state.db. Append only: a released migration is never
+// edited (a database in the field already ran it); change the schema with a new version.
+// Each one runs in its own transaction and is recorded in schema_migrations.
+import { RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'tags and releases',
+    sql: `
+      -- One row per immutable tag of a stream ("app/api" : "1.0.0").
+      -- seq is the order tags were made in (head = highest seq of a stream); SQLite only
+      -- autoincrements an INTEGER PRIMARY KEY, so (stream, tag) is a UNIQUE key instead.
+      CREATE TABLE tags (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream     TEXT NOT NULL,
+        tag        TEXT NOT NULL,
+        -- digest of the tag's content (for app tags: the uncompressed tar layer)
+        digest     TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        -- digest of the OCI manifest stored under the ref "<stream>:<tag>"
+        manifest_digest TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        -- where it came from, JSON, e.g. {"path":"apps/api","build":["npm","ci"]}
+        source     TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (stream, tag)
+      );
+      CREATE INDEX tags_stream_seq ON tags (stream, seq);
+
+      CREATE TABLE releases (
+        number     INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        -- digest of the release manifest's canonical JSON blob in the OCI layout
+        digest     TEXT NOT NULL,
+        parent     TEXT,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'clusters, server groups, servers, deployments, events',
+    sql: RUNTIME_SCHEMA_SQL,
+  },
+];

@@ -1,0 +1,104 @@
+// The app stream: tag a built app as app/<service>:<version>, find a tag's layer, extract it.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Digest } from '../../release/types.js';
+import type { ProjectSpec } from '../../spec/types.js';
+import { KilnError } from '../../errors.js';
+import { MEDIA, OciLayout, verifyBlobFile } from '../../store/oci-layout.js';
+import type { Database } from '../../store/state-db.js';
+import type { Store } from '../../store/init.js';
+import { extractTar, removeReadOnlyTree, type ExtractResult } from '../../image/tar-extract.js';
+import { fsyncDir, tempPathFor } from '../../store/atomic.js';
+import { buildApp, serviceOf, type BuiltApp } from './build.js';
+import { insertTag, validateTag, type TagRecord, type TagSource } from './tags.js';
+
+export function appStream(service: string): string {
+  return `app/${service}`;
+}
+
+/** Tag a built app. Same version and digest: {created:false}; other digest: TAG_CONFLICT. */
+export function tagApp(
+  db: Database,
+  oci: OciLayout,
+  service: string,
+  version: string,
+  built: Pick<BuiltApp, 'digest' | 'size'>,
+  source: TagSource,
+): { created: boolean; tag: TagRecord } {
+  const stream = appStream(service);
+  validateTag(stream, version);
+  // Blobs first, then the row, then the ref: a crash in between leaves at most an orphan blob
+  // or a missing ref, which re-running the same tag repairs (same digest: no-op + setRef).
+  const manifest = oci.putArtifact(MEDIA.appArtifact, [{ mediaType: MEDIA.layerTar, digest: built.digest, size: built.size }]);
+  const result = insertTag(db, { stream, tag: version, digest: built.digest, size: built.size, manifestDigest: manifest.digest, source });
+  const ref = `${stream}:${version}`;
+  if (result.created || oci.getRef(ref)?.digest !== result.tag.manifestDigest) {
+    oci.setRef(ref, { mediaType: MEDIA.manifest, digest: result.tag.manifestDigest, size: manifest.size, artifactType: MEDIA.appArtifact });
+  }
+  return result;
+}
+
+/**
+ * `kiln app tag <service> <version>` in one call: check the version name first (nothing is
+ * built for a bad name), build, then tag.
+ */
+export async function buildAndTagApp(
+  store: Store,
+  spec: ProjectSpec,
+  service: string,
+  version: string,
+  onProgress?: (line: string) => void,
+): Promise<{ created: boolean; tag: TagRecord; files: number }> {
+  const svc = serviceOf(spec, service);
+  validateTag(appStream(service), version);
+  const built = await buildApp(spec, service, { kilnDir: store.kilnDir, ...(onProgress ? { onProgress } : {}) });
+  const source: TagSource = {
+    path: svc.app.path,
+    ...(svc.app.build ? { build: svc.app.build } : {}),
+    ...(svc.app.output ? { output: svc.app.output } : {}),
+  };
+  const r = tagApp(store.db, store.oci, service, version, built, source);
+  return { ...r, files: built.files };
+}
+
+/** The tar layer of an app tag, checked against the tag's manifest. */
+export function appLayerDigest(oci: OciLayout, tag: Pick<TagRecord, 'stream' | 'tag' | 'digest' | 'manifestDigest'>): Digest {
+  const m = oci.readManifest(tag.manifestDigest);
+  const layer = m.layers.find((l) => l.mediaType === MEDIA.layerTar);
+  if (!layer || layer.digest !== tag.digest) {
+    throw new KilnError('CORRUPT_STORE', `the manifest of ${tag.stream}:${tag.tag} does not hold its layer ${tag.digest}`);
+  }
+  return layer.digest;
+}
+
+/**
+ * Extract an app layer (by its digest, as found in a release's services[x].app.digest) into
+ * destDir, read-only, with the "app/" prefix removed. The blob is verified first.
+ */
+export async function extractAppLayer(oci: OciLayout, layerDigest: Digest, destDir: string): Promise<ExtractResult> {
+  const file = verifyBlobFile(oci, layerDigest);
+  return extractTar(file, path.resolve(destDir), { stripPrefix: 'app/', readOnly: true });
+}
+
+/**
+ * The read-only files of an app layer at <kilnDir>/apps/<hex>, extracted once and shared by
+ * every server started from it. Extracted beside the final path and renamed into place, so a
+ * crash never leaves a half-extracted app under the final name. Returns the directory.
+ */
+export async function materializeApp(oci: OciLayout, layerDigest: Digest, kilnDir: string): Promise<string> {
+  const appsDir = path.join(kilnDir, 'apps');
+  const final = path.join(appsDir, layerDigest.replace(/^sha256:/, ''));
+  if (fs.existsSync(final)) return final;
+  fs.mkdirSync(appsDir, { recursive: true });
+  const tmp = tempPathFor(final);
+  try {
+    await extractAppLayer(oci, layerDigest, tmp);
+    fs.renameSync(tmp, final);
+    fsyncDir(appsDir);
+  } catch (e) {
+    removeReadOnlyTree(tmp);
+    // Another process may have put the same app in place first: that's the same content.
+    if (!fs.existsSync(final)) throw e;
+  }
+  return final;
+}

@@ -1,0 +1,149 @@
+// Building an app: copy its source into a scratch directory, run the service's build command
+// there (argv, no shell), pack the output as a deterministic tar layer, store it in the OCI
+// layout. The source directory is never written to, and the scratch copy is always removed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { KilnError } from '../../errors.js';
+import type { Digest } from '../../release/types.js';
+import type { ProjectSpec, ServiceSpec } from '../../spec/types.js';
+import { MEDIA, OciLayout } from '../../store/oci-layout.js';
+import { packDirectory } from '../../image/tar.js';
+import { removeReadOnlyTree } from '../../image/tar-extract.js';
+
+export interface BuiltApp {
+  /** Digest of the uncompressed tar layer. */
+  digest: Digest;
+  size: number;
+  /** Regular files in the layer. */
+  files: number;
+}
+
+export interface BuildOptions {
+  kilnDir: string;
+  /** Each line the build command prints (stdout and stderr), and Kiln's own steps. */
+  onProgress?: (line: string) => void;
+}
+
+// Not part of an app's source; a build that needs node_modules makes them (npm ci).
+const SKIP_IN_COPY = new Set(['.git', '.kiln', 'node_modules']);
+const TAIL_LINES = 20;
+
+export function serviceOf(spec: ProjectSpec, service: string): ServiceSpec {
+  const s = spec.services[service];
+  if (!s) {
+    const names = Object.keys(spec.services).sort();
+    throw new KilnError('USAGE', `service "${service}" is not in ${spec.file}`, {
+      hint: names.length ? `services: ${names.join(', ')}` : 'kiln.yaml defines no services',
+    });
+  }
+  return s;
+}
+
+export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOptions): Promise<BuiltApp> {
+  const svc = serviceOf(spec, service);
+  const progress = opts.onProgress ?? (() => {});
+  const oci = OciLayout.open(path.join(opts.kilnDir, 'oci'));
+  const srcDir = path.resolve(spec.dir, svc.app.path);
+  if (!fs.existsSync(srcDir) || !fs.statSync(srcDir).isDirectory()) {
+    throw new KilnError('BUILD_FAILED', `app.path of service ${service} is not a directory: ${srcDir}`, {
+      location: { file: spec.file },
+      hint: 'fix services.' + service + '.app.path in kiln.yaml',
+    });
+  }
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-build-${service}-`));
+  try {
+    const work = path.join(scratch, 'src');
+    progress(`copying ${path.relative(spec.dir, srcDir) || '.'} to scratch directory ${scratch}`);
+    fs.cpSync(srcDir, work, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (p) => p === srcDir || !SKIP_IN_COPY.has(path.basename(p)),
+    });
+    if (svc.app.build && svc.app.build.length > 0) {
+      progress(`building: ${svc.app.build.join(' ')}`);
+      await runBuild(svc.app.build, work, service, progress);
+    }
+    const outDir = outputDir(work, svc, service, spec.file);
+    progress('packing the app layer');
+    const packed = await packDirectory(outDir, { prefix: 'app/', exclude: svc.app.exclude, outFile: path.join(scratch, 'layer.tar') });
+    const blob = await oci.putBlobFromFile(packed.path);
+    if (blob.digest !== packed.digest) throw new Error(`layer digest changed while storing: ${packed.digest} vs ${blob.digest}`);
+    // The manifest is deterministic from the layer, so storing it here and again at tag time is one blob.
+    oci.putArtifact(MEDIA.appArtifact, [{ mediaType: MEDIA.layerTar, digest: blob.digest, size: blob.size }]);
+    progress(`packed ${packed.files} files, ${packed.size} bytes: ${packed.digest}`);
+    return { digest: packed.digest, size: packed.size, files: packed.files };
+  } finally {
+    removeReadOnlyTree(scratch);
+  }
+}
+
+function outputDir(work: string, svc: ServiceSpec, service: string, specFile: string): string {
+  if (!svc.app.output) return work;
+  const out = path.resolve(work, svc.app.output);
+  const rel = path.relative(work, out);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new KilnError('BUILD_FAILED', `app.output "${svc.app.output}" of service ${service} points outside the app directory`, {
+      location: { file: specFile },
+    });
+  }
+  if (!fs.existsSync(out) || !fs.statSync(out).isDirectory()) {
+    throw new KilnError('BUILD_FAILED', `the build of ${service} did not produce its output directory "${svc.app.output}"`, {
+      location: { file: specFile },
+      hint: 'check app.build and app.output in kiln.yaml',
+    });
+  }
+  return out;
+}
+
+function runBuild(argv: string[], cwd: string, service: string, progress: (line: string) => void): Promise<void> {
+  const [cmd, ...args] = argv as [string, ...string[]];
+  const tail: string[] = [];
+  const onLine = (line: string): void => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    progress(line);
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const pending = [lineReader(child.stdout, onLine), lineReader(child.stderr, onLine)];
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(
+        new KilnError('BUILD_FAILED', `the build command of ${service} could not start: ${cmd}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`, {
+          hint: 'check app.build in kiln.yaml; it is run without a shell, as an argument list',
+        }),
+      );
+    });
+    child.on('close', (code, signal) => {
+      void Promise.all(pending).then(() => {
+        if (code === 0) return resolve();
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        reject(
+          new KilnError('BUILD_FAILED', `the build of ${service} failed: \`${argv.join(' ')}\` ${how}`, {
+            details: tail.length ? ['last lines of output:', ...tail] : ['(no output)'],
+          }),
+        );
+      });
+    });
+  });
+}
+
+function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve) => {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, nl).replace(/\r$/, ''));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    stream.on('end', () => {
+      if (buf) onLine(buf);
+      resolve();
+    });
+  });
+}

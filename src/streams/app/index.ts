@@ -1,0 +1,13 @@
+export { buildApp, serviceOf, type BuiltApp, type BuildOptions } from './build.js';
+export { appStream, tagApp, buildAndTagApp, appLayerDigest, extractAppLayer, materializeApp } from './app.js';
+export {
+  listTags,
+  listStreams,
+  resolveTag,
+  getTag,
+  validateTag,
+  tagProblem,
+  HEAD,
+  type TagRecord,
+  type TagSource,
+} from './tags.js';
