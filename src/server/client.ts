@@ -1,9 +1,10 @@
 // The CLI's side of the control-plane API: JSON calls and NDJSON progress streams over the
 // unix socket, with the token read from .kiln/run/token.
 import http from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { KilnError, type KilnErrorCode } from '../errors.js';
 import { runPaths } from './paths.js';
+import { readToken } from '../store/init.js';
 
 export interface ProgressEvent {
   kind: string;
@@ -34,7 +35,7 @@ export class ApiClient {
         hint: 'start one with `kiln server` (in another terminal, or `kiln server &`)',
       });
     }
-    this.token = opts.token ?? readFileSync(p.token, 'utf8').trim();
+    this.token = opts.token ?? readToken(kilnDir);
   }
 
   private open(method: string, path: string, body: unknown, onResponse: (res: http.IncomingMessage) => void, reject: (e: Error) => void): void {

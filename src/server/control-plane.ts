@@ -10,7 +10,7 @@ import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { openStore, type Store } from '../store/init.js';
+import { openStore, readToken, type Store } from '../store/init.js';
 import { getRelease } from '../release/index.js';
 import { RuntimeState, LIVE_GROUP_STATES } from '../store/runtime-state.js';
 import { executeDeploy, type DeployDeps, type Emit } from '../deploy/execute.js';
@@ -110,7 +110,7 @@ export class ControlPlane {
   }
 
   private async listen(tcp?: { host: string; port: number }): Promise<void> {
-    const token = readFileSync(this.paths.token, 'utf8').trim();
+    const token = readToken(this.store.kilnDir);
     const handlers = {
       status: async (q: URLSearchParams) => statusView(this.state, this.spec, q.get('env') ?? undefined),
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),

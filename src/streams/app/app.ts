@@ -10,7 +10,7 @@ import type { Store } from '../../store/init.js';
 import { extractTar, removeReadOnlyTree, type ExtractResult } from '../../image/tar-extract.js';
 import { fsyncDir, tempPathFor } from '../../store/atomic.js';
 import { buildApp, serviceOf, type BuiltApp } from './build.js';
-import { insertTag, validateTag, type TagRecord, type TagSource } from './tags.js';
+import { assertTagFree, insertTag, validateTag, type TagRecord, type TagSource } from './tags.js';
 
 export function appStream(service: string): string {
   return `app/${service}`;
@@ -51,7 +51,11 @@ export async function buildAndTagApp(
 ): Promise<{ created: boolean; tag: TagRecord; files: number }> {
   const svc = serviceOf(spec, service);
   validateTag(appStream(service), version);
-  const built = await buildApp(spec, service, { kilnDir: store.kilnDir, ...(onProgress ? { onProgress } : {}) });
+  const built = await buildApp(spec, service, {
+    kilnDir: store.kilnDir,
+    ...(onProgress ? { onProgress } : {}),
+    beforeStore: (digest) => assertTagFree(store.db, appStream(service), version, digest),
+  });
   const source: TagSource = {
     path: svc.app.path,
     ...(svc.app.build ? { build: svc.app.build } : {}),

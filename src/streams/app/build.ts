@@ -24,6 +24,8 @@ export interface BuildOptions {
   kilnDir: string;
   /** Each line the build command prints (stdout and stderr), and Kiln's own steps. */
   onProgress?: (line: string) => void;
+  /** Called with the packed layer's digest before anything is stored; throwing stops the build. */
+  beforeStore?: (digest: string) => void;
 }
 
 // Not part of an app's source; a build that needs node_modules makes them (npm ci).
@@ -68,6 +70,8 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     const outDir = outputDir(work, svc, service, spec.file);
     progress('packing the app layer');
     const packed = await packDirectory(outDir, { prefix: 'app/', exclude: svc.app.exclude, outFile: path.join(scratch, 'layer.tar') });
+    // Checked before storing: a refused build (e.g. a tag conflict) leaves the store untouched.
+    opts.beforeStore?.(packed.digest);
     const blob = await oci.putBlobFromFile(packed.path);
     if (blob.digest !== packed.digest) throw new Error(`layer digest changed while storing: ${packed.digest} vs ${blob.digest}`);
     // The manifest is deterministic from the layer, so storing it here and again at tag time is one blob.

@@ -121,6 +121,20 @@ export function resolveTag(db: Database, stream: string, tagOrHead: string): Tag
 }
 
 /**
+ * The existing tag if stream:tag already holds `digest`; undefined if the tag is free;
+ * TAG_CONFLICT if it holds other content (tags are immutable).
+ */
+export function assertTagFree(db: Database, stream: string, tag: string, digest: string): TagRecord | undefined {
+  const existing = getTag(db, stream, tag);
+  if (!existing || existing.digest === digest) return existing;
+  throw new KilnError(
+    'TAG_CONFLICT',
+    `${stream}:${tag} already exists with digest ${existing.digest}; this build is ${digest}. Tags are immutable`,
+    { location: { tag: `${stream}:${tag}` }, hint: 'pick a new version for changed content' },
+  );
+}
+
+/**
  * Bind stream:tag to a digest, inside one IMMEDIATE transaction so two concurrent kiln
  * processes can't both create it. Returns created=false when it already holds this digest.
  */
@@ -129,15 +143,8 @@ export function insertTag(
   rec: Omit<TagRecord, 'seq' | 'createdAt'>,
 ): { created: boolean; tag: TagRecord } {
   return db.transaction(() => {
-    const existing = getTag(db, rec.stream, rec.tag);
-    if (existing) {
-      if (existing.digest === rec.digest) return { created: false, tag: existing };
-      throw new KilnError(
-        'TAG_CONFLICT',
-        `${rec.stream}:${rec.tag} already exists with digest ${existing.digest}; this build is ${rec.digest}. Tags are immutable`,
-        { location: { tag: `${rec.stream}:${rec.tag}` }, hint: 'pick a new version for changed content' },
-      );
-    }
+    const existing = assertTagFree(db, rec.stream, rec.tag, rec.digest);
+    if (existing) return { created: false, tag: existing };
     db.prepare(
       `INSERT INTO tags (stream, tag, digest, size, manifest_digest, created_at, source)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,

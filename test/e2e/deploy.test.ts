@@ -1,0 +1,113 @@
+// Blue/green on the embedded default, end to end through the real CLI, control plane, proxy and
+// servers: zero failed requests while deploying and rolling back, a release that never becomes
+// healthy never receives a request.
+import { describe, before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { startLoad, waitFor } from './lib/load.js';
+import { setupShop, processesMatching, type Shop } from './lib/shop.js';
+
+describe('deploy on the process runtime', () => {
+  let shop: Shop;
+  before(async () => {
+    shop = await setupShop();
+  });
+  after(async () => {
+    await shop?.p.cleanup();
+  });
+
+  test('r1 serves through the role-named load balancer; web reaches api by its cluster URL', async () => {
+    const api = await shop.get('api-http-dev.shop.test', '/items');
+    assert.equal(api.status, 200);
+    assert.equal(api.version, '1.0.0');
+    const web = await shop.get('web-http-dev.shop.test', '/');
+    assert.equal(web.status, 200);
+    assert.match(web.body, /api 1\.0\.0/);
+    const st = await shop.status();
+    const apiCluster = st.clusters.find((c) => c.name === 'api-http-dev');
+    assert.equal(apiCluster?.active, 'api-http-dev-v001');
+    assert.deepEqual(apiCluster?.groups.map((g) => [g.name, g.state, g.healthy]), [['api-http-dev-v001', 'active', 2]]);
+    const worker = st.clusters.find((c) => c.name === 'api-worker-dev');
+    assert.equal(worker?.groups[0]?.servers.length, 1);
+  });
+
+  test('deploy r2 under continuous load: zero failed requests, one switch from v1 to v2', async (t) => {
+    const r2 = await shop.releaseApi('2.0.0');
+    assert.equal(r2, 'r2');
+    const load = startLoad({ url: shop.url('/items'), host: 'api-http-dev.shop.test', mix: 'both', concurrency: 8 });
+    await waitFor(() => load.stats().total >= 300, { what: 'load before the deploy' });
+    const t0 = performance.now();
+    await shop.p.kiln(['deploy', r2, '--env', 'dev']);
+    const t1 = performance.now();
+    const atEnd = load.stats().total;
+    await waitFor(() => load.stats().total >= Math.max(2000, atEnd + 300), { timeoutMs: 60_000, what: '2,000 requests' });
+    const report = await load.stop();
+    const during = report.records.filter((r) => r.start >= t0 && r.start <= t1).length;
+    const keepAlive = report.records.filter((r) => r.keepAlive).length;
+    t.diagnostic(`requests: ${report.total} (${during} during the deploy, ${keepAlive} keep-alive), failed: ${report.failed}`);
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.ok(report.total >= 2000);
+    assert.ok(during > 0, 'requests were sent while the deploy ran');
+    assert.ok(keepAlive > 0 && keepAlive < report.total, 'both keep-alive and new connections were used');
+    assert.deepEqual(report.segments(), ['1.0.0', '2.0.0']);
+    assert.equal(report.transitions(), 1);
+    // The new web group calls api through the api cluster's load balancer: it sees api v2.
+    assert.match((await shop.get('web-http-dev.shop.test', '/')).body, /api 2\.0\.0/);
+    const apiCluster = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev');
+    assert.equal(apiCluster?.active, 'api-http-dev-v002');
+    assert.deepEqual(apiCluster?.groups.map((g) => [g.name, g.state]), [
+      ['api-http-dev-v001', 'disabled'],
+      ['api-http-dev-v002', 'active'],
+    ]);
+  });
+
+  test('a release whose health check fails: non-zero exit naming the server, no request reaches it, r2 keeps serving', async (t) => {
+    const r3 = await shop.releaseApi('3.0.0', { unhealthy: true });
+    const load = startLoad({ url: shop.url('/items'), host: 'api-http-dev.shop.test', mix: 'both', concurrency: 4 });
+    await waitFor(() => load.stats().total >= 100);
+    const res = await shop.p.kiln(['deploy', r3, '--env', 'dev'], { allowFail: true });
+    await waitFor(() => load.stats().total >= 600);
+    const report = await load.stop();
+    t.diagnostic(`requests during the failed deploy: ${report.total}, failed: ${report.failed}`);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /server api-http-dev-v003-\d+ /, res.stderr);
+    assert.match(res.stderr, /503/, 'says what the health check got');
+    assert.match(res.stderr, /--- (log|stdout)/, 'shows the last lines of the server log');
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.deepEqual(Object.keys(report.byVersion), ['2.0.0'], 'no request reached the failed release');
+    const st = await shop.status();
+    const apiCluster = st.clusters.find((c) => c.name === 'api-http-dev');
+    assert.equal(apiCluster?.active, 'api-http-dev-v002');
+    assert.ok(!apiCluster?.groups.some((g) => g.name === 'api-http-dev-v003'), 'the failed group is gone');
+    assert.deepEqual(processesMatching('api-http-dev-v003-'), [], 'its servers are stopped');
+    assert.deepEqual(processesMatching('web-http-dev-v003-'), [], 'the other new groups of the release are stopped too');
+    assert.equal(st.lastDeployment?.state, 'failed');
+  });
+
+  test('rollback to the kept group under load: zero failed requests, v2 -> v1 once', async () => {
+    const load = startLoad({ url: shop.url('/items'), host: 'api-http-dev.shop.test', mix: 'both', concurrency: 8 });
+    await waitFor(() => load.stats().total >= 300);
+    const res = await shop.p.kiln(['rollback', '--env', 'dev']);
+    assert.match(res.stdout, /api-http-dev: api-http-dev-v002 -> api-http-dev-v001/);
+    const n = load.stats().total;
+    await waitFor(() => load.stats().total >= n + 300);
+    const report = await load.stop();
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.deepEqual(report.segments(), ['2.0.0', '1.0.0']);
+    const apiCluster = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev');
+    assert.equal(apiCluster?.active, 'api-http-dev-v001');
+    assert.equal(apiCluster?.groups.find((g) => g.name === 'api-http-dev-v002')?.state, 'disabled', 'kept for rolling forward');
+  });
+
+  test('deploy --dry-run prints the plan and changes nothing', async () => {
+    const before = await shop.status();
+    const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
+    const plan = JSON.parse(res.stdout).plan as { clusters: Array<{ cluster: string; group: string; flags: string[][] }> };
+    const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
+    assert.equal(api?.group, 'api-http-dev-v004');
+    assert.deepEqual(api?.flags.find(([k]) => k === 'greeting'), ['greeting', 'hello']);
+    const web = plan.clusters.find((c) => c.cluster === 'web-http-dev');
+    assert.match(String(web?.flags.find(([k]) => k === 'api-url')?.[1]), /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(await shop.status(), before);
+  });
+});
