@@ -2,6 +2,7 @@
 // dead, taken out of the route table at once, and the group gets a new server with a new name,
 // which joins the route table only after its health check passes. Also finishes drains left
 // over by a control-plane restart and keeps the proxy process alive.
+import { checkOnce } from '../deploy/health.js';
 import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
 import type { ServerManager } from './server-manager.js';
 
@@ -18,6 +19,8 @@ export interface ReconcilerDeps {
 /** Groups the reconciler maintains: the active one and the ones kept for rollback. */
 const MAINTAINED = ['active', 'draining', 'disabled'] as const;
 const MAX_BACKOFF_MS = 30_000;
+/** How often running servers are health-checked (the spec's interval paces start-up checks). */
+export const MONITOR_INTERVAL_MS = 1_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
@@ -25,16 +28,74 @@ export class Reconciler {
   /** Replacements in progress per group, so one tick never starts duplicates. */
   private readonly starting = new Map<string, number>();
   private readonly backoff = new Map<string, { failures: number; notBefore: number }>();
+  /** Consecutive failed health checks of running servers. */
+  private readonly failedChecks = new Map<string, number>();
+  private monitorTimer: NodeJS.Timeout | null = null;
+  private monitoring = false;
 
   constructor(private readonly deps: ReconcilerDeps, private readonly intervalMs = 250) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.monitorTimer = setInterval(() => void this.monitor(), MONITOR_INTERVAL_MS);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.monitorTimer) clearInterval(this.monitorTimer);
     this.timer = null;
+    this.monitorTimer = null;
+  }
+
+  /**
+   * Health-checks every healthy server that has a check. After `retries` consecutive failures
+   * the server leaves the route table, is stopped, and the next tick gives its group a new one:
+   * a server that hangs is treated like one that died. Runs apart from tick() so a slow check
+   * never delays noticing a dead process.
+   */
+  async monitor(): Promise<void> {
+    if (this.monitoring) return;
+    this.monitoring = true;
+    try {
+      const { state, servers } = this.deps;
+      const checks: Array<Promise<void>> = [];
+      const seen = new Set<string>();
+      for (const g of state.groups({ states: MAINTAINED })) {
+        const h = g.template.health;
+        if (!h) continue;
+        for (const s of state.servers({ group: g.name, states: ['healthy'] })) {
+          if (s.port === null) continue;
+          seen.add(s.name);
+          checks.push(
+            checkOnce(s.port, h.path, h.timeoutMs).then(async (r) => {
+              if (r.ok) {
+                this.failedChecks.delete(s.name);
+                return;
+              }
+              const n = (this.failedChecks.get(s.name) ?? 0) + 1;
+              this.failedChecks.set(s.name, n);
+              if (n < h.retries || state.server(s.name)?.state !== 'healthy') return;
+              this.failedChecks.delete(s.name);
+              state.setServerState(s.name, 'unhealthy', `${n} failed health checks (${r.detail})`);
+              await this.deps.pushRoutes();
+              this.deps.event('server.unhealthy', `${s.name}: ${n} health checks failed (${r.detail}); replacing it`, {
+                env: g.template.env,
+                cluster: g.cluster,
+                subject: s.name,
+              });
+              await servers.stop(s, 5_000);
+              state.setServerState(s.name, 'dead', `replaced after ${n} failed health checks`);
+            }),
+          );
+        }
+      }
+      for (const name of this.failedChecks.keys()) if (!seen.has(name)) this.failedChecks.delete(name);
+      await Promise.all(checks);
+    } catch (e) {
+      this.deps.log(`health monitor: ${(e as Error).stack ?? String(e)}`);
+    } finally {
+      this.monitoring = false;
+    }
   }
 
   /** One pass; exported for tests and run at start-up before the API opens. */

@@ -43,6 +43,21 @@ describe('faults on the process runtime', () => {
     assert.ok(!names.includes(victim.name));
   });
 
+  test('a server that stops answering (SIGSTOP) fails its health checks and is replaced', async () => {
+    const group = (await shop.status()).clusters.find((c) => c.name === 'web-http-dev')!.groups[0]!;
+    const victim = group.servers[0]!;
+    process.kill(victim.pid as number, 'SIGSTOP');
+    const after = await waitFor(
+      async () => {
+        const g = (await shop.status()).clusters.find((c) => c.name === 'web-http-dev')!.groups[0]!;
+        return g.healthy === 2 && !g.servers.some((s) => s.name === victim.name) ? g : null;
+      },
+      { timeoutMs: 30_000, what: 'the hung server replaced' },
+    );
+    assert.ok(!after.servers.some((s) => s.pid === victim.pid));
+    assert.deepEqual(processesMatching(`/${victim.name}.log`), [], 'the hung process was stopped');
+  });
+
   test('kill -9 the control plane: no failed request; a restart adopts the servers without duplicates', async (t) => {
     const before = servers(await shop.status());
     const serverProcs = (): number[] => processesMatching(`${shop.p.dir}/.kiln/logs/`).sort();

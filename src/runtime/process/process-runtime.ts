@@ -77,6 +77,7 @@ export class ProcessRuntime implements Runtime {
       }
     };
     signal('SIGTERM');
+    signal('SIGCONT'); // a stopped (SIGSTOP) server must run to handle the SIGTERM
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       if (!this.isAlive(h)) return;
