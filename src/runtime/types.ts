@@ -22,6 +22,18 @@ export interface ServerLaunch {
   stdoutFile: string;
   stderrFile: string;
   port?: number;
+  /** The image to run, for runtimes that run images (podman); the process runtime uses appDir. */
+  image?: ImageRef;
+}
+
+/**
+ * An image in Kiln's OCI layout, pinned by its manifest digest: what container runtimes start.
+ * `ref` is the layout's org.opencontainers.image.ref.name.
+ */
+export interface ImageRef {
+  layout: string;
+  ref: string;
+  digest: `sha256:${string}`;
 }
 
 /** How to find a started server again, also after a control-plane restart. */
@@ -29,6 +41,8 @@ export interface ServerHandle {
   pid: number;
   /** Kernel start time of the process (clock ticks since boot): tells a reused pid apart. */
   startTime: string;
+  /** The runtime's own id of the server (podman: the container id); absent for processes. */
+  ref?: string;
 }
 
 export interface Runtime {

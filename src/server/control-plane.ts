@@ -48,7 +48,8 @@ export class ControlPlane {
     readonly state: RuntimeState,
     private readonly log: (m: string) => void,
   ) {
-    this.servers = new ServerManager(state, new ProcessRuntime(), paths);
+    const processRuntime = new ProcessRuntime();
+    this.servers = new ServerManager(state, () => processRuntime, paths);
     this.proxy = new ProxySupervisor(paths, spec.proxy, log);
     this.reconciler = new Reconciler({
       state,
@@ -297,7 +298,8 @@ export async function downOffline(projectDir: string, env: string | undefined, l
   try {
     const state = new RuntimeState(store.db);
     const proxy = new ProxySupervisor(paths, spec.proxy, log);
-    const servers = new ServerManager(state, new ProcessRuntime(), paths);
+    const processRuntime = new ProcessRuntime();
+    const servers = new ServerManager(state, () => processRuntime, paths);
     const pushRoutes = async (): Promise<void> => {
       if (!proxy.isRunning()) return; // it restores stale routes at start, then gets a fresh table
       state.raiseCounter('routes', await proxy.currentVersion());

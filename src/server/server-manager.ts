@@ -15,20 +15,28 @@ export interface StartedServer {
   handle: ServerHandle;
 }
 
+/** The runtime a group's servers run on, from the group's template. */
+export type RuntimeFor = (group: GroupRow) => Runtime;
+
 export class ServerManager {
   constructor(
     private readonly state: RuntimeState,
-    private readonly runtime: Runtime,
+    private readonly runtimeFor: RuntimeFor,
     private readonly paths: RunPaths,
   ) {}
 
   handleOf(s: ServerRow): ServerHandle | null {
-    return s.pid !== null && s.start_time !== null ? { pid: s.pid, startTime: s.start_time } : null;
+    if (s.pid === null || s.start_time === null) return null;
+    return { pid: s.pid, startTime: s.start_time, ...(s.runtime_ref ? { ref: s.runtime_ref } : {}) };
+  }
+
+  private runtimeOf(s: ServerRow): Runtime {
+    return this.runtimeFor(this.state.group(s.group_name) as GroupRow);
   }
 
   isAlive(s: ServerRow): boolean {
     const h = this.handleOf(s);
-    return h !== null && this.runtime.isAlive(h);
+    return h !== null && this.runtimeOf(s).isAlive(h);
   }
 
   async start(group: GroupRow): Promise<StartedServer> {
@@ -39,7 +47,7 @@ export class ServerManager {
     this.state.insertServer({ name, group_name: group.name, ordinal, port: port ?? null });
     const logs = this.paths.serverLogs(t.env, t.cluster, name);
     try {
-      const handle = await this.runtime.start({
+      const handle = await this.runtimeFor(group).start({
         project: t.project,
         env: t.env,
         cluster: t.cluster,
@@ -53,8 +61,9 @@ export class ServerManager {
         stdoutFile: logs.stdout,
         stderrFile: logs.stderr,
         ...(port !== undefined ? { port } : {}),
+        ...(t.image ? { image: t.image } : {}),
       });
-      this.state.setServerProcess(name, handle.pid, handle.startTime);
+      this.state.setServerProcess(name, handle.pid, handle.startTime, handle.ref);
       return { row: this.state.server(name) as ServerRow, handle };
     } catch (e) {
       this.state.setServerState(name, 'dead', `could not start: ${(e as Error).message}`);
@@ -66,14 +75,14 @@ export class ServerManager {
     return waitHealthy({
       ...(s.row.port !== null ? { port: s.row.port } : {}),
       ...(group.template.health ? { health: group.template.health } : {}),
-      isAlive: () => this.runtime.isAlive(s.handle),
+      isAlive: () => this.runtimeFor(group).isAlive(s.handle),
       ...(signal ? { signal } : {}),
     });
   }
 
   async stop(s: ServerRow, graceMs = 10_000): Promise<void> {
     const h = this.handleOf(s);
-    if (h) await this.runtime.stop(h, graceMs);
+    if (h) await this.runtimeOf(s).stop(h, graceMs);
     this.state.setServerState(s.name, 'stopped');
   }
 

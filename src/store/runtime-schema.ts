@@ -1,6 +1,9 @@
 // Migration 2 of state.db: what runs where. Clusters, their server groups and servers, and the
 // deployments with their events. Rows are never reused: a replaced server is a new row with a
 // new name, a destroyed group keeps its row (state 'destroyed') so build numbers never repeat.
+/** Migration 3: the runtime's own id of a server (podman: the container id). */
+export const RUNTIME_REF_SQL = `ALTER TABLE servers ADD COLUMN runtime_ref TEXT;`;
+
 export const RUNTIME_SCHEMA_SQL = `
 CREATE TABLE clusters (
   name         TEXT PRIMARY KEY,

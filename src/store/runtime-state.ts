@@ -1,7 +1,8 @@
 // Typed access to the runtime tables of state.db (migration 2). The control plane is the only
 // writer; each multi-row change is one transaction so a crash leaves either before or after.
 import type Database from 'better-sqlite3';
-import type { HealthCheckSpec } from '../spec/types.js';
+import type { HealthCheckSpec, RuntimeName } from '../spec/types.js';
+import type { ImageRef } from '../runtime/types.js';
 
 export type GroupState = 'creating' | 'active' | 'draining' | 'disabled' | 'failed' | 'destroyed';
 export type ServerState = 'starting' | 'healthy' | 'unhealthy' | 'dead' | 'stopped';
@@ -23,6 +24,10 @@ export interface GroupTemplate {
   flags: Array<[string, string]>;
   portName?: string;
   health?: HealthCheckSpec;
+  /** Where the servers run (absent in groups made before runtimes were selectable: process). */
+  runtime?: RuntimeName;
+  /** The image container runtimes start. */
+  image?: ImageRef;
 }
 
 export interface ClusterRow {
@@ -56,6 +61,8 @@ export interface ServerRow {
   state: ServerState;
   pid: number | null;
   start_time: string | null;
+  /** The runtime's id of the server (podman: container id); null for processes. */
+  runtime_ref: string | null;
   port: number | null;
   created_at: string;
   changed_at: string;
@@ -193,8 +200,10 @@ export class RuntimeState {
       .prepare(`INSERT INTO servers(name, group_name, ordinal, state, port, created_at, changed_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`)
       .run(s.name, s.group_name, s.ordinal, s.port, t, t);
   }
-  setServerProcess(name: string, pid: number, startTime: string): void {
-    this.db.prepare('UPDATE servers SET pid = ?, start_time = ?, changed_at = ? WHERE name = ?').run(pid, startTime, now(), name);
+  setServerProcess(name: string, pid: number, startTime: string, ref?: string): void {
+    this.db
+      .prepare('UPDATE servers SET pid = ?, start_time = ?, runtime_ref = ?, changed_at = ? WHERE name = ?')
+      .run(pid, startTime, ref ?? null, now(), name);
   }
   setServerState(name: string, state: ServerState, detail?: string): void {
     this.db

@@ -1,7 +1,7 @@
 // Kiln's own schema migrations for .kiln/state.db. Append only: a released migration is never
 // edited (a database in the field already ran it); change the schema with a new version.
 // Each one runs in its own transaction and is recorded in schema_migrations.
-import { RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
+import { RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
   version: number;
@@ -47,5 +47,10 @@ export const MIGRATIONS: Migration[] = [
     version: 2,
     name: 'clusters, server groups, servers, deployments, events',
     sql: RUNTIME_SCHEMA_SQL,
+  },
+  {
+    version: 3,
+    name: 'servers.runtime_ref (container ids)',
+    sql: RUNTIME_REF_SQL,
   },
 ];
