@@ -22,7 +22,11 @@ export type KilnErrorCode =
   | 'NOTHING_TO_ROLL_BACK'
   | 'CORRUPT_STORE'
   | 'SERVER_RUNNING'
-  | 'RUNTIME_UNSUPPORTED';
+  | 'RUNTIME_UNSUPPORTED'
+  | 'RUNTIME_FAILED'
+  | 'PORT_IN_USE'
+  | 'INPUT_INVALID' | 'MIRROR_UNREACHABLE'
+  | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING';
 
 export interface KilnErrorLocation {
   file?: string;
