@@ -67,6 +67,8 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
         flags: c.flags,
         ...(c.portName ? { portName: c.portName } : {}),
         ...(c.health ? { health: c.health } : {}),
+        runtime: plan.runtime,
+        ...(c.image ? { image: c.image } : {}),
       },
     });
     created.push(state.group(c.group) as GroupRow);

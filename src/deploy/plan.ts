@@ -3,7 +3,8 @@
 import { KilnError } from '../errors.js';
 import { clusterName, serverGroupName, type ClusterName } from '../names/names.js';
 import type { ReleaseManifest } from '../release/types.js';
-import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec } from '../spec/types.js';
+import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec, RuntimeName } from '../spec/types.js';
+import type { ImageRef } from '../runtime/types.js';
 import type { RuntimeState } from '../store/runtime-state.js';
 import { renderFlagTemplate } from './flags.js';
 
@@ -24,12 +25,14 @@ export interface ClusterPlan {
   flags: Array<[string, string]>;
   portName?: string;
   health?: HealthCheckSpec;
+  /** The image container runtimes start (absent on the process runtime). */
+  image?: ImageRef;
 }
 
 export interface DeployPlan {
   project: string;
   env: string;
-  runtime: string;
+  runtime: RuntimeName;
   release: string;
   clusters: ClusterPlan[];
 }
@@ -54,8 +57,18 @@ export async function planDeploy(
   release: ReleaseManifest,
   state: RuntimeState,
   lbPortFor: (cluster: string, existing: number | null) => Promise<number>,
+  ociDir: string,
 ): Promise<DeployPlan> {
   const envSpec = environmentOf(spec, env);
+  if (envSpec.runtime !== 'process') {
+    // Container runtimes run the release's images: every service needs one.
+    const missing = Object.entries(release.services).filter(([, s]) => !s.image).map(([n]) => n);
+    if (missing.length) {
+      throw new KilnError('DEPLOY_FAILED', `${release.name} has no image for ${missing.join(', ')}, and environment ${env} runs ${envSpec.runtime}`, {
+        hint: `give each service an os: base in kiln.yaml, run \`kiln os build <base>\`, then \`kiln release create\``,
+      });
+    }
+  }
   const roles: Array<{ service: string; role: string; cluster: ClusterName }> = [];
   for (const [service, svc] of Object.entries(release.services)) {
     for (const role of Object.keys(svc.roles)) roles.push({ service, role, cluster: clusterName(service, role, env) });
@@ -96,6 +109,9 @@ export async function planDeploy(
       flags,
       ...(r.port !== undefined ? { portName: r.port } : {}),
       ...(r.health ? { health: r.health } : {}),
+      ...(envSpec.runtime !== 'process' && svc.image
+        ? { image: { layout: ociDir, ref: svc.image.ref, digest: svc.image.digest as `sha256:${string}` } }
+        : {}),
     };
   });
   return { project: spec.project, env, runtime: envSpec.runtime, release: release.name, clusters };

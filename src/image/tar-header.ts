@@ -1,10 +1,11 @@
 // The tar header format (POSIX ustar + pax extended headers), shared by the writer and the
-// reader. Only what Kiln writes and safely reads: regular files, directories, symlinks.
+// reader. App layers hold regular files, directories and symlinks; root-filesystem layers
+// (OS bases) also need owners, hard links, device nodes and extended attributes.
 import { KilnError } from '../errors.js';
 
 export const BLOCK = 512;
 
-export type TarEntryType = 'file' | 'dir' | 'symlink';
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
 export interface TarHeader {
   name: string;
@@ -13,9 +14,19 @@ export interface TarHeader {
   size: number;
   mtime: number;
   linkname: string;
+  /** Numeric owner; 0 when absent (app layers). Names (uname/gname) are never written. */
+  uid?: number;
+  gid?: number;
+  /** Device numbers of 'char' and 'block' entries. */
+  devmajor?: number;
+  devminor?: number;
+  /** Extra pax records written as given (e.g. SCHILY.xattr.security.capability); caller sorts. */
+  pax?: Array<[string, string]>;
 }
 
-const TYPEFLAG: Record<TarEntryType, string> = { file: '0', dir: '5', symlink: '2' };
+export const TYPEFLAG: Record<TarEntryType, string> = { file: '0', dir: '5', symlink: '2', hardlink: '1', char: '3', block: '4', fifo: '6' };
+// ustar uid/gid/dev fields hold 7 octal digits.
+const MAX_OCTAL_7 = 0o7777777;
 // ustar size/mtime fields hold 11 octal digits: larger values go in a pax header.
 const MAX_OCTAL_11 = 0o77777777777;
 
@@ -45,12 +56,35 @@ export function encodeHeader(h: TarHeader): Buffer {
     pax.push(['size', String(h.size)]);
     size = 0;
   }
-  const ustar = ustarBlock({ name, prefix, mode: h.mode, size, mtime: h.mtime, typeflag: TYPEFLAG[h.type], linkname });
+  let uid = h.uid ?? 0;
+  let gid = h.gid ?? 0;
+  if (uid > MAX_OCTAL_7) {
+    pax.push(['uid', String(uid)]);
+    uid = 0;
+  }
+  if (gid > MAX_OCTAL_7) {
+    pax.push(['gid', String(gid)]);
+    gid = 0;
+  }
+  if (h.pax) pax.push(...h.pax);
+  const ustar = ustarBlock({
+    name,
+    prefix,
+    mode: h.mode,
+    size,
+    mtime: h.mtime,
+    typeflag: TYPEFLAG[h.type],
+    linkname,
+    uid,
+    gid,
+    devmajor: h.devmajor ?? 0,
+    devminor: h.devminor ?? 0,
+  });
   if (pax.length === 0) return ustar;
   const body = Buffer.from(pax.map(([k, v]) => paxRecord(k, v)).join(''), 'utf8');
   // A fixed pax header name (GNU tar puts its pid in it, which would change every build).
   const paxName = truncateBytes('PaxHeaders/' + basename(h.name), 100);
-  const paxHeader = ustarBlock({ name: paxName, prefix: '', mode: 0o644, size: body.length, mtime: h.mtime, typeflag: 'x', linkname: '' });
+  const paxHeader = ustarBlock({ name: paxName, prefix: '', mode: 0o644, size: body.length, mtime: h.mtime, typeflag: 'x', linkname: '', uid: 0, gid: 0, devmajor: 0, devminor: 0 });
   return Buffer.concat([paxHeader, body, Buffer.alloc(padding(body.length))]);
 }
 
@@ -90,14 +124,18 @@ interface UstarFields {
   mtime: number;
   typeflag: string;
   linkname: string;
+  uid: number;
+  gid: number;
+  devmajor: number;
+  devminor: number;
 }
 
 function ustarBlock(f: UstarFields): Buffer {
   const b = Buffer.alloc(BLOCK);
   b.write(f.name, 0, 100, 'utf8');
   writeOctal(b, 100, 8, f.mode);
-  writeOctal(b, 108, 8, 0); // uid
-  writeOctal(b, 116, 8, 0); // gid
+  writeOctal(b, 108, 8, f.uid);
+  writeOctal(b, 116, 8, f.gid);
   writeOctal(b, 124, 12, f.size);
   writeOctal(b, 136, 12, f.mtime);
   b.write(f.typeflag, 156, 1, 'ascii');
@@ -105,8 +143,8 @@ function ustarBlock(f: UstarFields): Buffer {
   b.write('ustar\0', 257, 6, 'ascii');
   b.write('00', 263, 2, 'ascii');
   // uname (265) and gname (297) stay empty.
-  writeOctal(b, 329, 8, 0); // devmajor
-  writeOctal(b, 337, 8, 0); // devminor
+  writeOctal(b, 329, 8, f.devmajor);
+  writeOctal(b, 337, 8, f.devminor);
   b.write(f.prefix, 345, 155, 'utf8');
   b.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
   let sum = 0;
@@ -137,6 +175,11 @@ export interface RawHeader {
   mode: number;
   size: number;
   linkname: string;
+  uid: number;
+  gid: number;
+  mtime: number;
+  devmajor: number;
+  devminor: number;
 }
 
 function bad(msg: string): KilnError {
@@ -159,6 +202,11 @@ export function decodeHeader(b: Buffer): RawHeader | null {
     mode: parseNumeric(b, 100, 8),
     size: parseNumeric(b, 124, 12),
     linkname: cstr(b, 157, 100),
+    uid: parseNumeric(b, 108, 8),
+    gid: parseNumeric(b, 116, 8),
+    mtime: parseNumeric(b, 136, 12),
+    devmajor: magic === 'ustar' ? parseNumeric(b, 329, 8) : 0,
+    devminor: magic === 'ustar' ? parseNumeric(b, 337, 8) : 0,
   };
 }
 

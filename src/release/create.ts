@@ -7,10 +7,10 @@ import { MEDIA, type OciLayout } from '../store/oci-layout.js';
 import type { Database } from '../store/state-db.js';
 import { appStream } from '../streams/app/app.js';
 import { resolveTag, type TagRecord } from '../streams/app/tags.js';
-import type { ReleaseManifest, ReleaseRecord, ReleaseRole, ReleaseService } from './types.js';
+import type { ReleaseImage, ReleaseManifest, ReleaseRecord, ReleaseRole, ReleaseService } from './types.js';
 import { latestRelease, releaseRef } from './store.js';
 
-export function freezeService(svc: ServiceSpec, tag: TagRecord): ReleaseService {
+export function freezeService(svc: ServiceSpec, tag: TagRecord, image?: ReleaseImage): ReleaseService {
   const roles: Record<string, ReleaseRole> = {};
   for (const [name, r] of Object.entries(svc.roles)) {
     roles[name] = {
@@ -23,6 +23,7 @@ export function freezeService(svc: ServiceSpec, tag: TagRecord): ReleaseService 
   return {
     app: { stream: tag.stream, tag: tag.tag, digest: tag.digest },
     ...(svc.os !== undefined ? { os: svc.os } : {}),
+    ...(image ? { image } : {}),
     run: [...svc.app.run],
     roles,
     flags: { ...svc.flags },
@@ -30,17 +31,23 @@ export function freezeService(svc: ServiceSpec, tag: TagRecord): ReleaseService 
 }
 
 /** Every service at its head tag; a service without tags is a TAG_NOT_FOUND error. */
-export function frozenServices(db: Database, spec: ProjectSpec): Record<string, ReleaseService> {
+export function frozenServices(db: Database, spec: ProjectSpec, images: Record<string, ReleaseImage> = {}): Record<string, ReleaseService> {
   const services: Record<string, ReleaseService> = {};
   for (const name of Object.keys(spec.services).sort()) {
     const tag = resolveTag(db, appStream(name), 'head');
-    services[name] = freezeService(spec.services[name] as ServiceSpec, tag);
+    services[name] = freezeService(spec.services[name] as ServiceSpec, tag, images[name]);
   }
   return services;
 }
 
-export function createRelease(db: Database, oci: OciLayout, spec: ProjectSpec): ReleaseRecord | { unchanged: ReleaseRecord } {
-  const services = frozenServices(db, spec);
+/** `images`: the image built for each service with an OS base (see cli/commands/release.ts). */
+export function createRelease(
+  db: Database,
+  oci: OciLayout,
+  spec: ProjectSpec,
+  images: Record<string, ReleaseImage> = {},
+): ReleaseRecord | { unchanged: ReleaseRecord } {
+  const services = frozenServices(db, spec, images);
   if (Object.keys(services).length === 0) {
     throw new KilnError('USAGE', `${spec.file} defines no services; a release needs at least one`);
   }

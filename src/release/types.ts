@@ -14,11 +14,22 @@ export interface ReleaseRole {
   flags: FlagMap;
 }
 
+export interface ReleaseImage {
+  /** Manifest digest of the image in the OCI layout. */
+  digest: Digest;
+  /** Immutable ref in index.json, e.g. image/api:sha256-<hex>. */
+  ref: string;
+  /** The OS tag it was built on. */
+  os: { stream: string; tag: string; digest: Digest };
+}
+
 export interface ReleaseService {
   /** The app stream's tag, e.g. { stream: "app/api", tag: "1.0.0", digest: "sha256:..." } */
   app: { stream: string; tag: string; digest: Digest };
-  /** OS base name from kiln.yaml when the service has one (issue 3 adds its tag). */
+  /** OS base name from kiln.yaml when the service has one. */
   os?: string;
+  /** The service's image (OS + platform + app layers), when its OS base had a tag at release time. */
+  image?: ReleaseImage;
   run: string[];
   roles: Record<string, ReleaseRole>;
   flags: FlagMap;

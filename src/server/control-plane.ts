@@ -5,7 +5,8 @@ import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { KilnError } from '../errors.js';
 import { fqdn } from '../names/names.js';
-import { ProcessRuntime } from '../runtime/process/process-runtime.js';
+import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
+import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
@@ -39,6 +40,7 @@ export class ControlPlane {
   private readonly proxy: ProxySupervisor;
   private readonly reconciler: Reconciler;
   private readonly deploying = new Set<string>();
+  private readonly runtimes: RuntimeLookup;
   private apis: http.Server[] = [];
 
   private constructor(
@@ -48,8 +50,9 @@ export class ControlPlane {
     readonly state: RuntimeState,
     private readonly log: (m: string) => void,
   ) {
-    const processRuntime = new ProcessRuntime();
-    this.servers = new ServerManager(state, () => processRuntime, paths);
+    const runtimes = runtimeLookup(spec, store.kilnDir);
+    this.runtimes = runtimes;
+    this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths);
     this.proxy = new ProxySupervisor(paths, spec.proxy, log);
     this.reconciler = new Reconciler({
       state,
@@ -103,11 +106,31 @@ export class ControlPlane {
         } else adopted++;
       }
     }
+    await this.removeOrphanContainers();
     const how = await this.proxy.ensure();
     state.raiseCounter('routes', await this.proxy.currentVersion());
     await this.pushRoutes();
     await this.reconciler.tick();
     this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
+  }
+
+  /**
+   * Containers of this project that no live server row owns (a crash between `podman run` and
+   * the row's update, or servers that died while the control plane was down) are removed.
+   */
+  private async removeOrphanContainers(): Promise<void> {
+    const env = Object.values(this.spec.environments).find((e) => e.runtime === 'podman');
+    if (!env) return;
+    const podman = this.runtimes(env.name, 'podman') as PodmanRuntime;
+    for (const c of await podman.listServers(this.spec.project, { fresh: true })) {
+      const row = this.state.server(c.server);
+      const owned = row && row.runtime_ref === c.ref && (row.state === 'healthy' || row.state === 'unhealthy');
+      if (!owned && c.handle) {
+        await podman.stop(c.handle, 2_000);
+        this.log(`removed orphan container ${c.name}`);
+      }
+    }
+    await podman.removeStopped(this.spec.project);
   }
 
   private async listen(tcp?: { host: string; port: number }): Promise<void> {
@@ -190,19 +213,19 @@ export class ControlPlane {
     // kiln.yaml is read again: environments (scale, flag values) may have changed since start.
     const spec = loadSpec(this.spec.file);
     const envSpec = environmentOf(spec, env);
-    if (envSpec.runtime !== 'process') {
+    if (envSpec.runtime === 'kubernetes') {
       throw new KilnError('RUNTIME_UNSUPPORTED', `environment ${env} uses runtime "${envSpec.runtime}", which this version of kiln cannot run yet`, {
-        hint: 'use runtime: process',
+        hint: 'use runtime: process or podman',
       });
     }
     const release = getRelease(this.store.db, this.store.oci, releaseName);
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     if (body.dryRun === true) {
-      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor);
+      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, this.store.oci.dir);
       return { plan, text: formatPlan(plan) };
     }
     return this.exclusive(env, async () => {
-      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor);
+      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, this.store.oci.dir);
       const id = this.state.startDeployment(env, release.name, 'deploy');
       const emit = this.emitter(id, env, out);
       emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)`);
@@ -298,8 +321,8 @@ export async function downOffline(projectDir: string, env: string | undefined, l
   try {
     const state = new RuntimeState(store.db);
     const proxy = new ProxySupervisor(paths, spec.proxy, log);
-    const processRuntime = new ProcessRuntime();
-    const servers = new ServerManager(state, () => processRuntime, paths);
+    const runtimes = runtimeLookup(spec, store.kilnDir);
+    const servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths);
     const pushRoutes = async (): Promise<void> => {
       if (!proxy.isRunning()) return; // it restores stale routes at start, then gets a fresh table
       state.raiseCounter('routes', await proxy.currentVersion());

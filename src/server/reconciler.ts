@@ -110,6 +110,7 @@ export class Reconciler {
         for (const s of state.servers({ group: g.name, states: ['healthy', 'unhealthy'] })) {
           if (!servers.isAlive(s)) {
             state.setServerState(s.name, 'dead', 'process exited');
+            void servers.release(s).catch((e: Error) => this.deps.log(`releasing ${s.name}: ${e.message}`));
             this.deps.event('server.dead', `${s.name}: process ${s.pid} is gone; starting a new server`, {
               env: g.template.env,
               cluster: g.cluster,

@@ -86,6 +86,12 @@ export class ServerManager {
     this.state.setServerState(s.name, 'stopped');
   }
 
+  /** Frees what a dead server still holds in its runtime (podman: the exited container). */
+  async release(s: ServerRow): Promise<void> {
+    const h = this.handleOf(s);
+    if (h?.ref) await this.runtimeOf(s).stop(h, 0);
+  }
+
   /** The last lines a server wrote to its log file, stdout and stderr: for failure messages. */
   tail(s: ServerRow, group: GroupRow, lines = 15): string[] {
     const logs = this.paths.serverLogs(group.template.env, group.template.cluster, s.name);

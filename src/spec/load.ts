@@ -135,7 +135,34 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     environments: Object.fromEntries(
       Object.entries(raw.environments).map(([name, e]) => [
         name,
-        { name, runtime: e.runtime, scale: e.scale, flags: e.flags as Record<string, FlagMap> },
+        {
+          name,
+          runtime: e.runtime,
+          ...(e.podman
+            ? {
+                podman: {
+                  ulimits: e.podman.ulimits,
+                  ...(e.podman['oci-runtime'] !== undefined ? { ociRuntime: e.podman['oci-runtime'] } : {}),
+                  ...(e.podman.network !== undefined ? { network: e.podman.network } : {}),
+                  ...(e.podman['containers-conf'] !== undefined ? { containersConf: path.resolve(dir, e.podman['containers-conf']) } : {}),
+                  ...(e.podman['stop-timeout'] !== undefined ? { stopTimeoutMs: e.podman['stop-timeout'] } : {}),
+                },
+              }
+            : {}),
+          scale: e.scale,
+          flags: e.flags as Record<string, FlagMap>,
+          ...(Object.keys(e.data).length ? { data: Object.fromEntries(
+            Object.entries(e.data).map(([store, b]) => [
+              store,
+              {
+                ...(b.engine !== undefined ? { engine: b.engine } : {}),
+                // "${secret.orders_url}" -> "orders_url"; the schema admits only that form.
+                ...(b.url !== undefined ? { urlSecret: b.url.slice('${secret.'.length, -1) } : {}),
+                ...(b.path !== undefined ? { path: cleanRel(b.path) } : {}),
+              },
+            ]),
+          ) } : {}),
+        },
       ]),
     ),
   };

@@ -112,14 +112,14 @@ const debian = obj(
     suite: required(deb('suite'), 'Debian suite, e.g. bookworm.'),
     components: withDefault(list(deb('component'), 1), 'Archive components.', ['main']),
     include: withDefault(list(deb('package')), 'Packages installed on top of the minimal base.'),
-    mirror: optional(str('URL', { check: urlCheck, pattern: '^(https?|file)://' }), 'Debian mirror URL. Default: the build tool\'s default mirror.'),
+    mirror: optional(str('URL', { check: urlCheck, pattern: '^(https?|file)://' }), 'Debian mirror URL. Default: the machine\'s own apt sources (/etc/apt/sources.list.d/*.sources, /etc/apt/sources.list) for the suite and its -updates and -security suites, read at build time.'),
   },
   'Built from Debian packages (mmdebstrap), reproducibly.',
 );
 
 const os = variant({
   debian: debian,
-  import: str('path', { check: nonEmpty, description: 'Root-filesystem tar or OCI archive to import, relative to kiln.yaml.' }),
+  import: str('path', { check: nonEmpty, description: 'Root-filesystem tar (optionally gzip-compressed) or OCI archive (`skopeo copy … oci-archive:x.tar`) to import, relative to kiln.yaml; an OCI archive\'s digests are checked.' }),
 });
 
 const dataStore = obj({
@@ -127,8 +127,36 @@ const dataStore = obj({
   changelog: required(projectPath(), 'Directory of ordered migrations, relative to kiln.yaml.'),
 });
 
+/** A store's URL is never written in kiln.yaml: it comes from a secret file. */
+const SECRET_REF = /^\$\{secret\.[A-Za-z0-9_][A-Za-z0-9_-]*\}$/;
+const secretRef: StringCheck = (s) =>
+  SECRET_REF.test(s) ? null : 'must be a secret reference "${secret.<name>}": a store URL carries credentials, so it is read from a secret file, never written here';
+
+const dataBinding = obj({
+  engine: optional(oneOf(DATA_ENGINES), 'Engine of the store in this environment, overriding the store\'s `engine`.'),
+  url: optional(
+    str('secret reference', { check: secretRef, pattern: SECRET_REF.source }),
+    'PostgreSQL only: "${secret.<name>}", the secret file holding the connection URL (postgres://user:password@host:port/database).',
+  ),
+  path: optional(
+    projectPath(),
+    'SQLite only: the database file, relative to kiln.yaml.',
+    '.kiln/data/<environment>/<store>.db',
+  ),
+});
+
+/** Settings of the podman runtime; none is needed on a normal cgroup-v2 host. */
+const podmanSettings = obj({
+  'oci-runtime': optional(str('program'), 'OCI runtime podman uses (podman --runtime), e.g. runc or crun.', "podman's default"),
+  ulimits: withDefault(list(str('ulimit')), 'podman --ulimit values, e.g. [nofile=20000:20000].'),
+  network: optional(str('network'), 'podman --network; `host` shares the host\'s network, so servers listen on its loopback and nothing is published.', 'a bridge; ports published on 127.0.0.1'),
+  'containers-conf': optional(str('path'), 'containers.conf podman uses (CONTAINERS_CONF), relative to kiln.yaml or absolute.'),
+  'stop-timeout': optional(duration(), 'How long a container may take to stop after SIGTERM before it is killed.', '5s'),
+});
+
 const environment = obj({
   runtime: withDefault(oneOf(RUNTIMES), 'Where the servers run.', 'process'),
+  podman: optional(podmanSettings, 'Settings of the podman runtime (runtime: podman).'),
   scale: withDefault(
     mapOf('service', nameKey, mapOf('role', nameKey, int(0, 1000))),
     'Replicas per service and role in this environment, overriding the role\'s `replicas`.',
@@ -136,6 +164,10 @@ const environment = obj({
   flags: withDefault(
     mapOf('service', nameKey, flags()),
     'Flag values per service in this environment, overriding the service\'s and roles\' flags.',
+  ),
+  data: withDefault(
+    mapOf('store', nameKey, dataBinding),
+    'Where each data store lives in this environment. A store not listed here is SQLite under .kiln/data/<environment>/ (or the store\'s engine, which then needs a binding).',
   ),
 });
 

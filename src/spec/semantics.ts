@@ -44,6 +44,30 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
       const service = knownService(ctx, svc, ['environments', env, 'flags', svc]);
       if (service) checkFlags(ctx, svc, null, flags ?? {}, ['environments', env, 'flags', svc]);
     }
+    checkDataBindings(ctx, env, e.data ?? {});
+  }
+}
+
+type Bindings = NonNullable<NonNullable<NonNullable<Project['environments']>[string]>['data']>;
+
+/** Each binding names a defined store, and gives what its engine needs (and nothing else). */
+function checkDataBindings(ctx: Ctx, env: string, bindings: Bindings): void {
+  const stores = ctx.spec.data ?? {};
+  for (const [store, b] of Object.entries(bindings)) {
+    const at = ['environments', env, 'data', store];
+    if (!Object.hasOwn(stores, store)) {
+      const known = Object.keys(stores);
+      ctx.problems.at(ctx.at.key(at), `environments.${env}.data names data store "${store}", which is not defined under data`, known.length ? allowedHint(store, known) : 'add it under "data:"');
+      continue;
+    }
+    if (!b) continue;
+    const engine = b.engine ?? stores[store]?.engine ?? 'sqlite';
+    if (engine === 'postgres' && b.path !== undefined) {
+      ctx.problems.at(ctx.at.key([...at, 'path']), `environments.${env}.data.${store}: "path" is for SQLite; this store is PostgreSQL here`, 'remove "path" and give "url: ${secret.<name>}"');
+    }
+    if (engine === 'sqlite' && b.url !== undefined) {
+      ctx.problems.at(ctx.at.key([...at, 'url']), `environments.${env}.data.${store}: "url" is for PostgreSQL; this store is SQLite here`, 'set "engine: postgres" or remove "url"');
+    }
   }
 }
 

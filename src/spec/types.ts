@@ -74,13 +74,36 @@ export interface DataStoreSpec {
   changelog: string;
 }
 
+/** Where one store lives in one environment (kiln.yaml environments.<env>.data.<store>). */
+export interface DataBindingSpec {
+  /** Overrides the store's engine in this environment. */
+  engine?: DataEngine;
+  /** Name of the secret holding the PostgreSQL URL (from "${secret.<name>}"); never the URL. */
+  urlSecret?: string;
+  /** SQLite file, relative to kiln.yaml. */
+  path?: string;
+}
+
+/** `environments.<env>.podman`: passed to podman, never hard-coded (MACHINE-NOTES.md). */
+export interface PodmanEnvSpec {
+  ociRuntime?: string;
+  ulimits: string[];
+  network?: string;
+  /** Absolute path. */
+  containersConf?: string;
+  stopTimeoutMs?: number;
+}
+
 export interface EnvironmentSpec {
   name: string;
   runtime: RuntimeName;
+  podman?: PodmanEnvSpec;
   /** Per service, per role: replica count overriding the role's default. */
   scale: Record<string, Record<string, number>>;
   /** Per service: flag values overriding the service's and role's flags. */
   flags: Record<string, FlagMap>;
+  /** Per store: where it lives in this environment (absent: the defaults). Omitted when empty. */
+  data?: Record<string, DataBindingSpec>;
 }
 
 export interface ProxySpec {

@@ -10,6 +10,9 @@ import { rollbackCommand } from './rollback.js';
 import { proxyCommand } from './proxy.js';
 import { schemaCommand } from './schema.js';
 import { downCommand } from './down.js';
+import { OS_COMMANDS } from './os.js';
+import { IMAGE_COMMANDS } from './image.js';
+import { verifyCommand } from './verify.js';
 
 export const COMMANDS: CommandDef[] = [
   initCommand,
@@ -19,6 +22,9 @@ export const COMMANDS: CommandDef[] = [
   releaseListCommand,
   releaseShowCommand,
   releaseDiffCommand,
+  ...OS_COMMANDS,
+  ...IMAGE_COMMANDS,
+  verifyCommand,
   serverCommand,
   deployCommand,
   statusCommand,

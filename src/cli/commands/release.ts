@@ -2,6 +2,30 @@ import type { CommandDef } from '../command.js';
 import { findSpecFile, loadSpec } from '../../spec/load.js';
 import { openStore, type Store } from '../../store/init.js';
 import { createRelease, diffReleases, formatReleaseDiff, getRelease, listReleases } from '../../release/index.js';
+import type { ReleaseImage } from '../../release/types.js';
+import type { ProjectSpec } from '../../spec/types.js';
+import { buildServiceImage } from '../../image/index.js';
+import { listTags } from '../../streams/app/index.js';
+import { osStream } from '../../streams/os/index.js';
+
+/**
+ * The image of every service with an OS base whose stream has a tag. A service whose base was
+ * never built gets no image: the release still runs on the process runtime, and says so.
+ */
+async function releaseImages(store: Store, spec: ProjectSpec, progress: (t: string) => void): Promise<Record<string, ReleaseImage>> {
+  const images: Record<string, ReleaseImage> = {};
+  for (const [name, svc] of Object.entries(spec.services)) {
+    if (!svc.os) continue;
+    if (!listTags(store.db, osStream(svc.os)).length) {
+      progress(`${name}: os/${svc.os} has no tag yet (kiln os build ${svc.os}): no image; this release runs on the process runtime only`);
+      continue;
+    }
+    const img = await buildServiceImage(store, spec, name);
+    images[name] = { digest: img.digest, ref: img.ref, os: { stream: img.os.stream, tag: img.os.tag, digest: img.os.digest } };
+    progress(`${name}: image ${img.digest} (${img.app.stream}:${img.app.tag} on ${img.os.stream}:${img.os.tag})`);
+  }
+  return images;
+}
 
 async function withStore<T>(cwd: string, fn: (store: Store) => T): Promise<T> {
   const spec = loadSpec(findSpecFile(cwd));
@@ -25,7 +49,7 @@ export const releaseCreateCommand: CommandDef = {
     const spec = loadSpec(findSpecFile(ctx.cwd));
     const store = openStore(spec.dir);
     try {
-      const r = createRelease(store.db, store.oci, spec);
+      const r = createRelease(store.db, store.oci, spec, await releaseImages(store, spec, ctx.progress));
       const rec = 'unchanged' in r ? r.unchanged : r;
       const created = !('unchanged' in r);
       if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created });

@@ -1,0 +1,147 @@
+// The same blue/green flow on real podman containers, from images Kiln built itself: a Debian
+// base made with mmdebstrap (nodejs included), the platform layer, the app layer.
+import { describe, before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseDocument } from 'yaml';
+import { makeProject, type ServerProc, type TestProject } from './lib/project.js';
+import { startLoad, waitFor } from './lib/load.js';
+import { podmanTestEnv, removeProject, requirePodman, uniqueProject, type PodmanTestEnv } from '../support/podman.js';
+import type { StatusView } from '../../src/server/status.js';
+
+function get(port: number, host: string, urlPath: string): Promise<{ status: number; version: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, headers: { host }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, version: String(res.headers['x-app-version'] ?? ''), body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('deploy on the podman runtime', () => {
+  let p: TestProject;
+  let pod: PodmanTestEnv;
+  let project: string;
+  let server: ServerProc;
+  const status = async (): Promise<StatusView> => JSON.parse((await p.kiln(['status', '--env', 'staging', '--json'])).stdout) as StatusView;
+  const containers = (all = false): string[] =>
+    spawnSync('podman', ['ps', ...(all ? ['--all'] : []), '--format', '{{.ID}}', '--no-trunc', '--filter', `label=io.kiln.project=${project}`], {
+      env: pod.env,
+      encoding: 'utf8',
+    })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .sort();
+
+  before(async () => {
+    pod = podmanTestEnv();
+    requirePodman(pod);
+    p = await makeProject();
+    project = uniqueProject('shop');
+    const file = path.join(p.dir, 'kiln.yaml');
+    const doc = parseDocument(fs.readFileSync(file, 'utf8'));
+    doc.setIn(['project'], project);
+    fs.writeFileSync(file, doc.toString());
+    await p.kiln(['init']);
+    await p.kiln(['os', 'build', 'bookworm'], { timeoutMs: 600_000 });
+    await p.kiln(['app', 'tag', 'api', '1.0.0']);
+    await p.kiln(['app', 'tag', 'web', '1.0.0']);
+    await p.kiln(['release', 'create']);
+    server = await p.startServer({ env: { CONTAINERS_CONF: pod.settings.containersConf } });
+  });
+  after(async () => {
+    if (p) {
+      await p.kiln(['down'], { allowFail: true, env: { CONTAINERS_CONF: pod.settings.containersConf } });
+      await p.cleanup();
+    }
+    if (pod) {
+      removeProject(pod, project);
+      pod.cleanup();
+    }
+  });
+
+  test('r1 runs as read-only containers from Kiln-built images, behind the role-named proxy', async () => {
+    await p.kiln(['deploy', 'r1', '--env', 'staging']);
+    const res = await get(p.proxyPort, 'web-http-staging.shop.test', '/');
+    assert.equal(res.status, 200);
+    assert.match(res.body, /api 1\.0\.0/);
+    assert.equal(containers().length, 5, 'api http x2, worker x1, web http x2');
+    const st = await status();
+    assert.equal(st.clusters.find((c) => c.name === 'api-http-staging')?.groups[0]?.healthy, 2);
+    const inspect = spawnSync('podman', ['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', containers()[0]!], { env: pod.env, encoding: 'utf8' });
+    assert.equal(inspect.stdout.trim(), 'true');
+    // The app wrote its log through --log-file into the mounted log directory on the host.
+    const logDir = path.join(p.dir, '.kiln', 'logs', 'staging', 'api-http-staging');
+    assert.ok(fs.readdirSync(logDir).some((f) => f.endsWith('.log') && fs.readFileSync(path.join(logDir, f), 'utf8').includes('"listening"')));
+  });
+
+  test('deploy r2 under load: zero failed requests, one switch', async (t) => {
+    await p.bumpVersion('api', '2.0.0');
+    await p.kiln(['app', 'tag', 'api', '2.0.0']);
+    await p.kiln(['release', 'create']);
+    const load = startLoad({ url: `http://127.0.0.1:${p.proxyPort}/items`, host: 'api-http-staging.shop.test', mix: 'both', concurrency: 6 });
+    await waitFor(() => load.stats().total >= 200);
+    await p.kiln(['deploy', 'r2', '--env', 'staging']);
+    const n = load.stats().total;
+    await waitFor(() => load.stats().total >= Math.max(2000, n + 300), { timeoutMs: 60_000 });
+    const report = await load.stop();
+    t.diagnostic(`requests: ${report.total}, failed: ${report.failed}`);
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.deepEqual(report.segments(), ['1.0.0', '2.0.0']);
+  });
+
+  test('a release that never gets healthy takes no traffic and leaves no container', async () => {
+    const before = containers();
+    await p.bumpVersion('api', '3.0.0');
+    await p.setUnhealthy('api', true);
+    await p.kiln(['app', 'tag', 'api', '3.0.0']);
+    await p.kiln(['release', 'create']);
+    const load = startLoad({ url: `http://127.0.0.1:${p.proxyPort}/items`, host: 'api-http-staging.shop.test', mix: 'both', concurrency: 2 });
+    const res = await p.kiln(['deploy', 'r3', '--env', 'staging'], { allowFail: true });
+    const report = await load.stop();
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /api-http-staging-v003-\d+/);
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.deepEqual(Object.keys(report.byVersion), ['2.0.0']);
+    assert.deepEqual(containers(), before);
+    await p.setUnhealthy('api', false);
+  });
+
+  test('kill -9 the control plane: no failed request; the restarted one adopts the containers', async () => {
+    const before = containers();
+    const load = startLoad({ url: `http://127.0.0.1:${p.proxyPort}/items`, host: 'api-http-staging.shop.test', mix: 'both', concurrency: 6 });
+    await waitFor(() => load.stats().total >= 200);
+    server.kill('SIGKILL');
+    await server.exited;
+    const n = load.stats().total;
+    await waitFor(() => load.stats().total >= n + 500);
+    server = await p.startServer({ env: { CONTAINERS_CONF: pod.settings.containersConf } });
+    const m = load.stats().total;
+    await waitFor(() => load.stats().total >= m + 300);
+    const report = await load.stop();
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.deepEqual(containers(), before, 'the same containers: adopted, none started or removed');
+  });
+
+  test('a killed container is replaced by a new one with a new name', async () => {
+    const g = (await status()).clusters.find((c) => c.name === 'api-http-staging')!.groups.find((x) => x.state === 'active')!;
+    const victim = g.servers[0]!;
+    process.kill(victim.pid as number, 'SIGKILL');
+    const after = await waitFor(
+      async () => {
+        const now = (await status()).clusters.find((c) => c.name === 'api-http-staging')!.groups.find((x) => x.name === g.name)!;
+        return now.healthy === 2 && !now.servers.some((s) => s.name === victim.name) ? now : null;
+      },
+      { timeoutMs: 60_000, what: 'a replacement container' },
+    );
+    assert.ok(after.servers.every((s) => s.name !== victim.name));
+    // r1's kept group and r2's active group run; the dead container is removed, not left exited.
+    await waitFor(() => (containers(true).length === 10 && containers().length === 10) || null, { timeoutMs: 20_000, what: 'the dead container removed' });
+  });
+});
