@@ -42,6 +42,7 @@ function setup(t: { after: (fn: () => void) => void }): { spec: ProjectSpec; sto
     project: 'shop',
     domain: 'shop.test',
     proxy: { host: '127.0.0.1', port: 8080 },
+    dns: { host: '127.0.0.1', port: 5353 },
     os: {},
     data: {},
     services: { api: service('api'), web: service('web') },

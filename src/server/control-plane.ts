@@ -6,6 +6,9 @@ import type http from 'node:http';
 import { KilnError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
+import { startDnsServer, type DnsServerHandle } from '../dns/server.js';
+import { buildZone, type Zone } from '../dns/zone.js';
+import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
@@ -41,6 +44,9 @@ export class ControlPlane {
   private readonly reconciler: Reconciler;
   private readonly deploying = new Set<string>();
   private readonly runtimes: RuntimeLookup;
+  /** Replaced whenever the route table changes; the DNS server reads it on every query. */
+  private zone: Zone = buildZone({ domain: 'invalid', clusters: [] });
+  private dns: DnsServerHandle | null = null;
   private apis: http.Server[] = [];
 
   private constructor(
@@ -78,6 +84,7 @@ export class ControlPlane {
     claimPidFile(paths.serverPid);
     const cp = new ControlPlane(spec, store, paths, new RuntimeState(store.db), opts.log);
     await cp.recover();
+    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, zone: () => cp.zone, log: opts.log });
     await cp.listen(opts.tcp);
     cp.reconciler.start();
     return cp;
@@ -162,6 +169,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    await this.dns?.close();
     this.reconciler.stop();
     await Promise.all(this.apis.map((s) => new Promise((r) => s.close(r))));
     rmSync(this.paths.apiSocket, { force: true });
@@ -177,6 +185,17 @@ export class ControlPlane {
   async pushRoutes(): Promise<void> {
     const version = this.state.nextCounter('routes');
     await this.proxy.push(buildRouteTable(this.state, this.spec.domain, version));
+    // After the proxy: a name never points at a group before the proxy routes to it.
+    this.refreshZone();
+  }
+
+  private refreshZone(): void {
+    const z = buildZone(
+      zoneSnapshotFromState(this.state, { domain: this.spec.domain, lbHost: this.spec.proxy.host, serverHost: '127.0.0.1' }),
+      { nameServerAddress: this.spec.dns.host },
+    );
+    for (const p of z.problems) this.log(`dns: ${p}`);
+    this.zone = z;
   }
 
   private async inFlight(group: string): Promise<number | null> {

@@ -127,6 +127,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     project: raw.project,
     domain: raw.domain ?? `${raw.project}.test`,
     proxy: { host: raw.proxy.host, port: raw.proxy.port },
+    dns: { host: raw.dns.host, port: raw.dns.port },
     os,
     data: Object.fromEntries(
       Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog) }]),

@@ -181,6 +181,13 @@ export const projectSchema = obj({
     }),
     'The data plane (`kiln proxy`).',
   ),
+  dns: withDefault(
+    obj({
+      host: withDefault(str('host', { check: hostCheck }), 'Address Kiln\'s DNS server binds (UDP and TCP).', '127.0.0.1'),
+      port: withDefault(int(0, 65535), 'Port of Kiln\'s DNS server; it answers only for `domain`.', 5353),
+    }),
+    'Kiln\'s DNS server, run by the control plane: cluster, group and server names of the zone.',
+  ),
   os: withDefault(mapOf('os', nameKey, os), 'OS bases, built from Debian packages or imported from an archive.'),
   data: withDefault(mapOf('store', nameKey, dataStore), 'Data stores and their migration changelogs.'),
   services: required(mapOf('service', nameKey, service, 1), 'The services of the project.'),

@@ -121,6 +121,8 @@ export interface ProjectSpec {
   project: string;
   domain: string;
   proxy: ProxySpec;
+  /** Kiln's DNS server (UDP and TCP on one port). */
+  dns: { host: string; port: number };
   os: Record<string, OsSpec>;
   data: Record<string, DataStoreSpec>;
   services: Record<string, ServiceSpec>;

@@ -4,6 +4,7 @@
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import { execFileSync } from 'node:child_process';
 import { startLoad, waitFor } from './lib/load.js';
 import { setupShop, processesMatching, type Shop } from './lib/shop.js';
 
@@ -31,6 +32,31 @@ describe('deploy on the process runtime', () => {
     assert.equal(worker?.groups[0]?.servers.length, 1);
   });
 
+  /** `dig` (the real client) against Kiln's DNS server. */
+  const dig = (...args: string[]): string =>
+    execFileSync('dig', ['@127.0.0.1', '-p', String(shop.p.dnsPort), '+short', '+tries=1', '+time=2', ...args], { encoding: 'utf8' }).trim();
+
+  test('DNS: cluster, group and server names, SRV; nothing outside the zone', async () => {
+    const st = await shop.status();
+    const api = st.clusters.find((c) => c.name === 'api-http-dev')!;
+    assert.equal(dig('api-http-dev.shop.test'), '127.0.0.1');
+    const lbPort = Number(new URL(api.url as string).port);
+    // SRV answers are "priority weight port target".
+    assert.equal(dig('SRV', '_http._tcp.api-http-dev.shop.test').replace(/^\d+ \d+ /, ''), `${lbPort} api-http-dev.shop.test.`);
+    const groupSrv = dig('SRV', '_http._tcp.api-http-dev-v001.shop.test')
+      .split('\n')
+      .map((l) => l.replace(/^\d+ \d+ /, ''))
+      .sort();
+    assert.deepEqual(groupSrv, api.groups[0]!.servers.map((s) => `${s.port} ${s.name}.shop.test.`).sort());
+    assert.equal(dig(`${api.groups[0]!.servers[0]!.name}.shop.test`), '127.0.0.1');
+    assert.match(dig('TXT', 'api-http-dev.shop.test'), /group=api-http-dev-v001/);
+    const refused = execFileSync('dig', ['@127.0.0.1', '-p', String(shop.p.dnsPort), '+tries=1', '+time=2', 'example.com'], { encoding: 'utf8' });
+    assert.match(refused, /status: REFUSED/);
+    assert.doesNotMatch(refused, /flags:[^;]*\bra\b/, 'never offers recursion');
+    const nx = execFileSync('dig', ['@127.0.0.1', '-p', String(shop.p.dnsPort), '+tries=1', '+time=2', 'nope.shop.test'], { encoding: 'utf8' });
+    assert.match(nx, /status: NXDOMAIN/);
+  });
+
   test('deploy r2 under continuous load: zero failed requests, one switch from v1 to v2', async (t) => {
     const r2 = await shop.releaseApi('2.0.0');
     assert.equal(r2, 'r2');
@@ -51,6 +77,9 @@ describe('deploy on the process runtime', () => {
     assert.ok(keepAlive > 0 && keepAlive < report.total, 'both keep-alive and new connections were used');
     assert.deepEqual(report.segments(), ['1.0.0', '2.0.0']);
     assert.equal(report.transitions(), 1);
+    // The cluster's name answers for the new group the moment the deploy switched.
+    assert.match(dig('TXT', 'api-http-dev.shop.test'), /group=api-http-dev-v002/);
+    assert.match(dig('TXT', 'api-http-dev-v002.shop.test'), /release=r2/);
     // The new web group calls api through the api cluster's load balancer: it sees api v2.
     assert.match((await shop.get('web-http-dev.shop.test', '/')).body, /api 2\.0\.0/);
     const apiCluster = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev');

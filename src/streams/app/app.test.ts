@@ -33,6 +33,7 @@ function project(t: { after: (fn: () => void) => void }, app: Partial<AppSpec> =
     project: 'shop',
     domain: 'shop.test',
     proxy: { host: '127.0.0.1', port: 8080 },
+    dns: { host: '127.0.0.1', port: 5353 },
     os: {},
     data: {},
     services: {

@@ -44,6 +44,8 @@ export interface TestProject {
   dir: string;
   /** The public port of `kiln proxy`, free when the project was made. */
   proxyPort: number;
+  /** Kiln's DNS port (UDP and TCP) for this project. */
+  dnsPort: number;
   /** The repository root, holding bin/kiln.js. */
   repoRoot: string;
   /** Runs `node <repo>/bin/kiln.js ...args` in `dir`; throws with the full output on failure unless allowFail. */
@@ -103,6 +105,9 @@ export async function makeProject(opts: MakeProjectOptions = {}): Promise<TestPr
   const doc = parseDocument(await fsp.readFile(specFile, 'utf8'));
   if (doc.errors.length > 0) throw new Error(`${specFile}: ${doc.errors[0]!.message}`);
   doc.setIn(['proxy', 'port'], proxyPort);
+  // Its own DNS port too, so projects (and a developer's running demo) never collide.
+  const dnsPort = await freePort();
+  doc.setIn(['dns', 'port'], dnsPort);
   await fsp.writeFile(specFile, doc.toString());
 
   const env = (extra?: Record<string, string | undefined>): NodeJS.ProcessEnv => {
@@ -224,6 +229,7 @@ export async function makeProject(opts: MakeProjectOptions = {}): Promise<TestPr
   return {
     dir,
     proxyPort,
+    dnsPort,
     repoRoot,
     kiln,
     startServer,

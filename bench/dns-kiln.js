@@ -1,0 +1,14 @@
+// Kiln's DNS server as its own process for bench/dns.js: serves the zone of the snapshot in the
+// JSON file argv[2] on 127.0.0.1 (a free port) and prints the port on stdout; argv[3] = cache
+// size (default: the server's own).
+import { readFileSync } from 'node:fs';
+import { startDnsServer } from '../dist/src/dns/server.js';
+import { buildZone } from '../dist/src/dns/zone.js';
+
+const zone = buildZone(JSON.parse(readFileSync(process.argv[2], 'utf8')));
+const cacheSize = process.argv[3] === undefined ? {} : { cacheSize: Number(process.argv[3]) };
+const handle = await startDnsServer({ host: '127.0.0.1', port: 0, zone: () => zone, log: (m) => console.error(m), ...cacheSize });
+console.log(handle.udpPort);
+const stop = () => handle.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
