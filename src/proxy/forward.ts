@@ -1,13 +1,14 @@
 // Forwarding one client request to a group's backends: the proxy's hot path.
 //
 // Headers are handled as flat raw arrays (name, value, name, value...) end to end: Node parses
-// `req.headers` lazily, and skipping that object on both sides is a measurable share of the
-// per-request cost. A request whose connection to a backend fails before any response byte is
+// `req.headers` lazily, and skipping that object is a measurable share of the per-request cost;
+// the backend side is the small client in upstream.ts rather than http.request, for the same reason. A request whose connection to a backend fails before any response byte is
 // retried on another backend when that is safe (no request body), which is what lets a killed
 // server or a keep-alive socket closed by an old backend drop no client request.
 import * as http from 'node:http';
 import type { BackendTarget, GroupTarget, Router } from './router.js';
 import type { Stats } from './stats.js';
+import type { UpstreamConn, UpstreamHandler, UpstreamPool } from './upstream.js';
 
 /** Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Expect, which
  * Node's server already answered for the client. */
@@ -32,9 +33,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface ForwarderOptions {
   router: Router;
   stats: Stats;
-  agent: http.Agent;
-  /** A backend that sends nothing for this long is given up on (504). */
-  upstreamTimeoutMs: number;
+  pool: UpstreamPool;
 }
 
 export interface IncomingInfo {
@@ -44,10 +43,16 @@ export interface IncomingInfo {
   host: string | undefined;
   /** True when the request carries a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean;
+  /** The body came with Transfer-Encoding (so it goes on chunked; its length is unknown). */
+  chunked: boolean;
 }
 
 /** Drops the tokens a Connection header names, besides the fixed hop-by-hop set. */
 function connectionTokens(value: string): Set<string> | null {
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return null;
+  }
   let extra: Set<string> | null = null;
   for (const t of value.split(',')) {
     const tok = t.trim().toLowerCase();
@@ -72,6 +77,7 @@ export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
   let host: string | undefined;
   let xff: string | undefined;
   let hasBody = false;
+  let chunked = false;
   let extra: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -81,7 +87,7 @@ export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
       host = value;
       headers.push(name, value);
     } else if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'transfer-encoding') hasBody = true;
+      if (lower === 'transfer-encoding') hasBody = chunked = true;
       else if (lower === 'connection') extra = connectionTokens(value);
     } else if (FORWARDED.has(lower)) {
       // Kept from the client only for X-Forwarded-For, which is a chain; Host and Proto are ours.
@@ -95,7 +101,7 @@ export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
   headers.push('X-Forwarded-For', xff === undefined ? addr : `${xff}, ${addr}`);
   if (host !== undefined) headers.push('X-Forwarded-Host', host);
   headers.push('X-Forwarded-Proto', 'http');
-  return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody };
+  return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody, chunked };
 }
 
 function responseHeaders(raw: string[]): string[] {
@@ -130,85 +136,110 @@ function isRefusal(code: string | undefined): boolean {
   return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
 }
 
+/** "GET /path HTTP/1.1\r\nName: value\r\n...\r\n", with the body framing the backend needs. */
+function requestHead(method: string, url: string, info: IncomingInfo, backend: BackendTarget): string {
+  let head = method + ' ' + url + ' HTTP/1.1\r\n';
+  const h = info.headers;
+  for (let i = 0; i < h.length; i += 2) head += h[i] + ': ' + h[i + 1] + '\r\n';
+  if (info.host === undefined) head += `Host: ${backend.host}:${backend.port}\r\n`;
+  if (info.chunked) head += 'Transfer-Encoding: chunked\r\n';
+  return head + '\r\n';
+}
+
+/** Streams the client's request body to the backend socket, re-chunking it if it came chunked. */
+function sendBody(req: http.IncomingMessage, conn: UpstreamConn, chunked: boolean): void {
+  const socket = conn.socket;
+  conn.sending = true;
+  const onData = (chunk: Buffer) => {
+    if (socket.destroyed) return;
+    const ok = chunked ? socket.write(chunk.length.toString(16) + '\r\n') && socket.write(chunk) && socket.write('\r\n') : socket.write(chunk);
+    if (!ok) {
+      req.pause();
+      socket.once('drain', () => req.resume());
+    }
+  };
+  req.on('data', onData);
+  req.once('end', () => {
+    req.off('data', onData);
+    if (chunked && !socket.destroyed) socket.write('0\r\n\r\n');
+    conn.sending = false;
+  });
+}
+
 export function createForwarder(opts: ForwarderOptions) {
-  const { router, stats, agent, upstreamTimeoutMs } = opts;
+  const { router, stats, pool } = opts;
 
   /** Sends the request to `group`, retrying on other backends when that is safe. */
   return function forward(req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, group: GroupTarget): void {
     const groupName = group.name;
     stats.begin(groupName);
-    let upstream: http.ClientRequest | null = null;
+    let upstream: UpstreamConn | null = null;
     let tried: Set<BackendTarget> | null = null;
     let retries = 0;
     // 'close' fires once the response is complete or the client went away: either way the
     // request is no longer in flight. A client that left aborts the upstream request.
     res.once('close', () => {
       stats.end(groupName);
-      if (!res.writableFinished && upstream !== null) upstream.destroy();
+      if (!res.writableFinished && upstream !== null && upstream.handler !== null) upstream.socket.destroy();
     });
     if (info.hasBody) req.on('error', () => res.destroy());
     const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
     const idempotent = !info.hasBody && IDEMPOTENT.has(method);
+    const noResponseBody = method === 'HEAD';
 
     const attempt = (backend: BackendTarget): void => {
-      let gotResponse = false;
-      let timedOut = false;
-      const up = http.request({
-        host: backend.host,
-        port: backend.port,
-        method,
-        path: req.url,
-        headers: info.headers,
-        agent,
-      });
-      upstream = up;
-      up.setTimeout(upstreamTimeoutMs, () => {
-        timedOut = true;
-        up.destroy();
-      });
-      up.on('response', (ur) => {
-        gotResponse = true;
-        res.writeHead(ur.statusCode ?? 502, ur.statusMessage, responseHeaders(ur.rawHeaders));
-        ur.pipe(res);
-        // The backend died mid-body: cut the client's connection so it sees a truncated response.
-        ur.on('error', () => res.destroy());
-        ur.on('aborted', () => res.destroy());
-      });
-      up.on('error', (err: NodeJS.ErrnoException) => {
-        if (res.destroyed || (res.writableEnded && gotResponse)) return;
-        if (gotResponse) {
-          res.destroy();
-          return;
-        }
-        if (timedOut) {
-          stats.failed++;
-          replyPlain(res, 504, `backend ${backend.server} did not answer in time\n`);
-          return;
-        }
-        const code = err.code;
-        const refused = isRefusal(code);
-        if (refused) router.markDown(backend);
-        // Nothing reached a backend that refused; a reset on a reused keep-alive socket is the
-        // backend closing an idle connection; a reset on a fresh one may have been seen, so only
-        // idempotent requests go again.
-        const reset = code === 'ECONNRESET' || code === 'EPIPE';
-        const staleSocket = reset && up.reusedSocket;
-        const retryable = !info.hasBody && (refused || staleSocket || (reset && idempotent));
-        // Bounded: every backend once, plus a couple of stale pooled sockets.
-        if (retryable && ++retries <= group.backends.length + 2) {
-          // A stale pooled socket says nothing about its backend, which stays eligible.
-          if (!staleSocket) (tried ??= new Set()).add(backend);
-          const next = router.pick(group, tried);
-          if (next !== null) {
-            attempt(next);
+      const handler: UpstreamHandler = {
+        onResponse(status, reason, headers) {
+          res.writeHead(status, reason || undefined, responseHeaders(headers));
+        },
+        onData(chunk) {
+          if (!res.write(chunk) && conn.socket.readable) {
+            conn.socket.pause();
+            res.once('drain', () => conn.socket.resume());
+          }
+        },
+        onEnd() {
+          res.end();
+        },
+        onError(err, reused, responded) {
+          if (res.destroyed) return;
+          // The backend died mid-body: cut the client's connection so it sees a truncated response.
+          if (responded) {
+            res.destroy();
             return;
           }
-        }
-        stats.failed++;
-        replyPlain(res, 502, `bad gateway: backend ${backend.server} failed (${code ?? err.message})\n`);
-      });
-      if (info.hasBody) req.pipe(up);
-      else up.end();
+          const code = err.code;
+          if (code === 'ETIMEDOUT') {
+            stats.failed++;
+            replyPlain(res, 504, `backend ${backend.server} did not answer in time\n`);
+            return;
+          }
+          const refused = isRefusal(code);
+          if (refused) router.markDown(backend);
+          // Nothing reached a backend that refused; a reset on a reused keep-alive socket is the
+          // backend closing an idle connection; a reset on a fresh one may have been seen, so
+          // only idempotent requests go again.
+          const reset = code === 'ECONNRESET' || code === 'EPIPE';
+          const staleSocket = reset && reused;
+          const retryable = !info.hasBody && (refused || staleSocket || (reset && idempotent));
+          // Bounded: every backend once, plus a couple of stale pooled sockets.
+          if (retryable && ++retries <= group.backends.length + 2) {
+            // A stale pooled socket says nothing about its backend, which stays eligible.
+            if (!staleSocket) (tried ??= new Set()).add(backend);
+            const next = router.pick(group, tried);
+            if (next !== null) {
+              attempt(next);
+              return;
+            }
+          }
+          stats.failed++;
+          replyPlain(res, 502, `bad gateway: backend ${backend.server} failed: ${err.message}${code ? ` (${code})` : ''}\n`);
+        },
+      };
+      const conn = pool.request(backend, requestHead(method, url, info, backend), noResponseBody, handler);
+      upstream = conn;
+      if (info.hasBody) sendBody(req, conn, info.chunked);
     };
 
     const first = router.pick(group, null);

@@ -11,6 +11,7 @@ import { createLogger } from './log.js';
 import { Router, type Resolution } from './router.js';
 import type { RouteTable } from './routes.js';
 import { Stats } from './stats.js';
+import { UpstreamPool } from './upstream.js';
 import { loadRouteTable, saveRouteTable } from './store.js';
 import { normalizeHost, validateRouteTable } from './validate.js';
 
@@ -42,18 +43,11 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const log = createLogger(opts.logFile);
   const router = new Router();
   const stats = new Stats();
-  // One pool of keep-alive connections to every backend. LIFO reuses the most recently used
-  // (warm) socket; idle sockets are closed after 4 s, before a Node backend's default 5 s
-  // keep-alive timeout would close them under us (the retry covers the remaining race).
-  const agent = new http.Agent({
-    keepAlive: true,
-    keepAliveMsecs: 1000,
-    maxSockets: Infinity,
-    maxFreeSockets: 1024,
-    scheduling: 'lifo',
-    timeout: 4000,
-  });
-  const forward = createForwarder({ router, stats, agent, upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS });
+  // One pool of keep-alive connections to every backend, most recently used first. Idle sockets
+  // are closed after 4 s, before a Node backend's default 5 s keep-alive timeout would close
+  // them under us (the retry covers the remaining race).
+  const pool = new UpstreamPool(UPSTREAM_TIMEOUT_MS, 4000, 1024);
+  const forward = createForwarder({ router, stats, pool });
 
   const loaded = await loadRouteTable(opts.routesFile);
   if (loaded.problem !== null) log(`starting with an empty route table: ${loaded.problem}`);
@@ -139,7 +133,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   } catch (e) {
     await ports.closeAll(0);
     await closeGracefully(main, 0);
-    agent.destroy();
+    pool.destroy();
     throw e;
   }
   log(`listening on ${opts.listenHost}:${publicPort}, admin ${opts.adminSocket}, route table version ${table.version}`);
@@ -153,7 +147,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         admin.closeAllConnections();
         await fs.rm(opts.adminSocket, { force: true });
         await Promise.all([closeGracefully(main, SHUTDOWN_DRAIN_MS), ports.closeAll(SHUTDOWN_DRAIN_MS)]);
-        agent.destroy();
+        pool.destroy();
         log('stopped');
       })();
       return closing;

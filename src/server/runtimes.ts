@@ -4,6 +4,7 @@ import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { ProcessRuntime } from '../runtime/process/process-runtime.js';
 import type { Runtime } from '../runtime/types.js';
 import type { ProjectSpec } from '../spec/types.js';
+import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export type RuntimeLookup = (env: string, kind: string) => Runtime;
 
@@ -14,17 +15,7 @@ export function runtimeLookup(spec: ProjectSpec, kilnDir: string): RuntimeLookup
     if (kind !== 'podman') return processRuntime;
     let r = podman.get(env);
     if (!r) {
-      const p = spec.environments[env]?.podman;
-      r = new PodmanRuntime({
-        store: kilnDir,
-        settings: {
-          ...(p?.ociRuntime ? { ociRuntime: p.ociRuntime } : {}),
-          ...(p?.ulimits.length ? { ulimits: p.ulimits } : {}),
-          ...(p?.network ? { network: p.network } : {}),
-          ...(p?.containersConf ? { containersConf: p.containersConf } : {}),
-          ...(p?.stopTimeoutMs !== undefined ? { stopTimeoutS: Math.ceil(p.stopTimeoutMs / 1000) } : {}),
-        },
-      });
+      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(spec.environments[env]?.podman) });
       podman.set(env, r);
     }
     return r;

@@ -2,6 +2,7 @@ import type { CommandDef } from '../command.js';
 import { findSpecFile, loadSpec } from '../../spec/load.js';
 import { openStore } from '../../store/init.js';
 import { appStream, buildAndTagApp, listTags, listStreams, serviceOf } from '../../streams/app/index.js';
+import { buildEnvironmentFor } from '../../runtime/podman/build-in-os.js';
 
 export const appTagCommand: CommandDef = {
   name: 'app tag',
@@ -24,7 +25,8 @@ export const appTagCommand: CommandDef = {
     const store = openStore(spec.dir);
     try {
       ctx.progress(`building ${appStream(service)}:${version} from ${spec.services[service]?.app.path}`);
-      const r = await buildAndTagApp(store, spec, service, version, (line) => ctx.progress(`  | ${line}`));
+      const buildIn = await buildEnvironmentFor(store, spec, service);
+      const r = await buildAndTagApp(store, spec, service, version, (line) => ctx.progress(`  | ${line}`), buildIn);
       if (ctx.json) ctx.outJson({ ...r.tag, created: r.created, files: r.files });
       else ctx.out(`${r.tag.stream}:${r.tag.tag} ${r.tag.digest} (${r.files} files, ${r.tag.size} bytes)${r.created ? '' : ' — already tagged with this content'}`);
       return 0;

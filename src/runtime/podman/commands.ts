@@ -192,3 +192,26 @@ export function logPathInContainer(s: PodmanSettings, hostLogFile: string): stri
 export function podmanEnv(s: PodmanSettings, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return s.containersConf ? { ...base, CONTAINERS_CONF: s.containersConf } : { ...base };
 }
+
+/**
+ * A build command run inside an OS image (issue 3: "app builds in their OS"), so what it makes
+ * (native modules, generated files) matches the servers that will run it. The scratch copy of
+ * the app is the only writable mount; the container is removed when the build ends.
+ */
+export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string): Command {
+  const [entry, ...rest] = argv;
+  if (!entry) throw new Error('empty build command');
+  return podman(s, [
+    'run', '--rm',
+    ...(s.ulimits ?? []).flatMap((u) => ['--ulimit', u]),
+    // Builds may fetch dependencies (npm ci): the host's network, as a build on the host would have.
+    '--network', 'host',
+    '--volume', `${dir}:/build:rw`,
+    '--workdir', '/build',
+    '--env', 'LANG=C.UTF-8',
+    '--env', 'TZ=UTC',
+    '--entrypoint', JSON.stringify([entry]),
+    image,
+    ...rest,
+  ]);
+}

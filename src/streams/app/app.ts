@@ -9,7 +9,7 @@ import type { Database } from '../../store/state-db.js';
 import type { Store } from '../../store/init.js';
 import { extractTar, removeReadOnlyTree, type ExtractResult } from '../../image/tar-extract.js';
 import { fsyncDir, tempPathFor } from '../../store/atomic.js';
-import { buildApp, serviceOf, type BuiltApp } from './build.js';
+import { buildApp, serviceOf, type BuildOptions, type BuiltApp } from './build.js';
 import { assertTagFree, insertTag, validateTag, type TagRecord, type TagSource } from './tags.js';
 
 export function appStream(service: string): string {
@@ -48,18 +48,21 @@ export async function buildAndTagApp(
   service: string,
   version: string,
   onProgress?: (line: string) => void,
+  buildIn?: BuildOptions['buildIn'],
 ): Promise<{ created: boolean; tag: TagRecord; files: number }> {
   const svc = serviceOf(spec, service);
   validateTag(appStream(service), version);
   const built = await buildApp(spec, service, {
     kilnDir: store.kilnDir,
     ...(onProgress ? { onProgress } : {}),
+    ...(buildIn ? { buildIn } : {}),
     beforeStore: (digest) => assertTagFree(store.db, appStream(service), version, digest),
   });
   const source: TagSource = {
     path: svc.app.path,
     ...(svc.app.build ? { build: svc.app.build } : {}),
     ...(svc.app.output ? { output: svc.app.output } : {}),
+    ...(buildIn ? { builtIn: buildIn.describe } : {}),
   };
   const r = tagApp(store.db, store.oci, service, version, built, source);
   return { ...r, files: built.files };

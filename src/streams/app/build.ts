@@ -24,6 +24,11 @@ export interface BuildOptions {
   kilnDir: string;
   /** Each line the build command prints (stdout and stderr), and Kiln's own steps. */
   onProgress?: (line: string) => void;
+  /**
+   * Where the build command runs: by default on this host; a container runtime passes a
+   * function returning the command that runs `argv` in `dir` inside the service's OS image.
+   */
+  buildIn?: { describe: string; wrap: (argv: string[], dir: string) => { file: string; args: string[]; env?: NodeJS.ProcessEnv } };
   /** Called with the packed layer's digest before anything is stored; throwing stops the build. */
   beforeStore?: (digest: string) => void;
 }
@@ -64,8 +69,8 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
       filter: (p) => p === srcDir || !SKIP_IN_COPY.has(path.basename(p)),
     });
     if (svc.app.build && svc.app.build.length > 0) {
-      progress(`building: ${svc.app.build.join(' ')}`);
-      await runBuild(svc.app.build, work, service, progress);
+      progress(`building: ${svc.app.build.join(' ')}${opts.buildIn ? ` (in ${opts.buildIn.describe})` : ''}`);
+      await runBuild(svc.app.build, work, service, progress, opts.buildIn?.wrap);
     }
     const outDir = outputDir(work, svc, service, spec.file);
     progress('packing the app layer');
@@ -101,8 +106,15 @@ function outputDir(work: string, svc: ServiceSpec, service: string, specFile: st
   return out;
 }
 
-function runBuild(argv: string[], cwd: string, service: string, progress: (line: string) => void): Promise<void> {
-  const [cmd, ...args] = argv as [string, ...string[]];
+function runBuild(
+  argv: string[],
+  cwd: string,
+  service: string,
+  progress: (line: string) => void,
+  wrap?: (argv: string[], dir: string) => { file: string; args: string[]; env?: NodeJS.ProcessEnv },
+): Promise<void> {
+  const wrapped = wrap?.(argv, cwd);
+  const [cmd, ...args] = wrapped ? [wrapped.file, ...wrapped.args] : (argv as [string, ...string[]]);
   const tail: string[] = [];
   const onLine = (line: string): void => {
     tail.push(line);
@@ -110,7 +122,7 @@ function runBuild(argv: string[], cwd: string, service: string, progress: (line:
     progress(line);
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: wrapped?.env ?? process.env });
     const pending = [lineReader(child.stdout, onLine), lineReader(child.stderr, onLine)];
     child.on('error', (e: NodeJS.ErrnoException) => {
       reject(

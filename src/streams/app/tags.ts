@@ -9,6 +9,8 @@ export interface TagSource {
   path?: string;
   build?: string[];
   output?: string;
+  /** The OS tag whose image the build ran in (absent: built on the host). */
+  builtIn?: string;
 }
 
 export interface TagRecord {

@@ -1,0 +1,380 @@
+// A small HTTP/1.1 client for the proxy's backend side, with a LIFO pool of keep-alive sockets
+// per backend. It exists for speed: Node's http.request (ClientRequest, Agent, IncomingMessage)
+// cost the proxy about as much CPU per request as everything else together, and a proxy needs
+// none of their generality: it writes one request head it already has as a string, reads one
+// response (Content-Length, chunked, or until close), and hands bytes through.
+import * as net from 'node:net';
+
+export interface UpstreamHandler {
+  /** The response head: status, reason, headers as a flat [name, value, ...] list. */
+  onResponse(status: number, reason: string, headers: string[]): void;
+  /** Body bytes (chunked encoding already removed). Return false to ask for a pause. */
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  /**
+   * The exchange failed. `reused`: it ran on a pooled keep-alive socket; `responded`: a response
+   * head had already arrived (then nothing can be retried).
+   */
+  onError(err: NodeJS.ErrnoException, reused: boolean, responded: boolean): void;
+}
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  key: string;
+}
+
+const enum State {
+  Idle,
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+}
+
+const MAX_HEAD = 64 * 1024;
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+function hangUp(): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error('socket hang up');
+  e.code = 'ECONNRESET';
+  return e;
+}
+
+function protocolError(msg: string): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`bad response from backend: ${msg}`);
+  e.code = 'EPROTO';
+  return e;
+}
+
+/** The value of a string of decimal digits, or -1 (Number() would also take "0x10" or "1e3"). */
+function decimal(s: string): number {
+  if (s.length === 0 || s.length > 15) return -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  return Number(s);
+}
+
+/** One connection to a backend, carrying one exchange at a time. */
+class Conn {
+  readonly socket: net.Socket;
+  handler: UpstreamHandler | null = null;
+  reused = false;
+  private state = State.Idle;
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private keepAlive = true;
+  private noBody = false;
+  private responded = false;
+  /** The request body is still being sent; the socket can't be reused until it is done. */
+  sending = false;
+  /** Pool clock reading of the last sign of life (request sent, bytes received, released). */
+  stamp = 0;
+
+  constructor(
+    readonly pool: UpstreamPool,
+    readonly target: UpstreamTarget,
+  ) {
+    this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    this.socket.on('data', (d: Buffer) => this.onData(d));
+    this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
+    this.socket.on('close', () => this.onClose());
+  }
+
+  /** Called by the pool's sweep: closes idle sockets and fails exchanges gone silent. */
+  expire(now: number): void {
+    const silentMs = (now - this.stamp) * SWEEP_MS;
+    if (this.handler === null) {
+      if (silentMs >= this.pool.idleTimeoutMs) {
+        this.pool.forget(this);
+        this.socket.destroy();
+      }
+    } else if (silentMs >= this.pool.requestTimeoutMs) {
+      this.fail(Object.assign(new Error('backend timed out'), { code: 'ETIMEDOUT' }));
+    }
+  }
+
+  start(handler: UpstreamHandler, head: string, noBody: boolean): void {
+    this.handler = handler;
+    this.state = State.Head;
+    this.responded = false;
+    this.keepAlive = true;
+    this.noBody = noBody;
+    this.stamp = this.pool.now;
+    this.socket.write(head, 'latin1');
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    const h = this.handler;
+    this.handler = null;
+    this.state = State.Idle;
+    this.pool.forget(this);
+    this.socket.destroy();
+    if (h !== null) h.onError(err, this.reused, this.responded);
+  }
+
+  private onClose(): void {
+    this.pool.forget(this);
+    const h = this.handler;
+    if (h === null) return;
+    if (this.state === State.UntilClose) {
+      this.handler = null;
+      h.onEnd();
+    } else this.fail(hangUp());
+  }
+
+  private finish(): void {
+    const h = this.handler!;
+    this.handler = null;
+    this.state = State.Idle;
+    if (this.keepAlive && !this.sending && this.pending === null) this.pool.release(this);
+    else {
+      this.pool.forget(this);
+      this.socket.destroy();
+    }
+    h.onEnd();
+  }
+
+  private onData(d: Buffer): void {
+    this.stamp = this.pool.now;
+    if (this.handler === null) {
+      // Bytes nobody asked for: the connection is out of step; drop it.
+      this.pool.forget(this);
+      this.socket.destroy();
+      return;
+    }
+    let buf = d;
+    while (buf.length > 0 && this.handler !== null) {
+      switch (this.state) {
+        case State.Head: {
+          if (this.pending !== null) {
+            buf = Buffer.concat([this.pending, buf]);
+            this.pending = null;
+          }
+          const end = buf.indexOf(CRLF2);
+          if (end === -1) {
+            if (buf.length > MAX_HEAD) return this.fail(protocolError('response head too large'));
+            this.pending = buf;
+            return;
+          }
+          const err = this.parseHead(buf.toString('latin1', 0, end));
+          if (err !== null) return this.fail(protocolError(err));
+          buf = buf.subarray(end + 4);
+          if ((this.state as State) === State.Idle) {
+            this.finish();
+            if (buf.length > 0) {
+              this.pool.forget(this);
+              this.socket.destroy();
+            }
+            return;
+          }
+          break;
+        }
+        case State.Length: {
+          const n = Math.min(this.remaining, buf.length);
+          this.remaining -= n;
+          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n));
+          buf = buf.subarray(n);
+          if (this.remaining === 0) {
+            if (buf.length > 0) this.keepAlive = false;
+            this.finish();
+            return;
+          }
+          break;
+        }
+        case State.UntilClose:
+          this.handler.onData(buf);
+          return;
+        case State.ChunkSize:
+        case State.Trailers: {
+          if (this.pending !== null) {
+            buf = Buffer.concat([this.pending, buf]);
+            this.pending = null;
+          }
+          const eol = buf.indexOf('\r\n');
+          if (eol === -1) {
+            if (buf.length > 4096) return this.fail(protocolError('chunk line too long'));
+            this.pending = buf;
+            return;
+          }
+          const line = buf.toString('latin1', 0, eol);
+          buf = buf.subarray(eol + 2);
+          if (this.state === State.Trailers) {
+            if (line === '') {
+              if (buf.length > 0) this.keepAlive = false;
+              this.finish();
+              return;
+            }
+            break; // trailer fields are dropped: they would arrive after the forwarded head
+          }
+          const size = parseInt(line, 16);
+          if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+/.test(line)) return this.fail(protocolError('bad chunk size'));
+          if (size === 0) this.state = State.Trailers;
+          else {
+            this.remaining = size;
+            this.state = State.ChunkData;
+          }
+          break;
+        }
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, buf.length);
+          this.remaining -= n;
+          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n));
+          buf = buf.subarray(n);
+          if (this.remaining === 0) {
+            this.state = State.ChunkDataEnd;
+            this.remaining = 2;
+          }
+          break;
+        }
+        case State.ChunkDataEnd: {
+          // Skip the CRLF after a chunk's data (possibly split across reads).
+          const n = Math.min(this.remaining, buf.length);
+          this.remaining -= n;
+          buf = buf.subarray(n);
+          if (this.remaining === 0) this.state = State.ChunkSize;
+          break;
+        }
+        case State.Idle:
+          return;
+      }
+    }
+  }
+
+  /** Parses "HTTP/1.1 200 OK\r\nName: value..." and sets the body state; an error message or null. */
+  private parseHead(head: string): string | null {
+    const lines = head.split('\r\n');
+    const statusLine = lines[0]!;
+    // "HTTP/1.x NNN reason", checked by hand: this runs once per request.
+    const status = Number(statusLine.slice(9, 12));
+    if (
+      !statusLine.startsWith('HTTP/1.') ||
+      (statusLine[7] !== '1' && statusLine[7] !== '0') ||
+      statusLine[8] !== ' ' ||
+      !Number.isInteger(status) ||
+      status < 100 ||
+      (statusLine.length > 12 && statusLine[12] !== ' ')
+    ) {
+      return `bad status line ${JSON.stringify(statusLine.slice(0, 80))}`;
+    }
+    const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
+    const headers: string[] = [];
+    let length = -1;
+    let chunked = false;
+    let keepAlive = statusLine[7] === '1';
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) return 'bad header line';
+      const name = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      headers.push(name, value);
+      const len = name.length;
+      if (len === 14 && name.toLowerCase() === 'content-length') {
+        const n = decimal(value);
+        if (n < 0 || (length !== -1 && length !== n)) return 'bad Content-Length';
+        length = n;
+      } else if (len === 17 && name.toLowerCase() === 'transfer-encoding') {
+        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+        if (!chunked) keepAlive = false;
+      } else if (len === 10 && name.toLowerCase() === 'connection') {
+        const v = value.toLowerCase();
+        if (v.includes('close')) keepAlive = false;
+        else if (v.includes('keep-alive')) keepAlive = true;
+      }
+    }
+    if (status >= 100 && status < 200) {
+      // Informational (100 Continue, 103 Early Hints): not forwarded; the final head follows.
+      if (status === 101) return 'protocol upgrade is not supported';
+      this.state = State.Head;
+      return null;
+    }
+    this.keepAlive = keepAlive;
+    this.responded = true;
+    this.handler!.onResponse(status, reason, headers);
+    if (this.noBody || status === 204 || status === 304) this.state = State.Idle;
+    else if (chunked) this.state = State.ChunkSize;
+    else if (length >= 0) {
+      this.remaining = length;
+      this.state = length === 0 ? State.Idle : State.Length;
+    } else {
+      this.keepAlive = false;
+      this.state = State.UntilClose;
+    }
+    return null;
+  }
+}
+
+/** Resolution of the pool's clock: timeouts are checked by one sweep, not a timer per request. */
+const SWEEP_MS = 500;
+
+/** Idle keep-alive sockets per backend, most recently used first. */
+export class UpstreamPool {
+  private readonly idle = new Map<string, Conn[]>();
+  private readonly all = new Set<Conn>();
+  /** Coarse clock in SWEEP_MS ticks; reading it costs nothing on the hot path. */
+  now = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    /** A backend silent for this long during an exchange fails it with ETIMEDOUT. */
+    readonly requestTimeoutMs: number,
+    /** Idle sockets are closed after this; below a Node backend's default 5 s keep-alive. */
+    readonly idleTimeoutMs: number,
+    readonly maxIdlePerBackend: number,
+  ) {
+    this.sweeper = setInterval(() => {
+      this.now++;
+      for (const c of [...this.all]) c.expire(this.now);
+    }, SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Starts one exchange; the returned socket carries the request body, if any. */
+  request(target: UpstreamTarget, head: string, noBody: boolean, handler: UpstreamHandler): Conn {
+    const list = this.idle.get(target.key);
+    let conn = list !== undefined ? list.pop() : undefined;
+    if (conn === undefined) {
+      conn = new Conn(this, target);
+      this.all.add(conn);
+    } else conn.reused = true;
+    conn.start(handler, head, noBody);
+    return conn;
+  }
+
+  release(conn: Conn): void {
+    const key = conn.target.key;
+    let list = this.idle.get(key);
+    if (list === undefined) this.idle.set(key, (list = []));
+    if (list.length >= this.maxIdlePerBackend) {
+      this.forget(conn);
+      conn.socket.destroy();
+      return;
+    }
+    conn.stamp = this.now;
+    list.push(conn);
+  }
+
+  forget(conn: Conn): void {
+    this.all.delete(conn);
+    const list = this.idle.get(conn.target.key);
+    if (list === undefined) return;
+    const i = list.indexOf(conn);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.idle.delete(conn.target.key);
+  }
+
+  destroy(): void {
+    clearInterval(this.sweeper);
+    for (const c of this.all) c.socket.destroy();
+    this.all.clear();
+    this.idle.clear();
+  }
+}
+
+export type UpstreamConn = Conn;
