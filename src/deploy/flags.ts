@@ -10,6 +10,10 @@ export interface FlagContext {
   release: string;
   /** Load-balancer URL of each cluster of the environment, by "<service>-<role>". */
   clusterUrls: Record<string, string>;
+  /** Where a data store lives in this environment (a SQLite file, or the secret file holding a URL). */
+  dataUrl: (store: string) => string;
+  /** The path of a secret's 0600 file in this environment; throws if the secret is not set. */
+  secretPath: (name: string) => string;
 }
 
 const REF = /\$\$|\$\{([^}]*)\}/g;
@@ -31,13 +35,13 @@ function expand(value: string, ctx: FlagContext, where: string): string {
       }
       return url;
     }
-    if (/^(data|secret)\./.test(r)) {
-      throw new KilnError('SPEC_INVALID', `flag ${where}: \${${r}} is not supported by this version of kiln yet`, {
-        hint: 'data stores and secrets arrive with the data-layer and platform-services work',
-      });
-    }
+    const data = /^data\.([a-z0-9-]+)\.url$/.exec(r);
+    if (data?.[1]) return ctx.dataUrl(data[1]);
+    // A secret reaches the app as the path of its file, never its value (ARCHITECTURE.md, "Flags").
+    const secret = /^secret\.([A-Za-z0-9_][A-Za-z0-9_-]*)$/.exec(r);
+    if (secret?.[1]) return ctx.secretPath(secret[1]);
     throw new KilnError('SPEC_INVALID', `flag ${where}: unknown reference \${${r}}`, {
-      hint: 'known: ${port}, ${log.file}, ${env}, ${release}, ${cluster.<service>-<role>.url}',
+      hint: 'known: ${port}, ${log.file}, ${env}, ${release}, ${cluster.<service>-<role>.url}, ${data.<store>.url}, ${secret.<name>}',
     });
   });
 }

@@ -7,6 +7,8 @@ import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec, RuntimeName } from 
 import type { ImageRef } from '../runtime/types.js';
 import type { RuntimeState } from '../store/runtime-state.js';
 import { renderFlagTemplate } from './flags.js';
+import { dataFlagValue, locateStore } from '../streams/data/index.js';
+import { secretFile } from '../secrets/secrets.js';
 
 export interface ClusterPlan {
   cluster: string;
@@ -57,8 +59,9 @@ export async function planDeploy(
   release: ReleaseManifest,
   state: RuntimeState,
   lbPortFor: (cluster: string, existing: number | null) => Promise<number>,
-  ociDir: string,
+  where: { ociDir: string; kilnDir: string },
 ): Promise<DeployPlan> {
+  const ociDir = where.ociDir;
   const envSpec = environmentOf(spec, env);
   if (envSpec.runtime !== 'process') {
     // Container runtimes run the release's images: every service needs one.
@@ -92,7 +95,7 @@ export async function planDeploy(
     const flags = renderFlagTemplate(
       [svc.flags, r.flags, envSpec.flags[service] ?? {}],
       r.port !== undefined,
-      { env, release: release.name, clusterUrls },
+      { env, release: release.name, clusterUrls, dataUrl: (store) => dataFlagValue(locateStore(spec, where.kilnDir, env, store)), secretPath: (name) => secretFile(where.kilnDir, env, name) },
       service,
     );
     return {

@@ -46,8 +46,12 @@ export function createRelease(
   oci: OciLayout,
   spec: ProjectSpec,
   images: Record<string, ReleaseImage> = {},
+  opts: { data?: Record<string, { position: number; checksum: string }>; breaking?: boolean } = {},
 ): ReleaseRecord | { unchanged: ReleaseRecord } {
   const services = frozenServices(db, spec, images);
+  const data = opts.data && Object.keys(opts.data).length ? opts.data : undefined;
+  const content = (m: { services: unknown; data?: unknown; breaking?: boolean }): string =>
+    canonicalJson({ services: m.services, data: m.data ?? null, breaking: m.breaking ?? false });
   if (Object.keys(services).length === 0) {
     throw new KilnError('USAGE', `${spec.file} defines no services; a release needs at least one`);
   }
@@ -56,7 +60,7 @@ export function createRelease(
   // a crash leaves at most an orphan blob, never a row without its manifest.
   const outcome = db.transaction((): ReleaseRecord | { unchanged: ReleaseRecord } => {
     const last = latestRelease(db, oci);
-    if (last && last.manifest.project === spec.project && canonicalJson(last.manifest.services) === canonicalJson(services)) {
+    if (last && last.manifest.project === spec.project && content(last.manifest) === content({ services, ...(data ? { data } : {}), ...(opts.breaking ? { breaking: true } : {}) })) {
       return { unchanged: last };
     }
     const number = (last?.number ?? 0) + 1;
@@ -68,6 +72,8 @@ export function createRelease(
       parent: last?.name ?? null,
       createdAt: new Date().toISOString(),
       services,
+      ...(data ? { data } : {}),
+      ...(opts.breaking ? { breaking: true } : {}),
     };
     const blob = oci.putBlob(Buffer.from(canonicalJson(manifest)));
     db.prepare('INSERT INTO releases (number, name, digest, parent, created_at) VALUES (?, ?, ?, ?, ?)').run(

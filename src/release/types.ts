@@ -46,6 +46,10 @@ export interface ReleaseManifest {
   parent: string | null;
   createdAt: string;
   services: Record<string, ReleaseService>;
+  /** Per data store, the changelog head the release needs (deploy migrates to it first). */
+  data?: Record<string, { position: number; checksum: string }>;
+  /** The release's changelog entries may break the previous release's servers, and that is intended. */
+  breaking?: boolean;
 }
 
 export interface ReleaseRecord {

@@ -14,6 +14,8 @@ export interface ApiHandlers {
   deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   down(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  /** Writes the answer itself: JSON, or NDJSON while following. */
+  logs(q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
 }
 
 const MAX_BODY = 1 << 20;
@@ -67,6 +69,8 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
           return send(200, { ok: true, pid: process.pid });
         case 'GET /v1/status':
           return send(200, await h.status(url.searchParams));
+        case 'GET /v1/logs':
+          return await h.logs(url.searchParams, req, res);
         case 'GET /v1/events':
           return send(200, await h.events(url.searchParams));
         case 'POST /v1/deploy':

@@ -9,6 +9,8 @@ import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
 import { startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
+import { LogService, liveLogSources } from '../logs/service.js';
+import { serveLogs } from '../logs/api.js';
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
@@ -16,6 +18,8 @@ import type { ProjectSpec } from '../spec/types.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { openStore, readToken, type Store } from '../store/init.js';
 import { getRelease } from '../release/index.js';
+import type { ReleaseManifest } from '../release/types.js';
+import { prepareDataForDeploy, type StoreDeployStep } from '../streams/data/index.js';
 import { RuntimeState, LIVE_GROUP_STATES } from '../store/runtime-state.js';
 import { executeDeploy, type DeployDeps, type Emit } from '../deploy/execute.js';
 import { planDeploy, formatPlan, environmentOf } from '../deploy/plan.js';
@@ -44,6 +48,8 @@ export class ControlPlane {
   private readonly reconciler: Reconciler;
   private readonly deploying = new Set<string>();
   private readonly runtimes: RuntimeLookup;
+  /** Central logs: every server's --log-file, stdout and stderr, tailed into .kiln/logs.db. */
+  private readonly logs: LogService;
   /** Replaced whenever the route table changes; the DNS server reads it on every query. */
   private zone: Zone = buildZone({ domain: 'invalid', clusters: [] });
   private dns: DnsServerHandle | null = null;
@@ -58,7 +64,10 @@ export class ControlPlane {
   ) {
     const runtimes = runtimeLookup(spec, store.kilnDir);
     this.runtimes = runtimes;
-    this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths);
+    this.logs = LogService.start({ kilnDir: paths.kilnDir, log });
+    this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths, () =>
+      this.logs.setSources(liveLogSources(this.state, this.paths)),
+    );
     this.proxy = new ProxySupervisor(paths, spec.proxy, log);
     this.reconciler = new Reconciler({
       state,
@@ -117,6 +126,7 @@ export class ControlPlane {
     const how = await this.proxy.ensure();
     state.raiseCounter('routes', await this.proxy.currentVersion());
     await this.pushRoutes();
+    this.logs.setSources(liveLogSources(this.state, this.paths));
     await this.reconciler.tick();
     this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
   }
@@ -148,6 +158,7 @@ export class ControlPlane {
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
+      logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -174,6 +185,7 @@ export class ControlPlane {
     await Promise.all(this.apis.map((s) => new Promise((r) => s.close(r))));
     rmSync(this.paths.apiSocket, { force: true });
     rmSync(this.paths.serverPid, { force: true });
+    await this.logs.stop();
     this.store.db.close();
   }
 
@@ -240,15 +252,20 @@ export class ControlPlane {
     const release = getRelease(this.store.db, this.store.oci, releaseName);
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     if (body.dryRun === true) {
-      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, this.store.oci.dir);
-      return { plan, text: formatPlan(plan) };
+      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
+      const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
+      return { plan, data, text: [formatPlan(plan), ...data.map(formatDataStep)].join('\n') };
     }
     return this.exclusive(env, async () => {
-      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, this.store.oci.dir);
+      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const id = this.state.startDeployment(env, release.name, 'deploy');
       const emit = this.emitter(id, env, out);
       emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)`);
       try {
+        // Data first: the stores reach the release's changelog head before any new server starts.
+        // Entries that would break the running servers are refused here, before anything changes.
+        const steps = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), onProgress: (l) => emit('data.progress', l) });
+        for (const s of steps) emit('data.migrated', formatDataStep(s));
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
         emit('deploy.succeeded', `${release.name} serves ${env} (switched after ${outcome.switchedAfterMs} ms)`);
@@ -258,6 +275,10 @@ export class ControlPlane {
         throw e;
       }
     });
+  }
+
+  private dataOptions(spec: ProjectSpec, env: string, m: ReleaseManifest): Parameters<typeof prepareDataForDeploy>[0] {
+    return { spec, kilnDir: this.store.kilnDir, env, heads: m.data ?? {}, release: m.name, allowBreaking: m.breaking === true };
   }
 
   private async rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
@@ -354,4 +375,10 @@ export async function downOffline(projectDir: string, env: string | undefined, l
     rmSync(paths.serverPid, { force: true });
     store.db.close();
   }
+}
+
+function formatDataStep(s: StoreDeployStep): string {
+  if (s.ahead) return `data ${s.store}: already at ${s.from}, past the release's ${s.to}: nothing to apply`;
+  if (!s.entries.length) return `data ${s.store}: at ${s.to}, nothing to apply`;
+  return `data ${s.store}: ${s.from} -> ${s.to} (${s.entries.map((e) => e.name).join(', ')})`;
 }

@@ -23,6 +23,8 @@ export class ServerManager {
     private readonly state: RuntimeState,
     private readonly runtimeFor: RuntimeFor,
     private readonly paths: RunPaths,
+    /** Called when servers come or go (before a new one starts, after one stops): log tailing follows it. */
+    private readonly onServersChanged: () => void = () => undefined,
   ) {}
 
   handleOf(s: ServerRow): ServerHandle | null {
@@ -45,6 +47,7 @@ export class ServerManager {
     const name = serverName(group.name as ServerGroupName, ordinal);
     const port = t.portName ? await freePort() : undefined;
     this.state.insertServer({ name, group_name: group.name, ordinal, port: port ?? null });
+    this.onServersChanged();
     const logs = this.paths.serverLogs(t.env, t.cluster, name);
     try {
       const handle = await this.runtimeFor(group).start({
@@ -84,6 +87,7 @@ export class ServerManager {
     const h = this.handleOf(s);
     if (h) await this.runtimeOf(s).stop(h, graceMs);
     this.state.setServerState(s.name, 'stopped');
+    this.onServersChanged();
   }
 
   /** Frees what a dead server still holds in its runtime (podman: the exited container). */

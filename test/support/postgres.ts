@@ -67,7 +67,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     fs.chownSync(pwfile, uid, gid);
   }
   const stop = (): void => {
-    spawnSync(asOwner([path.join(binDir, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'])[0] as string, asOwner([path.join(binDir, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']).slice(1), { stdio: 'ignore' });
+    const [bin, ...args] = asOwner([path.join(binDir, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
+    spawnSync(bin as string, args, { stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
     started = undefined;
   };

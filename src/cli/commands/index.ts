@@ -13,6 +13,9 @@ import { downCommand } from './down.js';
 import { OS_COMMANDS } from './os.js';
 import { IMAGE_COMMANDS } from './image.js';
 import { verifyCommand } from './verify.js';
+import { DATA_COMMANDS } from './data.js';
+import { secretListCommand, secretSetCommand } from './secret.js';
+import { logsCommand } from './logs.js';
 
 export const COMMANDS: CommandDef[] = [
   initCommand,
@@ -25,9 +28,13 @@ export const COMMANDS: CommandDef[] = [
   ...OS_COMMANDS,
   ...IMAGE_COMMANDS,
   verifyCommand,
+  ...DATA_COMMANDS,
+  secretSetCommand,
+  secretListCommand,
   serverCommand,
   deployCommand,
   statusCommand,
+  logsCommand,
   rollbackCommand,
   downCommand,
   proxyCommand,

@@ -7,6 +7,7 @@ import type { ProjectSpec } from '../../spec/types.js';
 import { buildServiceImage } from '../../image/index.js';
 import { listTags } from '../../streams/app/index.js';
 import { osStream } from '../../streams/os/index.js';
+import { changelogHead } from '../../streams/data/index.js';
 
 /**
  * The image of every service with an OS base whose stream has a tag. A service whose base was
@@ -40,16 +41,26 @@ async function withStore<T>(cwd: string, fn: (store: Store) => T): Promise<T> {
 export const releaseCreateCommand: CommandDef = {
   name: 'release create',
   summary: 'freeze every service\'s head tag into a new numbered, immutable release',
-  description: 'If nothing changed since the latest release, no release is made and that one is named.',
+  description:
+    'Also freezes each data store\'s changelog head: deploying the release migrates the environment\'s\n' +
+    'stores to it before the switch. If nothing changed since the latest release, no release is made.',
   positionals: [],
-  options: {},
+  options: {
+    breaking: {
+      type: 'boolean',
+      description: 'the release\'s changelog entries may break the previous release\'s servers (drop, rename, NOT NULL); allow them',
+    },
+  },
   json: true,
   examples: ['kiln release create'],
   async run(ctx) {
     const spec = loadSpec(findSpecFile(ctx.cwd));
     const store = openStore(spec.dir);
     try {
-      const r = createRelease(store.db, store.oci, spec, await releaseImages(store, spec, ctx.progress));
+      const r = createRelease(store.db, store.oci, spec, await releaseImages(store, spec, ctx.progress), {
+        data: changelogHead(spec),
+        breaking: ctx.options.breaking === true,
+      });
       const rec = 'unchanged' in r ? r.unchanged : r;
       const created = !('unchanged' in r);
       if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created });

@@ -58,7 +58,7 @@ test('findRepoRoot finds bin/kiln.js from the compiled helpers', () => {
   assert.ok(fs.existsSync(path.join(root, 'examples', 'shop', 'kiln.yaml')));
 });
 
-test('makeProject copies the example with its own proxy port; bumpVersion and setUnhealthy edit the app', async () => {
+test('makeProject copies the example with its own proxy and DNS ports; bumpVersion and setUnhealthy edit the app', async () => {
   const p = await makeProject();
   try {
     assert.ok(p.dir.startsWith(fs.realpathSync(os.tmpdir())));
@@ -66,7 +66,9 @@ test('makeProject copies the example with its own proxy port; bumpVersion and se
     const original = parse(fs.readFileSync(path.join(p.repoRoot, 'examples', 'shop', 'kiln.yaml'), 'utf8'));
     assert.equal(spec.proxy.port, p.proxyPort);
     assert.notEqual(p.proxyPort, 7080);
-    assert.deepEqual({ ...spec, proxy: original.proxy }, original);
+    assert.equal(spec.dns.port, p.dnsPort);
+    const { dns: _dns, ...rest } = spec;
+    assert.deepEqual({ ...rest, proxy: original.proxy }, original);
     assert.ok(!fs.existsSync(path.join(p.dir, '.kiln')));
 
     await p.bumpVersion('api', '2.0.0');

@@ -1,0 +1,200 @@
+// `kiln data status|migrate|snapshot|replica|lint <store>`: the data stream's verbs. They work on
+// the store directly (no control plane), like the build side. Only argument parsing here; the
+// logic is in src/streams/data/.
+import { KilnError } from '../../errors.js';
+import { findSpecFile, loadSpec } from '../../spec/load.js';
+import type { ProjectSpec } from '../../spec/types.js';
+import { kilnDirOf, openStore } from '../../store/init.js';
+import {
+  changelogOf,
+  connectStore,
+  createReplica,
+  describeLocation,
+  findSnapshot,
+  formatPosition,
+  lintChangelog,
+  locateStore,
+  migrateStore,
+  snapshotStore,
+  storeOf,
+  storeStatus,
+  type PgReplicaStrategy,
+} from '../../streams/data/index.js';
+import type { CommandContext, CommandDef, OptionDef } from '../command.js';
+
+const storeArg = { name: 'store', required: true, description: 'data store from kiln.yaml' };
+const envOpt: OptionDef = { type: 'string', short: 'e', value: '<env>', description: 'environment from kiln.yaml', default: 'dev' };
+const toPositionOpt: OptionDef = { type: 'string', value: '<n>', description: 'apply the changelog only up to this position (default: its head)' };
+
+function envOf(ctx: CommandContext): string {
+  const e = ctx.options['env'];
+  return typeof e === 'string' ? e : 'dev';
+}
+
+function toPositionOf(ctx: CommandContext): number | undefined {
+  const v = ctx.options['to-position'];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) {
+    throw new KilnError('USAGE', `--to-position must be a whole number, got "${String(v)}"`, { location: { flag: '--to-position' } });
+  }
+  return Number(v);
+}
+
+function specAndStore(ctx: CommandContext): { spec: ProjectSpec; store: string } {
+  const spec = loadSpec(findSpecFile(ctx.cwd));
+  const store = ctx.positionals[0] as string;
+  storeOf(spec, store);
+  return { spec, store };
+}
+
+export const dataStatusCommand: CommandDef = {
+  name: 'data status',
+  summary: 'a store\'s changelog head, applied and pending entries, and checksum problems',
+  positionals: [storeArg],
+  options: { env: envOpt },
+  json: true,
+  examples: ['kiln data status orders --env dev'],
+  async run(ctx) {
+    const { spec, store } = specAndStore(ctx);
+    const loc = locateStore(spec, kilnDirOf(spec.dir), envOf(ctx), store);
+    const changelog = changelogOf(spec, store);
+    const conn = await connectStore(loc);
+    try {
+      const s = await storeStatus(conn, changelog);
+      if (ctx.json) {
+        ctx.outJson({ store, env: loc.env, engine: loc.engine, head: s.head, position: s.position, applied: s.applied, pending: s.pending.map((e) => ({ position: e.position, name: e.name, checksum: e.checksum })), problems: s.problems });
+      } else {
+        const lines = [`${describeLocation(loc)}: at ${formatPosition(s.position)}, changelog head ${formatPosition(s.head)}`];
+        for (const a of s.applied) lines.push(`  applied  ${a.name}  ${a.checksum.slice(0, 19)}  ${a.appliedAt}${a.release ? `  ${a.release}` : ''}`);
+        for (const p of s.pending) lines.push(`  pending  ${p.name}`);
+        for (const p of s.problems) lines.push(`  PROBLEM  ${p.message}`);
+        ctx.out(lines.join('\n'));
+      }
+      return s.problems.length ? 1 : 0;
+    } finally {
+      await conn.close();
+    }
+  },
+};
+
+export const dataMigrateCommand: CommandDef = {
+  name: 'data migrate',
+  summary: 'apply a store\'s pending changelog entries, each in its own transaction',
+  description: 'Refuses (and applies nothing) when an applied entry was edited, removed or skipped.',
+  positionals: [storeArg],
+  options: { env: envOpt, 'to-position': toPositionOpt },
+  json: true,
+  examples: ['kiln data migrate orders --env dev', 'kiln data migrate orders --env dev --to-position 2'],
+  async run(ctx) {
+    const { spec, store } = specAndStore(ctx);
+    const loc = locateStore(spec, kilnDirOf(spec.dir), envOf(ctx), store);
+    const changelog = changelogOf(spec, store);
+    const toPosition = toPositionOf(ctx);
+    const conn = await connectStore(loc);
+    try {
+      const r = await migrateStore(conn, changelog, describeLocation(loc), {
+        ...(toPosition !== undefined ? { toPosition } : {}),
+        onWait: (h) => ctx.progress(`waiting for the migration lock held by ${h.owner} (expires ${h.expires_at})`),
+        onEntry: (e, ms) => ctx.progress(`applied ${e.name} (${ms} ms)`),
+      });
+      if (ctx.json) ctx.outJson({ store, env: loc.env, ...r });
+      else ctx.out(r.applied.length ? `${store} (${loc.env}): ${formatPosition(r.from)} -> ${formatPosition(r.to)}, ${r.applied.length} entries applied` : `${store} (${loc.env}) is at ${formatPosition(r.to)}: nothing to apply`);
+      return 0;
+    } finally {
+      await conn.close();
+    }
+  },
+};
+
+export const dataSnapshotCommand: CommandDef = {
+  name: 'data snapshot',
+  summary: 'copy a store into the content-addressed store, tagged data/<store>:<position>-<n>',
+  positionals: [storeArg],
+  options: { env: envOpt },
+  json: true,
+  examples: ['kiln data snapshot orders --env prod'],
+  async run(ctx) {
+    const { spec, store } = specAndStore(ctx);
+    const st = openStore(spec.dir);
+    try {
+      const loc = locateStore(spec, st.kilnDir, envOf(ctx), store);
+      const r = await snapshotStore(st, loc, changelogOf(spec, store));
+      if (ctx.json) ctx.outJson({ ref: r.ref, ...r.tag });
+      else ctx.out(`${r.ref} ${r.tag.digest} (${r.tag.size} bytes, position ${formatPosition(r.tag.source.position)})`);
+      return 0;
+    } finally {
+      st.db.close();
+    }
+  },
+};
+
+export const dataReplicaCommand: CommandDef = {
+  name: 'data replica',
+  summary: 'a new store from a snapshot, the changelog applied; renamed into place only when complete',
+  description:
+    'The snapshot is --snapshot <tag>, else the newest snapshot of --from <env> at or before --to-position.\n' +
+    'The replica is built under a temporary name: a failure or a kill leaves nothing half-made.',
+  positionals: [storeArg],
+  options: {
+    env: { ...envOpt, description: 'environment the replica is for' },
+    from: { type: 'string', value: '<env>', description: 'use the newest snapshot of this environment' },
+    snapshot: { type: 'string', value: '<tag>', description: 'use this data tag, e.g. 0003-1' },
+    'to-position': toPositionOpt,
+    replace: { type: 'boolean', description: 'replace the environment\'s existing store' },
+    strategy: { type: 'string', value: '<template|restore>', description: 'PostgreSQL: copy a template database (default) or pg_restore each time' },
+  },
+  json: true,
+  examples: ['kiln data replica orders --from prod --env test-r7', 'kiln data replica orders --snapshot 0002-1 --env dev --replace'],
+  async run(ctx) {
+    const { spec, store } = specAndStore(ctx);
+    const from = ctx.options['from'];
+    const tag = ctx.options['snapshot'];
+    if (typeof from !== 'string' && typeof tag !== 'string') {
+      throw new KilnError('USAGE', 'say which snapshot: --from <env> or --snapshot <tag>', { location: { flag: '--from' } });
+    }
+    const strategy = ctx.options['strategy'];
+    if (strategy !== undefined && strategy !== 'template' && strategy !== 'restore') {
+      throw new KilnError('USAGE', `--strategy must be template or restore, got "${String(strategy)}"`, { location: { flag: '--strategy' } });
+    }
+    const toPosition = toPositionOf(ctx);
+    const st = openStore(spec.dir);
+    try {
+      const loc = locateStore(spec, st.kilnDir, envOf(ctx), store);
+      const snap = findSnapshot(st.db, store, typeof tag === 'string' ? { tag } : { env: from as string, ...(toPosition !== undefined ? { maxPosition: toPosition } : {}) });
+      ctx.progress(`replica of ${store} for ${loc.env} from data/${store}:${snap.tag}`);
+      const r = await createReplica(st, loc, changelogOf(spec, store), snap, {
+        ...(toPosition !== undefined ? { toPosition } : {}),
+        replace: ctx.options['replace'] === true,
+        ...(strategy ? { pgStrategy: strategy as PgReplicaStrategy } : {}),
+      });
+      if (ctx.json) ctx.outJson(r);
+      else ctx.out(`${describeLocation(loc)}: from ${r.snapshot}, ${r.migrate.applied.length} entries applied, at ${formatPosition(r.migrate.to)}`);
+      return 0;
+    } finally {
+      st.db.close();
+    }
+  },
+};
+
+export const dataLintCommand: CommandDef = {
+  name: 'data lint',
+  summary: 'changelog entries that would break servers still running the previous release',
+  description: 'DROP TABLE/COLUMN, RENAME, ALTER COLUMN TYPE, NOT NULL without DEFAULT. An entry with a\n"-- kiln:breaking" header is allowed (listed, exit 0).',
+  positionals: [storeArg],
+  options: { after: { type: 'string', value: '<n>', description: 'only entries after this position' } },
+  json: true,
+  examples: ['kiln data lint orders'],
+  async run(ctx) {
+    const { spec, store } = specAndStore(ctx);
+    const after = ctx.options['after'];
+    if (after !== undefined && (typeof after !== 'string' || !/^\d+$/.test(after))) {
+      throw new KilnError('USAGE', `--after must be a whole number, got "${String(after)}"`, { location: { flag: '--after' } });
+    }
+    const findings = lintChangelog(changelogOf(spec, store), after ? Number(after) : 0);
+    if (ctx.json) ctx.outJson(findings);
+    else ctx.out(findings.length ? findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.reason}${f.allowed ? ' (allowed: kiln:breaking)' : ''}`).join('\n') : `${store}: no breaking entries`);
+    return findings.some((f) => !f.allowed) ? 1 : 0;
+  },
+};
+
+export const DATA_COMMANDS: CommandDef[] = [dataStatusCommand, dataMigrateCommand, dataSnapshotCommand, dataReplicaCommand, dataLintCommand];

@@ -1,0 +1,46 @@
+// Secrets are files (ARCHITECTURE.md, "Flags"): `.kiln/secrets/<env>/<name>`, mode 0600, written
+// atomically. A flag carries the file's path, never the value, so no secret is in `ps`, a release
+// manifest, a log line or the state database.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../errors.js';
+import { ensureDir, writeFileAtomic } from '../store/atomic.js';
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
+
+function check(name: string): void {
+  if (!NAME.test(name)) {
+    throw new KilnError('USAGE', `secret name "${name}" must be letters, digits, _ and - (at most 128)`, { location: { flag: '<name>' } });
+  }
+}
+
+export function secretsDir(kilnDir: string, env: string): string {
+  return path.join(kilnDir, 'secrets', env);
+}
+
+/** The path of a set secret; a missing one is an error saying how to set it. */
+export function secretFile(kilnDir: string, env: string, name: string): string {
+  check(name);
+  const file = path.join(secretsDir(kilnDir, env), name);
+  if (!existsSync(file)) {
+    throw new KilnError('SPEC_INVALID', `secret "${name}" is not set for environment ${env}`, {
+      hint: `set it: kiln secret set ${name} --env ${env} < file-with-the-value`,
+    });
+  }
+  return file;
+}
+
+export function setSecret(kilnDir: string, env: string, name: string, value: Buffer): string {
+  check(name);
+  if (value.length === 0) throw new KilnError('USAGE', `no value for secret "${name}" on standard input`, { hint: 'pipe the value in: kiln secret set <name> --env <env> < file' });
+  const dir = secretsDir(kilnDir, env);
+  ensureDir(dir, 0o700);
+  const file = path.join(dir, name);
+  writeFileAtomic(file, value, 0o600);
+  return file;
+}
+
+export function listSecrets(kilnDir: string, env: string): string[] {
+  const dir = secretsDir(kilnDir, env);
+  return existsSync(dir) ? readdirSync(dir).filter((n) => NAME.test(n)).sort() : [];
+}

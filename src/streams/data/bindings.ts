@@ -1,0 +1,94 @@
+// Where a store lives in an environment (kiln.yaml environments.<env>.data.<store>): a SQLite
+// file (default .kiln/data/<env>/<store>.db) or a PostgreSQL database whose URL is in a secret
+// file. The URL is read only when a connection is made and never kept in a location object,
+// so a location can be printed or put in JSON safely.
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../../errors.js';
+import type { ProjectSpec } from '../../spec/types.js';
+import { storeOf } from './changelog.js';
+import type { StoreConnection } from './engine.js';
+import { openPostgres, parsePgUrl, type PgTarget } from './postgres.js';
+import { openSqlite } from './sqlite.js';
+
+export type StoreLocation =
+  | { engine: 'sqlite'; store: string; env: string; file: string }
+  | { engine: 'postgres'; store: string; env: string; secret: string; secretFile: string };
+
+/** Where the secret `name` of environment `env` is kept: a 0600 file holding only the value. */
+export type SecretPathResolver = (env: string, name: string) => string;
+
+/** Default secret files: .kiln/secrets/<env>/<name>. */
+export function defaultSecretPath(kilnDir: string): SecretPathResolver {
+  return (env, name) => path.join(kilnDir, 'secrets', env, name);
+}
+
+export function sqliteDefaultPath(kilnDir: string, env: string, store: string): string {
+  return path.join(kilnDir, 'data', env, `${store}.db`);
+}
+
+export function locateStore(spec: ProjectSpec, kilnDir: string, env: string, store: string, secrets: SecretPathResolver = defaultSecretPath(kilnDir)): StoreLocation {
+  const def = storeOf(spec, store);
+  const environment = spec.environments[env];
+  if (!environment) {
+    throw new KilnError('ENV_NOT_FOUND', `environment "${env}" is not defined in ${spec.file}`, {
+      location: { flag: '--env' },
+      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
+    });
+  }
+  const binding = environment.data?.[store] ?? {};
+  const engine = binding.engine ?? def.engine;
+  if (engine === 'sqlite') {
+    return { engine, store, env, file: binding.path ? path.resolve(spec.dir, binding.path) : sqliteDefaultPath(kilnDir, env, store) };
+  }
+  if (!binding.urlSecret) {
+    throw new KilnError('SPEC_INVALID', `environment "${env}" gives no URL for PostgreSQL store "${store}"`, {
+      location: { file: spec.file },
+      hint: `add environments.${env}.data.${store}.url: "\${secret.<name>}" and put the URL in that secret`,
+    });
+  }
+  return { engine, store, env, secret: binding.urlSecret, secretFile: secrets(env, binding.urlSecret) };
+}
+
+/** The PostgreSQL connection parts, read from the location's secret file. */
+export function pgTargetOf(loc: Extract<StoreLocation, { engine: 'postgres' }>): PgTarget {
+  let url: string;
+  try {
+    url = fs.readFileSync(loc.secretFile, 'utf8');
+  } catch (e) {
+    throw new KilnError('DATA_FAILED', `secret "${loc.secret}" of environment "${loc.env}" is missing (${loc.secretFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      hint: `store the URL of store "${loc.store}" in it (postgres://user:password@host:port/database), mode 0600`,
+    });
+  }
+  return parsePgUrl(url, `secret "${loc.secret}"`);
+}
+
+export function describeLocation(loc: StoreLocation): string {
+  return loc.engine === 'sqlite' ? `${loc.store} (${loc.env}, sqlite ${loc.file})` : `${loc.store} (${loc.env}, postgres from secret ${loc.secret})`;
+}
+
+/** Opens the store; a SQLite file (and its directory) is created when missing. */
+export async function connectStore(loc: StoreLocation): Promise<StoreConnection> {
+  if (loc.engine === 'sqlite') {
+    fs.mkdirSync(path.dirname(loc.file), { recursive: true });
+    return openSqlite(loc.file);
+  }
+  const t = pgTargetOf(loc);
+  try {
+    return await openPostgres(t);
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    // pg's messages name host, user or database, never the password.
+    throw new KilnError('DATA_FAILED', `cannot connect to store ${loc.store} of environment "${loc.env}" (secret ${loc.secret}): ${(e as Error).message}`, {
+      hint: 'check the server is running and the URL in the secret file',
+    });
+  }
+}
+
+/**
+ * What `${data.<store>.url}` renders to in a server's flags: the SQLite file's path, or the path
+ * of the secret file holding the PostgreSQL URL (never the URL: it carries the password).
+ */
+export function dataFlagValue(loc: StoreLocation): string {
+  return loc.engine === 'sqlite' ? loc.file : loc.secretFile;
+}

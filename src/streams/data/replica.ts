@@ -1,0 +1,254 @@
+// Replicas: a new store made from a snapshot, then the changelog applied up to a position. It is
+// built under a temporary name and renamed into place only when complete, so a failure (or a
+// kill -9) never leaves a half-made store under the real name. Temporaries left by a killed
+// process are removed by the next replica of the same store.
+//   SQLite:     <dir>/.<file>.tmp-<pid>-<rand>  -> rename(2) over <file>
+//   PostgreSQL: <db>_kt_<pid>_<rand>            -> ALTER DATABASE … RENAME TO <db>
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { KilnError } from '../../errors.js';
+import { fsyncDir, tempPathFor } from '../../store/atomic.js';
+import type { Store } from '../../store/init.js';
+import { verifyBlobFile } from '../../store/oci-layout.js';
+import { describeLocation, pgTargetOf, type StoreLocation } from './bindings.js';
+import { formatPosition, type Changelog } from './changelog.js';
+import { runTool } from './exec.js';
+import { processAlive } from './lock.js';
+import { migrateStore, type MigrateResult } from './migrate.js';
+import { checkDbName, openPostgres, pgRestoreCommand, quoteIdent, withPassFile, type PgTarget } from './postgres.js';
+import { openSqlite } from './sqlite.js';
+import type { DataTag } from './tags.js';
+
+/**
+ * How a PostgreSQL replica gets the snapshot's data. `template`: the snapshot is restored once
+ * into a template database (kiln_snap_<digest>) on the target server, and each replica is a
+ * file-level CREATE DATABASE … TEMPLATE copy of it; `restore`: pg_restore into every replica.
+ * The default is `template`: see bench/data-pg-replica.js for the measurement.
+ */
+export type PgReplicaStrategy = 'template' | 'restore';
+
+export interface ReplicaOptions {
+  /** Apply the changelog up to here (default: its head). */
+  toPosition?: number;
+  /** Replace an existing store of that name (default: refuse). */
+  replace?: boolean;
+  pgStrategy?: PgReplicaStrategy;
+  release?: string;
+}
+
+export interface ReplicaResult {
+  store: string;
+  env: string;
+  snapshot: string;
+  snapshotPosition: number;
+  migrate: MigrateResult;
+  strategy?: PgReplicaStrategy;
+}
+
+export async function createReplica(store: Store, loc: StoreLocation, changelog: Changelog, snap: DataTag, opts: ReplicaOptions = {}): Promise<ReplicaResult> {
+  const what = `replica ${describeLocation(loc)}`;
+  const ref = `data/${loc.store}:${snap.tag}`;
+  if (snap.source.engine !== loc.engine) {
+    throw new KilnError('USAGE', `${ref} is a ${snap.source.engine} snapshot; store ${loc.store} is ${loc.engine} in environment "${loc.env}"`, {
+      location: { tag: ref },
+      hint: 'replicate between environments that use the same engine',
+    });
+  }
+  const position = snap.source.position;
+  if (opts.toPosition !== undefined && opts.toPosition < position) {
+    throw new KilnError('USAGE', `${ref} is at position ${formatPosition(position)}, beyond --to-position ${formatPosition(opts.toPosition)}`, {
+      location: { flag: '--to-position' },
+      hint: 'pick an older snapshot (a changelog only moves forward)',
+    });
+  }
+  const expected = changelog.entries[position - 1]?.checksum ?? null;
+  if (position > changelog.entries.length || expected !== snap.source.entryChecksum) {
+    throw new KilnError('DATA_CHANGELOG', `${ref} was taken at position ${formatPosition(position)}, which the changelog in ${changelog.dir} no longer matches`, {
+      location: { tag: ref },
+      hint: 'applied entries must never change; restore the changelog',
+    });
+  }
+  const migrateOpts = { ...(opts.toPosition !== undefined ? { toPosition: opts.toPosition } : {}), ...(opts.release ? { release: opts.release } : {}) };
+  const base = { store: loc.store, env: loc.env, snapshot: ref, snapshotPosition: position };
+  if (loc.engine === 'sqlite') {
+    const migrate = await sqliteReplica(store, loc.file, snap, changelog, what, migrateOpts, opts.replace ?? false);
+    return { ...base, migrate };
+  }
+  const strategy = opts.pgStrategy ?? 'template';
+  const migrate = await pgReplica(store, pgTargetOf(loc), snap, changelog, what, migrateOpts, opts.replace ?? false, strategy);
+  return { ...base, migrate, strategy };
+}
+
+// ---- SQLite -------------------------------------------------------------------------------
+
+async function sqliteReplica(
+  store: Store,
+  file: string,
+  snap: DataTag,
+  changelog: Changelog,
+  what: string,
+  migrateOpts: { toPosition?: number; release?: string },
+  replace: boolean,
+): Promise<MigrateResult> {
+  if (fs.existsSync(file) && !replace) {
+    throw new KilnError('USAGE', `${file} already exists`, { hint: 'pass --replace to replace it with the replica' });
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  removeStaleSqliteTemps(file);
+  const tmp = tempPathFor(file);
+  try {
+    await copyVerified(store.oci.blobPath(snap.digest), snap.digest, tmp);
+    const conn = openSqlite(tmp);
+    let result: MigrateResult;
+    try {
+      result = await migrateStore(conn, changelog, what, migrateOpts);
+      await conn.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } finally {
+      await conn.close();
+    }
+    const fd = fs.openSync(tmp, 'r');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    // An old store's WAL must not be replayed into the new file.
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+    fs.renameSync(tmp, file);
+    fsyncDir(path.dirname(file));
+    return result;
+  } finally {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(tmp + suffix, { force: true });
+  }
+}
+
+/** Copies a blob, hashing on the way: a damaged snapshot is refused, never replicated. */
+async function copyVerified(blob: string, digest: string, dest: string): Promise<void> {
+  const hash = crypto.createHash('sha256');
+  const tap = new Transform({
+    highWaterMark: 4 << 20,
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(fs.createReadStream(blob, { highWaterMark: 4 << 20 }), tap, fs.createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(blob)) {
+      throw new KilnError('CORRUPT_STORE', `snapshot blob ${digest} is missing from the store`, { hint: 'take a new snapshot' });
+    }
+    throw e;
+  }
+  const actual = 'sha256:' + hash.digest('hex');
+  if (actual !== digest) {
+    throw new KilnError('CORRUPT_STORE', `snapshot blob ${digest} is corrupted (its content hashes to ${actual})`, { hint: 'remove the damaged blob and take a new snapshot' });
+  }
+}
+
+const TEMP_PID = /\.tmp-(\d+)-[0-9a-f]+(-wal|-shm|-journal)?$/;
+
+function removeStaleSqliteTemps(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.tmp-`;
+  for (const name of fs.readdirSync(dir)) {
+    const m = TEMP_PID.exec(name);
+    if (name.startsWith(prefix) && m && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+// ---- PostgreSQL ---------------------------------------------------------------------------
+
+/** The temporary database name of a replica: <db>_kt_<pid>_<rand>, within 63 characters. */
+export function pgTempName(db: string): string {
+  return `${db.slice(0, 40)}_kt_${process.pid}_${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** The template database holding one snapshot on a server. */
+export function pgTemplateName(digest: string): string {
+  return `kiln_snap_${digest.replace(/^sha256:/, '').slice(0, 24)}`;
+}
+
+async function pgReplica(
+  store: Store,
+  t: PgTarget,
+  snap: DataTag,
+  changelog: Changelog,
+  what: string,
+  migrateOpts: { toPosition?: number; release?: string },
+  replace: boolean,
+  strategy: PgReplicaStrategy,
+): Promise<MigrateResult> {
+  const db = checkDbName(t.database);
+  const admin = await openPostgres(t, 'postgres');
+  try {
+    const exists = async (name: string) => (await admin.query('SELECT 1 FROM pg_database WHERE datname = ?', [name])).length > 0;
+    if ((await exists(db)) && !replace) {
+      throw new KilnError('USAGE', `database ${db} already exists`, { hint: 'pass --replace to replace it with the replica' });
+    }
+    await dropStalePgTemps(admin, db);
+    await dropStalePgTemps(admin, pgTemplateName(snap.digest));
+    const blob = verifyBlobFile(store.oci, snap.digest);
+    const tmp = pgTempName(db);
+    try {
+      if (strategy === 'restore') {
+        await admin.exec(`CREATE DATABASE ${quoteIdent(tmp)}`);
+        await withPassFile(t, (pass) => runTool(pgRestoreCommand(t, tmp, blob, pass, 2), what));
+      } else {
+        const template = await ensurePgTemplate(admin, t, blob, snap.digest, what, exists);
+        // FILE_COPY copies the template's files instead of WAL-logging every block (PG 15+).
+        await admin.exec(`CREATE DATABASE ${quoteIdent(tmp)} TEMPLATE ${quoteIdent(template)} STRATEGY FILE_COPY`);
+      }
+      const conn = await openPostgres(t, tmp);
+      let result: MigrateResult;
+      try {
+        result = await migrateStore(conn, changelog, what, migrateOpts);
+      } finally {
+        await conn.close();
+      }
+      if (replace) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
+      await admin.exec(`ALTER DATABASE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(db)}`);
+      return result;
+    } catch (e) {
+      await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(tmp)} WITH (FORCE)`).catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The snapshot's template database, restored once (under a temporary name, then renamed). */
+async function ensurePgTemplate(
+  admin: import('./engine.js').StoreConnection,
+  t: PgTarget,
+  blob: string,
+  digest: string,
+  what: string,
+  exists: (name: string) => Promise<boolean>,
+): Promise<string> {
+  const name = pgTemplateName(digest);
+  if (await exists(name)) return name;
+  const tmp = pgTempName(name);
+  try {
+    await admin.exec(`CREATE DATABASE ${quoteIdent(tmp)}`);
+    await withPassFile(t, (pass) => runTool(pgRestoreCommand(t, tmp, blob, pass, 2), what));
+    await admin.exec(`ALTER DATABASE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(name)}`);
+    // Nobody connects to a template: no session may block the next copy.
+    await admin.exec(`ALTER DATABASE ${quoteIdent(name)} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`);
+  } catch (e) {
+    await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(tmp)} WITH (FORCE)`).catch(() => undefined);
+    if (!(await exists(name))) throw e; // another replica made it first: that is the same data
+  }
+  return name;
+}
+
+/** Drops <db>_kt_<pid>_* databases whose process (on this host) is gone: a killed replica. */
+async function dropStalePgTemps(admin: import('./engine.js').StoreConnection, db: string): Promise<void> {
+  const prefix = `${db.slice(0, 40)}_kt_`;
+  const rows = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, ?)', [prefix]);
+  for (const { datname } of rows) {
+    const pid = Number(/_kt_(\d+)_[0-9a-f]+$/.exec(datname)?.[1]);
+    if (Number.isInteger(pid) && !processAlive(pid)) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+  }
+}
