@@ -3,6 +3,7 @@
 // tag both apps, create a release, start the control plane (which starts the proxy), deploy,
 // and fetch the shop's page through its role-named load balancer. Safe to run again.
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -35,6 +36,18 @@ kiln('init');
 kiln('app', 'tag', 'api', '1.0.0');
 kiln('app', 'tag', 'web', '1.0.0');
 kiln('release', 'create');
+
+// web reads a token from a secret file; the demo makes one up (never pass secrets as arguments).
+const tokenFile = path.join(dir, '.kiln', 'secrets', 'dev', 'web_token');
+if (!fs.existsSync(tokenFile)) {
+  console.log(`\n$ kiln secret set web_token --env dev < (a random value)`);
+  const r = spawnSync(process.execPath, [kilnBin, 'secret', 'set', 'web_token', '--env', 'dev'], {
+    cwd: dir,
+    input: crypto.randomBytes(16).toString('hex'),
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
 
 const sock = path.join(dir, '.kiln', 'run', 'kiln.sock');
 const serverLog = path.join(dir, '.kiln', 'logs', 'server.log');

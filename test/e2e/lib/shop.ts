@@ -5,6 +5,9 @@ import http from 'node:http';
 import { makeProject, type ServerProc, type TestProject } from './project.js';
 import type { StatusView } from '../../../src/server/status.js';
 
+/** The value of the example's one secret in tests: it must never show up anywhere but its file. */
+export const SHOP_TOKEN = 'kiln-secret-7c1e4b9a2f';
+
 export interface Shop {
   p: TestProject;
   server: ServerProc;
@@ -22,6 +25,7 @@ export async function setupShop(): Promise<Shop> {
     await p.kiln(['app', 'tag', 'api', '1.0.0']);
     await p.kiln(['app', 'tag', 'web', '1.0.0']);
     await p.kiln(['release', 'create']);
+    await p.kiln(['secret', 'set', 'web_token', '--env', 'dev'], { input: SHOP_TOKEN });
     const server = await p.startServer();
     await p.kiln(['deploy', 'r1', '--env', 'dev']);
     const shop: Shop = {

@@ -11,6 +11,7 @@ const FLAGS = {
   host: { default: '127.0.0.1', help: 'address to listen on' },
   'log-file': { help: 'file the app appends its JSON-lines log to (required)' },
   greeting: { default: 'hello', help: 'greeting returned by GET /items' },
+  db: { help: 'the orders store: a SQLite file (Kiln renders it from ${data.orders.url}); optional' },
 };
 
 const ITEMS = [
@@ -32,7 +33,9 @@ if (flags.mode === 'worker') {
 } else if (flags.mode === 'http') {
   const port = rt.parsePort(PROGRAM, rt.requireFlag(PROGRAM, flags, 'port'));
   const log = rt.openLog(PROGRAM, logFile, { service: 'api', mode: 'http', version, pid: process.pid });
-  log.write('start', { port, greeting: flags.greeting, unhealthy });
+  log.write('start', { port, greeting: flags.greeting, unhealthy, db: flags.db ?? null });
+  // A server whose database is not there is not healthy: Kiln migrates stores before servers start.
+  const dbMissing = () => flags.db !== undefined && !require('node:fs').existsSync(flags.db);
   rt.serve({
     program: PROGRAM,
     version,
@@ -43,6 +46,7 @@ if (flags.mode === 'worker') {
       const path = new URL(req.url, 'http://x').pathname;
       if (path === '/healthz') {
         if (unhealthy) return rt.send(res, 503, 'text/plain', 'unhealthy: this build is marked "unhealthy": true in package.json\n');
+        if (dbMissing()) return rt.send(res, 503, 'text/plain', `unhealthy: the orders store ${flags.db} does not exist\n`);
         return rt.send(res, 200, 'text/plain', 'ok\n');
       }
       if (path === '/items') {

@@ -12,6 +12,7 @@ const FLAGS = {
   host: { default: '127.0.0.1', help: 'address to listen on' },
   'log-file': { help: 'file the app appends its JSON-lines log to (required)' },
   'api-url': { help: 'base URL of the api, e.g. http://127.0.0.1:41234 (required)' },
+  'token-file': { help: 'file holding the shop token (a secret: Kiln passes the path, never the value); optional' },
 };
 const API_TIMEOUT_MS = 5000;
 
@@ -24,6 +25,18 @@ const port = rt.parsePort(PROGRAM, rt.requireFlag(PROGRAM, flags, 'port'));
 const apiUrl = parseApiUrl(rt.requireFlag(PROGRAM, flags, 'api-url'));
 // Written by build.js; its presence shows the artifact is the build's output, not the source.
 const buildInfo = readBuildInfo();
+// The secret itself is never logged or shown: only a fingerprint proves it was read.
+const tokenFingerprint = flags['token-file'] === undefined ? null : readTokenFingerprint(flags['token-file']);
+
+function readTokenFingerprint(file) {
+  let value;
+  try {
+    value = require('node:fs').readFileSync(file);
+  } catch (e) {
+    rt.badFlag(PROGRAM, `--token-file ${file} cannot be read: ${e.code || e.message}`);
+  }
+  return 'sha256:' + require('node:crypto').createHash('sha256').update(value).digest('hex').slice(0, 12);
+}
 
 // One keep-alive pool to the api's load balancer: no connection set-up per page. Idle pooled
 // connections are dropped after 4 s, before a server's usual 5 s keep-alive timeout, so this
@@ -90,7 +103,7 @@ function page(title, body) {
 }
 
 const log = rt.openLog(PROGRAM, logFile, { service: 'web', version, pid: process.pid });
-log.write('start', { port, apiUrl: apiUrl.href, built: buildInfo !== null, unhealthy });
+log.write('start', { port, apiUrl: apiUrl.href, built: buildInfo !== null, unhealthy, token: tokenFingerprint });
 
 rt.serve({
   program: PROGRAM,
@@ -122,6 +135,7 @@ rt.serve({
     return rt.send(res, 200, 'text/html; charset=utf-8', page('shop', [
       `<h1>${esc(api.body.greeting ?? '')} from the shop</h1>`,
       `<p id="versions">web ${esc(version)} (${buildInfo ? 'built' : 'unbuilt'}), api ${esc(api.apiVersion ?? api.body.version ?? '?')}</p>`,
+      ...(tokenFingerprint ? [`<p id="token">token ${esc(tokenFingerprint)}</p>`] : []),
       `<ul id="items">\n${rows}\n</ul>`,
     ].join('\n')));
   },
