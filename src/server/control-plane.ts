@@ -268,6 +268,7 @@ export class ControlPlane {
         for (const s of steps) emit('data.migrated', formatDataStep(s));
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
+        await this.pruneImages(emit);
         emit('deploy.succeeded', `${release.name} serves ${env} (switched after ${outcome.switchedAfterMs} ms)`);
         return outcome;
       } catch (e) {
@@ -275,6 +276,21 @@ export class ControlPlane {
         throw e;
       }
     });
+  }
+
+  /** Container images no live or kept group runs any more leave podman's storage. */
+  private async pruneImages(emit: Emit): Promise<void> {
+    const env = Object.values(this.spec.environments).find((e) => e.runtime === 'podman');
+    if (!env) return;
+    const keep = this.state
+      .groups({ states: LIVE_GROUP_STATES })
+      .flatMap((g) => (g.template.image ? [g.template.image.digest] : []));
+    try {
+      const removed = await (this.runtimes(env.name, 'podman') as PodmanRuntime).removeUnusedImages(this.spec.project, keep);
+      if (removed.length) emit('images.removed', `removed ${removed.length} unused container image(s)`);
+    } catch (e) {
+      this.log(`removing unused images: ${(e as Error).message}`);
+    }
   }
 
   private dataOptions(spec: ProjectSpec, env: string, m: ReleaseManifest): Parameters<typeof prepareDataForDeploy>[0] {
@@ -308,6 +324,7 @@ export class ControlPlane {
     if (env) return this.exclusive(env, () => teardown(this.deployDeps(), env, emit));
     this.reconciler.stop();
     const r = await teardown(this.deployDeps(), undefined, emit);
+    await this.pruneImages(emit);
     await this.proxy.stop();
     emit('proxy.stopped', 'kiln proxy stopped');
     this.onShutdown?.();

@@ -105,6 +105,8 @@ describe('secrets and logs', () => {
     await kiln(['deploy', 'r1', '--env', 'dev', '--dry-run', '--json']);
     await kiln(['deploy', 'r1', '--env', 'dev']);
     await kiln(['secret', 'list', '--env', 'dev']);
+    const flags = await kiln(['flags', 'web', '--env', 'dev']);
+    assert.match(flags, /--token-file=\S+\/\.kiln\/secrets\/dev\/web_token/, 'the flag carries the path');
     await kiln(['logs', 'web-http-dev', '--json']);
     for (const o of outputs) assert.ok(!o.includes(SHOP_TOKEN), 'a command printed the secret');
     for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
@@ -126,6 +128,22 @@ describe('secrets and logs', () => {
       }
     };
     walk(path.join(shop.p.dir, '.kiln'));
+  });
+
+  test('a flag naming a secret that is not set: a clear error before anything starts', async () => {
+    const file = path.join(shop.p.dir, 'kiln.yaml');
+    const original = fs.readFileSync(file, 'utf8');
+    try {
+      fs.writeFileSync(file, original.replace('${secret.web_token}', '${secret.not_set}'));
+      const before = await shop.status();
+      const r = await shop.p.kiln(['deploy', 'r1', '--env', 'dev'], { allowFail: true });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /secret "not_set" is not set for environment dev/);
+      assert.match(r.stderr, /kiln secret set not_set --env dev/);
+      assert.deepEqual((await shop.status()).clusters.map((c) => c.active), before.clusters.map((c) => c.active));
+    } finally {
+      fs.writeFileSync(file, original);
+    }
   });
 
   test('kiln logs: lines from every server, tagged, filtered by text and build', async () => {

@@ -16,6 +16,7 @@ import { verifyCommand } from './verify.js';
 import { DATA_COMMANDS } from './data.js';
 import { secretListCommand, secretSetCommand } from './secret.js';
 import { logsCommand } from './logs.js';
+import { flagsCommand } from './flags.js';
 
 export const COMMANDS: CommandDef[] = [
   initCommand,
@@ -35,6 +36,7 @@ export const COMMANDS: CommandDef[] = [
   deployCommand,
   statusCommand,
   logsCommand,
+  flagsCommand,
   rollbackCommand,
   downCommand,
   proxyCommand,
