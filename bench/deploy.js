@@ -97,14 +97,17 @@ async function appsAlone(dir) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-deploy-'));
-  fs.cpSync(path.join(repo, 'examples', 'shop'), dir, { recursive: true });
+  fs.cpSync(path.join(repo, 'examples', 'shop'), dir, { recursive: true, filter: (src) => path.basename(src) !== '.kiln' });
   const proxyPort = await freePort();
   const yamlPath = path.join(dir, 'kiln.yaml');
-  fs.writeFileSync(yamlPath, fs.readFileSync(yamlPath, 'utf8').replace(/port: 7080/, `port: ${proxyPort}`));
+  const dnsPort = await freePort();
+  fs.writeFileSync(yamlPath, fs.readFileSync(yamlPath, 'utf8').replace(/port: 7080 \}/, `port: ${proxyPort} }\ndns: { port: ${dnsPort} }`));
   kiln(dir, ['init']);
   kiln(dir, ['app', 'tag', 'api', '1.0.0']);
   kiln(dir, ['app', 'tag', 'web', '1.0.0']);
   kiln(dir, ['release', 'create']);
+  const secret = spawnSync(process.execPath, [kilnBin, 'secret', 'set', 'web_token', '--env', 'dev'], { cwd: dir, input: 'bench-token' });
+  if (secret.status !== 0) throw new Error(String(secret.stderr));
   const server = spawn(process.execPath, [kilnBin, 'server'], { cwd: dir, stdio: 'ignore' });
   try {
     while (!fs.existsSync(path.join(dir, '.kiln', 'run', 'kiln.sock'))) await sleep(20);

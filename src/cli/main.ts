@@ -5,23 +5,22 @@ import path from 'node:path';
 import { KilnError, KilnErrors, formatError } from '../errors.js';
 import type { CommandContext, CommandDef } from './command.js';
 import { commandHelp, mainHelp } from './help.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMAND_NAMES, loadAllCommands, loadCommand } from './commands/index.js';
 import { VERSION } from '../version.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-function findCommand(argv: string[]): { cmd: CommandDef; rest: string[] } | null {
+async function findCommand(argv: string[]): Promise<{ cmd: CommandDef; rest: string[] } | null> {
   // Longest match first: "release create" before "release".
   const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2);
   for (let n = words.length; n >= 1; n--) {
     const name = words.slice(0, n).join(' ');
-    const cmd = COMMANDS.find((c) => c.name === name);
-    if (cmd) {
+    if (COMMAND_NAMES.includes(name)) {
       const rest = [...argv];
       for (const w of words.slice(0, n)) rest.splice(rest.indexOf(w), 1);
-      return { cmd, rest };
+      return { cmd: await loadCommand(name), rest };
     }
   }
   return null;
@@ -35,8 +34,8 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    const sub = argv[0] === 'help' ? findCommand(argv.slice(1)) : null;
-    process.stdout.write(sub ? commandHelp(sub.cmd) : mainHelp(COMMANDS, VERSION));
+    const sub = argv[0] === 'help' ? await findCommand(argv.slice(1)) : null;
+    process.stdout.write(sub ? commandHelp(sub.cmd) : mainHelp(await loadAllCommands(), VERSION));
     return 0;
   }
   if (argv[0] === '--version' || argv[0] === 'version') {
@@ -44,9 +43,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const found = findCommand(argv);
+  const found = await findCommand(argv);
   if (!found) {
-    const group = COMMANDS.filter((c) => c.name.startsWith((argv[0] ?? '') + ' '));
+    const group = (await loadAllCommands()).filter((c) => c.name.startsWith((argv[0] ?? '') + ' '));
     if (group.length) {
       // "kiln app" alone: show the group's verbs.
       process.stdout.write(group.map((c) => `kiln ${c.name.padEnd(18)} ${c.summary}`).join('\n') + '\n');
@@ -54,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     printError(
       new KilnError('USAGE', `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`, {
-        hint: `commands: ${[...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))].join(', ')}; see kiln --help`,
+        hint: `commands: ${[...new Set(COMMAND_NAMES.map((c) => c.split(' ')[0]))].join(', ')}; see kiln --help`,
       }),
     );
     return EXIT_USAGE;

@@ -1,44 +1,52 @@
-// Every verb, in the order `kiln --help` lists them.
+// Every verb, in the order `kiln --help` lists them. Each is loaded only when it runs: a command
+// imports the parts it needs (SQLite, PostgreSQL, podman, DNS…), and loading all of them would
+// add ~100 ms to every invocation, deploys included. `kiln --help` loads them all.
 import type { CommandDef } from '../command.js';
-import { initCommand } from './init.js';
-import { appListCommand, appTagCommand } from './app.js';
-import { releaseCreateCommand, releaseDiffCommand, releaseListCommand, releaseShowCommand } from './release.js';
-import { serverCommand } from './server.js';
-import { deployCommand } from './deploy.js';
-import { statusCommand } from './status.js';
-import { rollbackCommand } from './rollback.js';
-import { proxyCommand } from './proxy.js';
-import { schemaCommand } from './schema.js';
-import { downCommand } from './down.js';
-import { OS_COMMANDS } from './os.js';
-import { IMAGE_COMMANDS } from './image.js';
-import { verifyCommand } from './verify.js';
-import { DATA_COMMANDS } from './data.js';
-import { secretListCommand, secretSetCommand } from './secret.js';
-import { logsCommand } from './logs.js';
-import { flagsCommand } from './flags.js';
 
-export const COMMANDS: CommandDef[] = [
-  initCommand,
-  appTagCommand,
-  appListCommand,
-  releaseCreateCommand,
-  releaseListCommand,
-  releaseShowCommand,
-  releaseDiffCommand,
-  ...OS_COMMANDS,
-  ...IMAGE_COMMANDS,
-  verifyCommand,
-  ...DATA_COMMANDS,
-  secretSetCommand,
-  secretListCommand,
-  serverCommand,
-  deployCommand,
-  statusCommand,
-  logsCommand,
-  flagsCommand,
-  rollbackCommand,
-  downCommand,
-  proxyCommand,
-  schemaCommand,
+type Loader = () => Promise<CommandDef>;
+
+const entries: Array<[string, Loader]> = [
+  ['init', async () => (await import('./init.js')).initCommand],
+  ['app tag', async () => (await import('./app.js')).appTagCommand],
+  ['app list', async () => (await import('./app.js')).appListCommand],
+  ['release create', async () => (await import('./release.js')).releaseCreateCommand],
+  ['release list', async () => (await import('./release.js')).releaseListCommand],
+  ['release show', async () => (await import('./release.js')).releaseShowCommand],
+  ['release diff', async () => (await import('./release.js')).releaseDiffCommand],
+  ['os build', async () => (await import('./os.js')).osBuildCommand],
+  ['os list', async () => (await import('./os.js')).osListCommand],
+  ['os diff', async () => (await import('./os.js')).osDiffCommand],
+  ['image build', async () => (await import('./image.js')).imageBuildCommand],
+  ['image inspect', async () => (await import('./image.js')).imageInspectCommand],
+  ['verify', async () => (await import('./verify.js')).verifyCommand],
+  ['data status', async () => (await import('./data.js')).dataStatusCommand],
+  ['data migrate', async () => (await import('./data.js')).dataMigrateCommand],
+  ['data snapshot', async () => (await import('./data.js')).dataSnapshotCommand],
+  ['data replica', async () => (await import('./data.js')).dataReplicaCommand],
+  ['data lint', async () => (await import('./data.js')).dataLintCommand],
+  ['secret set', async () => (await import('./secret.js')).secretSetCommand],
+  ['secret list', async () => (await import('./secret.js')).secretListCommand],
+  ['server', async () => (await import('./server.js')).serverCommand],
+  ['deploy', async () => (await import('./deploy.js')).deployCommand],
+  ['status', async () => (await import('./status.js')).statusCommand],
+  ['logs', async () => (await import('./logs.js')).logsCommand],
+  ['flags', async () => (await import('./flags.js')).flagsCommand],
+  ['rollback', async () => (await import('./rollback.js')).rollbackCommand],
+  ['down', async () => (await import('./down.js')).downCommand],
+  ['proxy', async () => (await import('./proxy.js')).proxyCommand],
+  ['schema', async () => (await import('./schema.js')).schemaCommand],
 ];
+
+export const COMMAND_NAMES: readonly string[] = entries.map(([name]) => name);
+
+export async function loadCommand(name: string): Promise<CommandDef> {
+  const entry = entries.find(([n]) => n === name);
+  if (!entry) throw new Error(`no command ${name}`);
+  const cmd = await entry[1]();
+  if (cmd.name !== name) throw new Error(`command table says "${name}", the module says "${cmd.name}"`);
+  return cmd;
+}
+
+export function loadAllCommands(): Promise<CommandDef[]> {
+  return Promise.all(COMMAND_NAMES.map(loadCommand));
+}
