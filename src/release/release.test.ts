@@ -43,6 +43,7 @@ function setup(t: { after: (fn: () => void) => void }): { spec: ProjectSpec; sto
     domain: 'shop.test',
     proxy: { host: '127.0.0.1', port: 8080 },
     dns: { host: '127.0.0.1', port: 5353 },
+    logs: { retention: {}, export: {} },
     os: {},
     data: {},
     services: { api: service('api'), web: service('web') },

@@ -64,7 +64,15 @@ export class ControlPlane {
   ) {
     const runtimes = runtimeLookup(spec, store.kilnDir);
     this.runtimes = runtimes;
-    this.logs = LogService.start({ kilnDir: paths.kilnDir, log });
+    this.logs = LogService.start({
+      kilnDir: paths.kilnDir,
+      log,
+      retention: spec.logs.retention,
+      exporters: [
+        ...(spec.logs.export.otlp ? [{ kind: 'otlp' as const, endpoint: spec.logs.export.otlp }] : []),
+        ...(spec.logs.export.loki ? [{ kind: 'loki' as const, endpoint: spec.logs.export.loki }] : []),
+      ],
+    });
     this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths, () =>
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );

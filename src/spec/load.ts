@@ -128,6 +128,16 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     domain: raw.domain ?? `${raw.project}.test`,
     proxy: { host: raw.proxy.host, port: raw.proxy.port },
     dns: { host: raw.dns.host, port: raw.dns.port },
+    logs: {
+      retention: {
+        ...(raw.logs.retention['max-age'] !== undefined ? { maxAgeMs: raw.logs.retention['max-age'] } : {}),
+        ...(raw.logs.retention['max-size-mb'] !== undefined ? { maxBytes: raw.logs.retention['max-size-mb'] * 1024 * 1024 } : {}),
+      },
+      export: {
+        ...(raw.logs.export.otlp !== undefined ? { otlp: raw.logs.export.otlp } : {}),
+        ...(raw.logs.export.loki !== undefined ? { loki: raw.logs.export.loki } : {}),
+      },
+    },
     os,
     data: Object.fromEntries(
       Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog) }]),

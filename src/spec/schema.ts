@@ -40,6 +40,14 @@ const DNS_NAME = new RegExp(`^${DNS_LABEL}(\\.${DNS_LABEL})*$`);
 const dnsName: StringCheck = (s) =>
   s.length <= 253 && DNS_NAME.test(s) ? null : 'must be a DNS name: dot-separated labels of [a-z0-9-], each at most 63 characters';
 
+const httpUrl: StringCheck = (s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? null : 'must be an http:// or https:// URL';
+  } catch {
+    return 'must be an http:// or https:// URL';
+  }
+};
 const hostCheck: StringCheck = (s) => (isIP(s) || dnsName(s) === null ? null : 'must be an IP address or a host name');
 
 /** A path inside the project: relative to kiln.yaml and not climbing out of its directory. */
@@ -187,6 +195,25 @@ export const projectSchema = obj({
       port: withDefault(int(0, 65535), 'Port of Kiln\'s DNS server; it answers only for `domain`.', 5353),
     }),
     'Kiln\'s DNS server, run by the control plane: cluster, group and server names of the zone.',
+  ),
+  logs: withDefault(
+    obj({
+      retention: withDefault(
+        obj({
+          'max-age': optional(duration(), 'Lines older than this are deleted from the central store.', 'kept'),
+          'max-size-mb': optional(int(1, 10_000_000), 'The central store is kept under this many megabytes, oldest lines first.', 'unbounded'),
+        }),
+        'How long the central log store (.kiln/logs.db) keeps lines.',
+      ),
+      export: withDefault(
+        obj({
+          otlp: optional(str('URL', { check: httpUrl }), 'OpenTelemetry collector base URL; lines are POSTed to <url>/v1/logs as OTLP/HTTP JSON.'),
+          loki: optional(str('URL', { check: httpUrl }), 'Loki base URL; lines are POSTed to <url>/loki/api/v1/push.'),
+        }),
+        'Where the control plane also sends every line, batched and retried; a down endpoint never blocks ingestion.',
+      ),
+    }),
+    'Central logs: every server\'s --log-file, stdout and stderr, tailed by the control plane.',
   ),
   os: withDefault(mapOf('os', nameKey, os), 'OS bases, built from Debian packages or imported from an archive.'),
   data: withDefault(mapOf('store', nameKey, dataStore), 'Data stores and their migration changelogs.'),

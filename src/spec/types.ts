@@ -121,6 +121,8 @@ export interface ProjectSpec {
   project: string;
   domain: string;
   proxy: ProxySpec;
+  /** Central logs: retention of .kiln/logs.db and where lines are exported. */
+  logs: { retention: { maxAgeMs?: number; maxBytes?: number }; export: { otlp?: string; loki?: string } };
   /** Kiln's DNS server (UDP and TCP on one port). */
   dns: { host: string; port: number };
   os: Record<string, OsSpec>;

@@ -5,6 +5,7 @@ import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { startLoad, waitFor } from './lib/load.js';
 import { setupShop, SHOP_TOKEN, type Shop } from './lib/shop.js';
@@ -167,5 +168,50 @@ describe('secrets and logs', () => {
     assert.ok(byBuild.length >= 1);
     const none = (await shop.p.kiln(['logs', 'api-http-dev', '--build', 'v999', '--json'])).stdout.trim();
     assert.equal(none, '');
+  });
+});
+
+describe('log export', () => {
+  let shop: Shop;
+  let receiver: http.Server;
+  const bodies: Array<{ path: string; body: string }> = [];
+  before(async () => {
+    // A local OTLP/HTTP receiver: what an OpenTelemetry collector would get.
+    receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push({ path: req.url ?? '', body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const port = (receiver.address() as { port: number }).port;
+    shop = await setupShop({ edit: (y) => `${y}\nlogs: { export: { otlp: "http://127.0.0.1:${port}" }, retention: { max-age: 1h } }\n` });
+  });
+  after(async () => {
+    await shop?.p.cleanup();
+    await new Promise((r) => receiver.close(r));
+  });
+
+  test('lines reach an OTLP endpoint configured in kiln.yaml, tagged with cluster and server', async () => {
+    await shop.get('api-http-dev.shop.test', '/items?exported=1');
+    const record = await waitFor(
+      () => {
+        for (const b of bodies) {
+          if (b.path !== '/v1/logs' || !b.body.includes('exported=1')) continue;
+          const doc = JSON.parse(b.body) as { resourceLogs: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue: string } }> } }> };
+          for (const rl of doc.resourceLogs) {
+            const attrs = Object.fromEntries(rl.resource.attributes.map((a) => [a.key, a.value.stringValue]));
+            if (attrs['kiln.cluster'] === 'api-http-dev') return attrs;
+          }
+        }
+        return null;
+      },
+      { timeoutMs: 20_000, what: 'an OTLP export with the request line' },
+    );
+    assert.equal(record['service.name'], 'api');
+    assert.equal(record['deployment.environment.name'], 'dev');
+    assert.match(String(record['service.instance.id']), /^api-http-dev-v001-\d+$/);
   });
 });

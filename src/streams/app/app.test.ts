@@ -34,6 +34,7 @@ function project(t: { after: (fn: () => void) => void }, app: Partial<AppSpec> =
     domain: 'shop.test',
     proxy: { host: '127.0.0.1', port: 8080 },
     dns: { host: '127.0.0.1', port: 5353 },
+    logs: { retention: {}, export: {} },
     os: {},
     data: {},
     services: {

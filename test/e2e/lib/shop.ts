@@ -1,6 +1,7 @@
 // The example shop, initialised, tagged, released as r1, with `kiln server` running and r1
 // deployed to dev: the starting point of most end-to-end tests.
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import { makeProject, type ServerProc, type TestProject } from './project.js';
 import type { StatusView } from '../../../src/server/status.js';
@@ -18,9 +19,14 @@ export interface Shop {
   releaseApi(version: string, opts?: { unhealthy?: boolean }): Promise<string>;
 }
 
-export async function setupShop(): Promise<Shop> {
+/** `edit` changes kiln.yaml's text before anything runs (e.g. to add a logs export). */
+export async function setupShop(opts: { edit?: (kilnYaml: string) => string } = {}): Promise<Shop> {
   const p = await makeProject();
   try {
+    if (opts.edit) {
+      const file = path.join(p.dir, 'kiln.yaml');
+      fs.writeFileSync(file, opts.edit(fs.readFileSync(file, 'utf8')));
+    }
     await p.kiln(['init']);
     await p.kiln(['app', 'tag', 'api', '1.0.0']);
     await p.kiln(['app', 'tag', 'web', '1.0.0']);
