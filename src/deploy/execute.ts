@@ -39,9 +39,18 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
   const t0 = Date.now();
   const { state, servers } = deps;
 
+  // 0. Clusters whose active group already runs exactly this keep it: no new servers, no switch.
+  const changing = plan.clusters.filter((c) => c.action !== 'unchanged');
+  for (const c of plan.clusters) {
+    if (c.action === 'unchanged') emit('cluster.unchanged', `${c.cluster}: unchanged, keeps ${c.group}`, { cluster: c.cluster, subject: c.group });
+  }
+  if (!changing.length) {
+    return { deployment, release: plan.release, env: plan.env, groups: [], switchedAfterMs: 0, slowestHealthyMs: 0 };
+  }
+
   // 1. Groups and servers.
   const created: GroupRow[] = [];
-  for (const c of plan.clusters) {
+  for (const c of changing) {
     state.ensureCluster({ name: c.cluster, env: plan.env, service: c.service, role: c.role, lb_port: c.lbPort });
     if (c.lbPort !== null) state.setLbPort(c.cluster, c.lbPort);
     const build = state.takeBuild(c.cluster);
@@ -121,7 +130,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
 
   // 3. One switch for the whole release.
   const switched = state.tx(() =>
-    plan.clusters.map((c) => {
+    changing.map((c) => {
       const prev = state.cluster(c.cluster)?.active_group ?? null;
       state.setActive(c.cluster, c.group);
       state.setGroupState(c.group, 'active');

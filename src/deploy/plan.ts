@@ -5,7 +5,8 @@ import { clusterName, serverGroupName, type ClusterName } from '../names/names.j
 import type { ReleaseManifest } from '../release/types.js';
 import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec, RuntimeName } from '../spec/types.js';
 import type { ImageRef } from '../runtime/types.js';
-import type { RuntimeState } from '../store/runtime-state.js';
+import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { renderFlagTemplate } from './flags.js';
 import { dataFlagValue, locateStore } from '../streams/data/index.js';
 import { secretFile } from '../secrets/secrets.js';
@@ -14,7 +15,13 @@ export interface ClusterPlan {
   cluster: string;
   service: string;
   role: string;
-  /** Group this deploy will create, e.g. "api-http-dev-v004". */
+  /**
+   * "create": a new group, then a switch. "unchanged": the cluster's active group already runs
+   * exactly this (same app and image digests, run command, rendered flags, replicas, port,
+   * health, runtime): it keeps its group, nothing is started or switched (`group` is that group).
+   */
+  action: 'create' | 'unchanged';
+  /** Group this deploy will create, e.g. "api-http-dev-v004" (or the kept one when unchanged). */
   group: string;
   build: number;
   replicas: number;
@@ -90,7 +97,6 @@ export async function planDeploy(
     const svc = release.services[service]!;
     const r = svc.roles[role]!;
     const existing = state.cluster(cluster);
-    const build = existing?.next_build ?? 1;
     const replicas = envSpec.scale[service]?.[role] ?? r.replicas;
     const flags = renderFlagTemplate(
       [svc.flags, r.flags, envSpec.flags[service] ?? {}],
@@ -98,12 +104,13 @@ export async function planDeploy(
       { env, release: release.name, clusterUrls, dataUrl: (store) => dataFlagValue(locateStore(spec, where.kilnDir, env, store)), secretPath: (name) => secretFile(where.kilnDir, env, name) },
       service,
     );
-    return {
+    const wanted: ClusterPlan = {
       cluster,
       service,
       role,
-      group: serverGroupName(cluster, build),
-      build,
+      action: 'create',
+      group: '',
+      build: 0,
       replicas,
       previous: existing?.active_group ?? null,
       lbPort: lbPorts.get(cluster) ?? null,
@@ -116,13 +123,43 @@ export async function planDeploy(
         ? { image: { layout: ociDir, ref: svc.image.ref, digest: svc.image.digest as `sha256:${string}` } }
         : {}),
     };
+    const active = existing?.active_group ? state.group(existing.active_group) : undefined;
+    if (active && active.state === 'active' && sameServers(active, wanted, envSpec.runtime)) {
+      return { ...wanted, action: 'unchanged', group: active.name, build: active.build };
+    }
+    // Build numbers are reserved only for clusters that get a new group, in plan order.
+    const build = existing?.next_build ?? 1;
+    return { ...wanted, group: serverGroupName(cluster, build), build };
   });
   return { project: spec.project, env, runtime: envSpec.runtime, release: release.name, clusters };
+}
+
+/**
+ * Whether a running group already is what the plan would create: same app and image digests,
+ * run command, rendered flag template, replicas, port, health and runtime. The release name is
+ * left out on purpose: a release that changed nothing about a cluster must not restart it.
+ */
+export function sameServers(g: GroupRow, c: ClusterPlan, runtime: RuntimeName): boolean {
+  const t = g.template;
+  return (
+    t.appDigest === c.app.digest &&
+    (t.image?.digest ?? null) === (c.image?.digest ?? null) &&
+    (t.runtime ?? 'process') === runtime &&
+    g.replicas === c.replicas &&
+    (t.portName ?? null) === (c.portName ?? null) &&
+    canonicalJson(t.run) === canonicalJson(c.run) &&
+    canonicalJson(t.flags) === canonicalJson(c.flags) &&
+    canonicalJson(t.health ?? null) === canonicalJson(c.health ?? null)
+  );
 }
 
 export function formatPlan(plan: DeployPlan): string {
   const lines = [`deploy ${plan.release} to ${plan.env} (runtime ${plan.runtime}):`];
   for (const c of plan.clusters) {
+    if (c.action === 'unchanged') {
+      lines.push(`  ${c.cluster}: unchanged, keeps ${c.group} (${c.app.stream}:${c.app.tag})`);
+      continue;
+    }
     lines.push(
       `  ${c.cluster}: new group ${c.group} with ${c.replicas} server(s) of ${c.app.stream}:${c.app.tag}` +
         (c.previous ? `, then switch from ${c.previous}` : ', first group'),

@@ -12,7 +12,10 @@ export interface RollbackStep {
 }
 
 export function planRollback(deps: DeployDeps, env: string, cluster?: string): RollbackStep[] {
-  const clusters = deps.state.clusters(env).filter((c) => !cluster || c.name === cluster);
+  // Without a cluster named: the clusters the last switch moved (a deploy keeps unchanged
+  // clusters on their group, and rolling those back would go further back than that deploy).
+  const lastSwitched = cluster ? null : deps.state.lastSwitchedClusters(env);
+  const clusters = deps.state.clusters(env).filter((c) => (cluster ? c.name === cluster : !lastSwitched || lastSwitched.includes(c.name)));
   if (cluster && !clusters.length) {
     throw new KilnError('CLUSTER_NOT_FOUND', `cluster "${cluster}" does not exist in environment ${env}`, {
       hint: `clusters: ${deps.state.clusters(env).map((c) => c.name).join(', ') || 'none (nothing deployed yet)'}`,

@@ -196,7 +196,14 @@ export function createForwarder(opts: ForwarderOptions) {
         onData(chunk) {
           if (!res.write(chunk) && conn.socket.readable) {
             conn.socket.pause();
-            res.once('drain', () => conn.socket.resume());
+            // Resumed when the client catches up, or when it goes away ('close'): never left paused.
+            const resume = (): void => {
+              res.off('drain', resume);
+              res.off('close', resume);
+              conn.socket.resume();
+            };
+            res.once('drain', resume);
+            res.once('close', resume);
           }
         },
         onEnd() {

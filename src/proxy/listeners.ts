@@ -2,6 +2,7 @@
 // cluster's stable load-balancer address). Slow or oversized clients are cut off here, before
 // they cost a backend anything.
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { LogFn } from './log.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -29,8 +30,11 @@ export function createPublicServer(handler: Handler): http.Server {
     handler,
   );
   // A client that sends garbage gets a 400 and its connection closed; never an exception.
+  // Only on a connection nothing was written to yet (Node's own rule): after a response (e.g. a
+  // 404 sent before the request body arrived, then unparsable leftovers) a second status line
+  // would corrupt the stream for the client.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && !socket.destroyed) {
+    if (socket.writable && !socket.destroyed && (socket as Socket).bytesWritten === 0) {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     } else socket.destroy();

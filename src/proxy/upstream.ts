@@ -132,8 +132,12 @@ class Conn {
     const h = this.handler!;
     this.handler = null;
     this.state = State.Idle;
-    if (this.keepAlive && !this.sending && this.pending === null) this.pool.release(this);
-    else {
+    if (this.keepAlive && !this.sending && this.pending === null) {
+      // A handler may have paused the socket for backpressure and finished before 'drain': a
+      // paused socket in the pool would never read its next response (a request that hangs).
+      this.socket.resume();
+      this.pool.release(this);
+    } else {
       this.pool.forget(this);
       this.socket.destroy();
     }

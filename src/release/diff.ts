@@ -9,6 +9,9 @@ export type ReleaseChange =
   | { kind: 'service-removed'; service: string }
   | { kind: 'app'; service: string; from: string; to: string; fromDigest: string; toDigest: string }
   | { kind: 'os'; service: string; from: string | null; to: string | null }
+  /** The OS tag the image was built on, with package changes from the two bills of materials. */
+  | { kind: 'os-tag'; service: string; from: string | null; to: string | null; packages?: PackageChanges }
+  | { kind: 'image'; service: string; from: string | null; to: string | null }
   | { kind: 'run'; service: string; from: string[]; to: string[] }
   | { kind: 'role-added'; service: string; role: string; replicas: number }
   | { kind: 'role-removed'; service: string; role: string }
@@ -19,10 +22,37 @@ export type ReleaseChange =
   | { kind: 'flag-removed'; service: string; role: string | null; flag: string; from: FlagValue }
   | { kind: 'flag-changed'; service: string; role: string | null; flag: string; from: FlagValue; to: FlagValue };
 
+export interface PackageChanges {
+  added: Array<{ name: string; version: string }>;
+  removed: Array<{ name: string; version: string }>;
+  changed: Array<{ name: string; from: string; to: string }>;
+}
+
+/** Per data store: the changelog head moved, and the entries it added. */
+export interface DataChange {
+  store: string;
+  from: number | null;
+  to: number | null;
+  entries: string[];
+}
+
 export interface ReleaseDiff {
   from: string;
   to: string;
   changes: ReleaseChange[];
+  /** Changelog heads that moved (absent when none did). */
+  data?: DataChange[];
+}
+
+/**
+ * What the diff may look up beyond the two manifests (the store: bills of materials, changelogs).
+ * Without it, the diff is of the manifests alone.
+ */
+export interface DiffSources {
+  /** Package changes between two OS tags ("os/bookworm:2026.01.15.1"), or null if unknown. */
+  osPackages?(from: string, to: string): PackageChanges | null;
+  /** Names of a store's changelog entries after position `from` up to `to`. */
+  changelogEntries?(store: string, from: number, to: number): string[];
 }
 
 type Side = ReleaseRecord | ReleaseManifest;
@@ -30,7 +60,7 @@ const manifestOf = (x: Side): ReleaseManifest => ('manifest' in x ? x.manifest :
 const sorted = (o: object): string[] => Object.keys(o).sort();
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
-export function diffReleases(a: Side, b: Side): ReleaseDiff {
+export function diffReleases(a: Side, b: Side, sources: DiffSources = {}): ReleaseDiff {
   const ma = manifestOf(a);
   const mb = manifestOf(b);
   const changes: ReleaseChange[] = [];
@@ -40,16 +70,45 @@ export function diffReleases(a: Side, b: Side): ReleaseDiff {
     const sb = mb.services[service];
     if (!sa && sb) changes.push({ kind: 'service-added', service, app: `${sb.app.stream}:${sb.app.tag}` });
     else if (sa && !sb) changes.push({ kind: 'service-removed', service });
-    else if (sa && sb) diffService(service, sa, sb, changes);
+    else if (sa && sb) diffService(service, sa, sb, changes, sources);
   }
-  return { from: ma.name, to: mb.name, changes };
+  const data = diffData(ma, mb, sources);
+  return { from: ma.name, to: mb.name, changes, ...(data.length ? { data } : {}) };
 }
 
-function diffService(service: string, a: ReleaseService, b: ReleaseService, out: ReleaseChange[]): void {
+function diffData(a: ReleaseManifest, b: ReleaseManifest, sources: DiffSources): DataChange[] {
+  const out: DataChange[] = [];
+  const da = a.data ?? {};
+  const db = b.data ?? {};
+  for (const store of [...new Set([...sorted(da), ...sorted(db)])].sort()) {
+    const from = da[store]?.position ?? null;
+    const to = db[store]?.position ?? null;
+    if (from === to && da[store]?.checksum === db[store]?.checksum) continue;
+    let entries: string[] = [];
+    if (to !== null && (from ?? 0) < to && sources.changelogEntries) {
+      try {
+        entries = sources.changelogEntries(store, from ?? 0, to);
+      } catch {
+        entries = []; // the changelog on disk may have moved on; the positions still say it
+      }
+    }
+    out.push({ store, from, to, entries });
+  }
+  return out;
+}
+
+function diffService(service: string, a: ReleaseService, b: ReleaseService, out: ReleaseChange[], sources: DiffSources = {}): void {
   if (a.app.tag !== b.app.tag || a.app.digest !== b.app.digest || a.app.stream !== b.app.stream) {
     out.push({ kind: 'app', service, from: `${a.app.stream}:${a.app.tag}`, to: `${b.app.stream}:${b.app.tag}`, fromDigest: a.app.digest, toDigest: b.app.digest });
   }
   if ((a.os ?? null) !== (b.os ?? null)) out.push({ kind: 'os', service, from: a.os ?? null, to: b.os ?? null });
+  const osA = a.image ? `${a.image.os.stream}:${a.image.os.tag}` : null;
+  const osB = b.image ? `${b.image.os.stream}:${b.image.os.tag}` : null;
+  if (osA !== osB || a.image?.os.digest !== b.image?.os.digest) {
+    const packages = osA && osB && sources.osPackages ? sources.osPackages(osA, osB) : null;
+    out.push({ kind: 'os-tag', service, from: osA, to: osB, ...(packages ? { packages } : {}) });
+  }
+  if ((a.image?.digest ?? null) !== (b.image?.digest ?? null)) out.push({ kind: 'image', service, from: a.image?.digest ?? null, to: b.image?.digest ?? null });
   if (!same(a.run, b.run)) out.push({ kind: 'run', service, from: a.run, to: b.run });
   const roles = [...new Set([...sorted(a.roles), ...sorted(b.roles)])].sort();
   for (const role of roles) {
@@ -95,6 +154,13 @@ function line(c: ReleaseChange): string {
       return `app ${c.from} -> ${c.to}` + ` (${short(c.fromDigest)} -> ${short(c.toDigest)})`;
     case 'os':
       return `os ${c.from ?? 'none'} -> ${c.to ?? 'none'}`;
+    case 'os-tag': {
+      const p = c.packages;
+      const pk = p ? `: ${[...p.added.map((x) => `+${x.name} ${x.version}`), ...p.removed.map((x) => `-${x.name} ${x.version}`), ...p.changed.map((x) => `${x.name} ${x.from} -> ${x.to}`)].join(', ') || 'same packages'}` : '';
+      return `os tag ${c.from ?? 'none'} -> ${c.to ?? 'none'}${pk}`;
+    }
+    case 'image':
+      return `image ${c.from ? short(c.from) : 'none'} -> ${c.to ? short(c.to) : 'none'}`;
     case 'run':
       return `run [${c.from.join(' ')}] -> [${c.to.join(' ')}]`;
     case 'role-added':
@@ -119,7 +185,11 @@ function line(c: ReleaseChange): string {
 /** "r1 -> r2" then one line per change, grouped by service; "no changes" when none. */
 export function formatReleaseDiff(diff: ReleaseDiff): string {
   const lines = [`${diff.from} -> ${diff.to}`];
+  for (const d of diff.data ?? []) {
+    lines.push(`  data ${d.store}: changelog ${d.from ?? 'none'} -> ${d.to ?? 'none'}${d.entries.length ? ` (+ ${d.entries.join(', ')})` : ''}`);
+  }
   if (diff.changes.length === 0) {
+    if (diff.data?.length) return lines.join('\n');
     lines.push('  no changes');
     return lines.join('\n');
   }

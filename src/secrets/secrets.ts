@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
+import { assertPart } from '../names/names.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
@@ -15,6 +16,8 @@ function check(name: string): void {
 }
 
 export function secretsDir(kilnDir: string, env: string): string {
+  // The environment is a path part too: "..", "/" or NUL must never leave .kiln/secrets.
+  assertPart('environment', env);
   return path.join(kilnDir, 'secrets', env);
 }
 

@@ -14,6 +14,10 @@ export interface ApiHandlers {
   deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   down(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  /** Environments created from a release (kiln env create / destroy) and promotion between them. */
+  envCreate(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  envDestroy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  promote(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   /** Writes the answer itself: JSON, or NDJSON while following. */
   logs(q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
 }
@@ -75,12 +79,23 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
           return send(200, await h.events(url.searchParams));
         case 'POST /v1/deploy':
         case 'POST /v1/rollback':
-        case 'POST /v1/down': {
+        case 'POST /v1/down':
+        case 'POST /v1/env/create':
+        case 'POST /v1/env/destroy':
+        case 'POST /v1/promote': {
           const body = await readJson(req);
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           const out: StreamWriter = { event: (e) => res.write(JSON.stringify({ type: 'event', ...e }) + '\n') };
           try {
-            const op = route === 'POST /v1/deploy' ? h.deploy : route === 'POST /v1/rollback' ? h.rollback : h.down;
+            const ops: Record<string, ApiHandlers['deploy']> = {
+              'POST /v1/deploy': h.deploy,
+              'POST /v1/rollback': h.rollback,
+              'POST /v1/down': h.down,
+              'POST /v1/env/create': h.envCreate,
+              'POST /v1/env/destroy': h.envDestroy,
+              'POST /v1/promote': h.promote,
+            };
+            const op = ops[route] as ApiHandlers['deploy'];
             const result = await op(body, out);
             res.end(JSON.stringify({ type: 'result', result }) + '\n');
           } catch (e) {

@@ -13,6 +13,7 @@ import { LogService, liveLogSources } from '../logs/service.js';
 import { serveLogs } from '../logs/api.js';
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
+import { serverProcesses } from '../runtime/process/orphans.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -34,6 +35,9 @@ import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
 import { statusView } from './status.js';
+import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
+import { withCreatedEnvironments } from '../env/registry.js';
+import { envHandlers } from './env-api.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -46,7 +50,9 @@ export class ControlPlane {
   private readonly servers: ServerManager;
   private readonly proxy: ProxySupervisor;
   private readonly reconciler: Reconciler;
-  private readonly deploying = new Set<string>();
+  private readonly locks: DeployLocks;
+  /** pid:start-time:random: names this control plane in the deploy locks it holds. */
+  private readonly lockOwner = lockOwnerId();
   private readonly runtimes: RuntimeLookup;
   /** Central logs: every server's --log-file, stdout and stderr, tailed into .kiln/logs.db. */
   private readonly logs: LogService;
@@ -62,7 +68,9 @@ export class ControlPlane {
     readonly state: RuntimeState,
     private readonly log: (m: string) => void,
   ) {
-    const runtimes = runtimeLookup(spec, store.kilnDir);
+    // Podman settings come from the environment, which may be one created after start.
+    this.locks = new DeployLocks(store.db);
+    const runtimes = runtimeLookup(() => this.currentSpec(), store.kilnDir);
     this.runtimes = runtimes;
     this.logs = LogService.start({
       kilnDir: paths.kilnDir,
@@ -81,6 +89,7 @@ export class ControlPlane {
       state,
       servers: this.servers,
       pushRoutes: () => this.pushRoutes(),
+      sweepOrphans: () => this.removeOrphanProcesses(),
       ensureProxy: async () => {
         if (!this.proxy.isRunning()) {
           log('proxy is not running: starting it');
@@ -110,6 +119,8 @@ export class ControlPlane {
   /** Brings state and reality together after a restart (or a crash) before serving the API. */
   private async recover(): Promise<void> {
     const { state } = this;
+    // Locks of a control plane that is gone (a kill -9 mid-deploy) free their environments now.
+    for (const l of this.locks.clearStale()) this.log(`released the deploy lock of ${l.env} left by ${l.owner}`);
     for (const d of state.runningDeployments()) {
       state.markInterrupted(d.id);
       this.event(d.id, 'deploy.interrupted', `deploy of ${d.release} to ${d.env} was interrupted by a control-plane stop`, { env: d.env });
@@ -130,6 +141,7 @@ export class ControlPlane {
         } else adopted++;
       }
     }
+    await this.removeOrphanProcesses();
     await this.removeOrphanContainers();
     const how = await this.proxy.ensure();
     state.raiseCounter('routes', await this.proxy.currentVersion());
@@ -137,6 +149,28 @@ export class ControlPlane {
     this.logs.setSources(liveLogSources(this.state, this.paths));
     await this.reconciler.tick();
     this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
+  }
+
+  /**
+   * Server processes no live server row owns (a kill between spawning a server and recording its
+   * pid, or a server started for a group that recovery just failed) are stopped: no orphans.
+   */
+  private async removeOrphanProcesses(): Promise<void> {
+    const live = new Set(['starting', 'healthy', 'unhealthy']);
+    for (const p of serverProcesses(this.paths.kilnDir)) {
+      const row = this.state.server(p.server);
+      // Owned: a live row of a live group. A group destroyed by a deploy that was killed before
+      // it stopped the group's servers leaves rows that still say 'healthy': those go too.
+      const groupLive = row ? (LIVE_GROUP_STATES as readonly string[]).includes(this.state.group(row.group_name)?.state ?? '') : false;
+      if (row && groupLive && live.has(row.state) && row.pid === p.pid && row.start_time === p.startTime) continue;
+      // Being started by this control plane right now: its pid is recorded in a moment.
+      // (Recovery marks such rows of a dead control plane 'dead' before it scans.)
+      if (row && row.state === 'starting' && row.pid === null) continue;
+      if (row && (this.state.group(row.group_name)?.template.runtime ?? 'process') !== 'process') continue;
+      await this.runtimes('', 'process').stop({ pid: p.pid, startTime: p.startTime }, 2_000);
+      if (row && row.pid === p.pid && live.has(row.state)) this.state.setServerState(row.name, 'stopped', 'its group was destroyed');
+      this.log(`stopped orphan server process ${p.server} (pid ${p.pid})`);
+    }
   }
 
   /**
@@ -167,6 +201,18 @@ export class ControlPlane {
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
       logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res),
+      ...envHandlers({
+        store: this.store,
+        state: this.state,
+        paths: this.paths,
+        specFile: this.spec.file,
+        currentSpec: () => this.currentSpec(),
+        deploy: (b, out) => this.deploy(b, out),
+        exclusive: (key, fn) => this.exclusive(key, fn),
+        emitter: (env, out) => this.emitter(null, env, out),
+        teardown: (env, emit) => teardown(this.deployDeps(), env, emit),
+        pushRoutes: () => this.pushRoutes(),
+      }),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -223,6 +269,14 @@ export class ControlPlane {
     return s ? (s.inFlight[group] ?? 0) : null;
   }
 
+  /**
+   * kiln.yaml read again (environments' scale and flag values may have changed since start),
+   * with the environments created from releases (kiln env create).
+   */
+  currentSpec(): ProjectSpec {
+    return withCreatedEnvironments(loadSpec(this.spec.file), this.store.db);
+  }
+
   private deployDeps(): DeployDeps {
     return {
       state: this.state,
@@ -233,24 +287,20 @@ export class ControlPlane {
     };
   }
 
-  /** Runs `fn` holding the environment's deploy lock (one deploy or rollback at a time). */
+  /**
+   * Runs `fn` holding the environment's deploy lock (one deploy, rollback or teardown at a time):
+   * a row in state.db with this control plane as owner, renewed while `fn` runs, so another
+   * control plane on the same .kiln is refused too, and a crashed one's lock frees itself.
+   */
   private async exclusive<T>(env: string, fn: () => Promise<T>): Promise<T> {
-    if (this.deploying.has(env)) {
-      throw new KilnError('DEPLOY_IN_PROGRESS', `a deploy or rollback to ${env} is in progress`, { hint: 'wait for it to finish: kiln status --env ' + env });
-    }
-    this.deploying.add(env);
-    try {
-      return await fn();
-    } finally {
-      this.deploying.delete(env);
-    }
+    return this.locks.hold(env, this.lockOwner, 'deploy or rollback', fn);
   }
 
   private async deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = str(body.env, 'env');
     const releaseName = str(body.release, 'release');
     // kiln.yaml is read again: environments (scale, flag values) may have changed since start.
-    const spec = loadSpec(this.spec.file);
+    const spec = this.currentSpec();
     const envSpec = environmentOf(spec, env);
     if (envSpec.runtime === 'kubernetes') {
       throw new KilnError('RUNTIME_UNSUPPORTED', `environment ${env} uses runtime "${envSpec.runtime}", which this version of kiln cannot run yet`, {
@@ -258,6 +308,10 @@ export class ControlPlane {
       });
     }
     const release = getRelease(this.store.db, this.store.oci, releaseName);
+    // promote passes the digest that was tested: deploy exactly that or nothing.
+    if (typeof body.digest === 'string' && body.digest !== release.digest) {
+      throw new KilnError('PROMOTE_REFUSED', `${release.name} is ${release.digest}, not the tested ${body.digest}`, { hint: 'the store was changed; promote the release that was tested' });
+    }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     if (body.dryRun === true) {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
@@ -268,7 +322,8 @@ export class ControlPlane {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const id = this.state.startDeployment(env, release.name, 'deploy');
       const emit = this.emitter(id, env, out);
-      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)`);
+      const unchanged = plan.clusters.filter((c) => c.action === 'unchanged').length;
+      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)${unchanged ? `, ${unchanged} unchanged` : ''}`);
       try {
         // Data first: the stores reach the release's changelog head before any new server starts.
         // Entries that would break the running servers are refused here, before anything changes.
@@ -277,7 +332,7 @@ export class ControlPlane {
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
         await this.pruneImages(emit);
-        emit('deploy.succeeded', `${release.name} serves ${env} (switched after ${outcome.switchedAfterMs} ms)`);
+        emit('deploy.succeeded', `${release.name} serves ${env} (${outcome.groups.length ? `switched after ${outcome.switchedAfterMs} ms` : 'every cluster unchanged'})`);
         return outcome;
       } catch (e) {
         this.state.finishDeployment(id, false, (e as Error).message);
@@ -307,7 +362,7 @@ export class ControlPlane {
 
   private async rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = str(body.env, 'env');
-    environmentOf(this.spec, env);
+    environmentOf(this.currentSpec(), env);
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);

@@ -11,6 +11,8 @@ export interface ReconcilerDeps {
   servers: ServerManager;
   pushRoutes(): Promise<void>;
   ensureProxy(): Promise<void>;
+  /** Stops server processes no live row owns (see ControlPlane.removeOrphanProcesses). */
+  sweepOrphans(): Promise<void>;
   inFlight(group: string): Promise<number | null>;
   event(kind: string, message: string, about: { env: string; cluster: string; subject: string }): void;
   log(message: string): void;
@@ -21,6 +23,8 @@ const MAINTAINED = ['active', 'draining', 'disabled'] as const;
 const MAX_BACKOFF_MS = 30_000;
 /** How often running servers are health-checked (the spec's interval paces start-up checks). */
 export const MONITOR_INTERVAL_MS = 1_000;
+/** How often /proc is scanned for server processes no row owns (recovery scans at once). */
+const ORPHAN_SWEEP_MS = 2_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
@@ -31,6 +35,7 @@ export class Reconciler {
   /** Consecutive failed health checks of running servers. */
   private readonly failedChecks = new Map<string, number>();
   private monitorTimer: NodeJS.Timeout | null = null;
+  private lastSweep = 0;
   private monitoring = false;
 
   constructor(private readonly deps: ReconcilerDeps, private readonly intervalMs = 250) {}
@@ -104,6 +109,10 @@ export class Reconciler {
     this.running = true;
     try {
       await this.deps.ensureProxy();
+      if (Date.now() - this.lastSweep >= ORPHAN_SWEEP_MS) {
+        this.lastSweep = Date.now();
+        await this.deps.sweepOrphans();
+      }
       const { state, servers } = this.deps;
       let changed = false;
       for (const g of state.groups({ states: MAINTAINED })) {

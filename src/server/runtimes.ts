@@ -8,14 +8,15 @@ import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export type RuntimeLookup = (env: string, kind: string) => Runtime;
 
-export function runtimeLookup(spec: ProjectSpec, kilnDir: string): RuntimeLookup {
+/** `spec`: the project, or a function reading it when a runtime is first needed (created environments). */
+export function runtimeLookup(spec: ProjectSpec | (() => ProjectSpec), kilnDir: string): RuntimeLookup {
   const processRuntime = new ProcessRuntime();
   const podman = new Map<string, PodmanRuntime>();
   return (env, kind) => {
     if (kind !== 'podman') return processRuntime;
     let r = podman.get(env);
     if (!r) {
-      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(spec.environments[env]?.podman) });
+      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv((typeof spec === 'function' ? spec() : spec).environments[env]?.podman) });
       podman.set(env, r);
     }
     return r;

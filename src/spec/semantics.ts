@@ -99,11 +99,19 @@ function checkService(ctx: Ctx, name: string, service: Service): void {
 
 function checkAppPath(ctx: Ctx, rel: string, at: string[]): void {
   const abs = path.resolve(ctx.dir, rel);
-  const stat = statSync(abs, { throwIfNoEntry: false });
+  // A NUL, an over-long name or an unreadable directory is a problem in kiln.yaml, not a crash.
+  let stat: ReturnType<typeof statSync>;
+  let why = 'does not exist';
+  try {
+    stat = rel.includes('\0') ? undefined : statSync(abs, { throwIfNoEntry: false });
+    if (rel.includes('\0')) why = 'contains a NUL character';
+  } catch (e) {
+    why = `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
   if (!stat?.isDirectory()) {
     ctx.problems.at(
       ctx.at.value(at),
-      `${at.join('.')} "${rel}" ${stat ? 'is not a directory' : 'does not exist'} (looked for ${abs})`,
+      `${at.join('.')} "${rel.replaceAll('\0', '\\0')}" ${stat ? 'is not a directory' : why} (looked for ${abs.replaceAll('\0', '\\0')})`,
       'app.path is relative to the directory of kiln.yaml',
     );
   }

@@ -1,6 +1,21 @@
 // Migration 2 of state.db: what runs where. Clusters, their server groups and servers, and the
 // deployments with their events. Rows are never reused: a replaced server is a new row with a
 // new name, a destroyed group keeps its row (state 'destroyed') so build numbers never repeat.
+/**
+ * Migration 4: environments created from a release (`kiln env create`), not written in kiln.yaml.
+ * `definition` is the environment's settings as JSON (an EnvironmentSpec copied from the
+ * kiln.yaml environment it is like); no secret value is ever in it, only secret names.
+ */
+export const CREATED_ENVIRONMENTS_SQL = `
+CREATE TABLE created_environments (
+  name        TEXT PRIMARY KEY,
+  like_env    TEXT NOT NULL,
+  release     TEXT NOT NULL,
+  data_from   TEXT,
+  definition  TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+);`;
+
 /** Migration 3: the runtime's own id of a server (podman: the container id). */
 export const RUNTIME_REF_SQL = `ALTER TABLE servers ADD COLUMN runtime_ref TEXT;`;
 

@@ -135,6 +135,19 @@ export class RuntimeState {
     });
   }
 
+  /**
+   * Removes an environment's clusters, groups and servers (after they were torn down), so
+   * neither the route table nor DNS has a name of it left. Deployments and events stay: history.
+   */
+  forgetEnvironment(env: string): void {
+    this.tx(() => {
+      const groups = `SELECT g.name FROM server_groups g JOIN clusters c ON c.name = g.cluster WHERE c.env = ?`;
+      this.db.prepare(`DELETE FROM servers WHERE group_name IN (${groups})`).run(env);
+      this.db.prepare(`DELETE FROM server_groups WHERE cluster IN (SELECT name FROM clusters WHERE env = ?)`).run(env);
+      this.db.prepare('DELETE FROM clusters WHERE env = ?').run(env);
+    });
+  }
+
   // --- groups
   private toGroup(r: RawGroup | undefined): GroupRow | undefined {
     return r ? { ...r, template: JSON.parse(r.template) as GroupTemplate } : undefined;
@@ -240,6 +253,25 @@ export class RuntimeState {
     return this.db
       .prepare(`SELECT id, release, state, kind FROM deployments WHERE env = ? ORDER BY id DESC LIMIT 1`)
       .get(env) as { id: number; release: string; state: string; kind: string } | undefined;
+  }
+  /**
+   * Clusters switched by the environment's latest succeeded deploy or rollback that switched any:
+   * since a deploy leaves unchanged clusters alone, a rollback undoes only these.
+   */
+  lastSwitchedClusters(env: string): string[] | null {
+    const row = this.db
+      .prepare(
+        `SELECT d.id FROM deployments d WHERE d.env = ? AND d.state = 'succeeded'
+           AND EXISTS (SELECT 1 FROM events e WHERE e.deployment_id = d.id AND e.kind = 'cluster.switched')
+         ORDER BY d.id DESC LIMIT 1`,
+      )
+      .get(env) as { id: number } | undefined;
+    if (!row) return null;
+    return (this.db.prepare(`SELECT DISTINCT cluster FROM events WHERE deployment_id = ? AND kind = 'cluster.switched' AND cluster IS NOT NULL`).all(row.id) as Array<{ cluster: string }>).map((r) => r.cluster);
+  }
+  /** Whether a deploy of `release` to `env` ever succeeded (every server of it healthy, switched). */
+  deployedOk(env: string, release: string): boolean {
+    return !!this.db.prepare(`SELECT 1 FROM deployments WHERE env = ? AND release = ? AND kind = 'deploy' AND state = 'succeeded' LIMIT 1`).get(env, release);
   }
   addEvent(e: Omit<EventRow, 'id' | 'at'>): EventRow {
     const at = now();

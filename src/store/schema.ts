@@ -1,7 +1,8 @@
 // Kiln's own schema migrations for .kiln/state.db. Append only: a released migration is never
 // edited (a database in the field already ran it); change the schema with a new version.
 // Each one runs in its own transaction and is recorded in schema_migrations.
-import { RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
+import { DEPLOY_LOCKS_SQL } from './deploy-lock.js';
+import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
   version: number;
@@ -52,5 +53,15 @@ export const MIGRATIONS: Migration[] = [
     version: 3,
     name: 'servers.runtime_ref (container ids)',
     sql: RUNTIME_REF_SQL,
+  },
+  {
+    version: 4,
+    name: 'environments created from a release (kiln env create)',
+    sql: CREATED_ENVIRONMENTS_SQL,
+  },
+  {
+    version: 5,
+    name: 'deploy locks with owner and expiry',
+    sql: DEPLOY_LOCKS_SQL,
   },
 ];

@@ -131,9 +131,16 @@ describe('deploy on the process runtime', () => {
   test('deploy --dry-run prints the plan and changes nothing', async () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
-    const plan = JSON.parse(res.stdout).plan as { clusters: Array<{ cluster: string; group: string; flags: string[][] }> };
+    const plan = JSON.parse(res.stdout).plan as { clusters: Array<{ cluster: string; action: string; group: string; flags: string[][] }> };
     const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
     assert.equal(api?.group, 'api-http-dev-v004');
+    assert.equal(api?.action, 'create');
+    // r2 changed only api: web's active group already runs exactly r2's web, so it stays.
+    assert.deepEqual(
+      plan.clusters.filter((c) => c.cluster.startsWith('web-')).map((c) => [c.cluster, c.action, c.group]),
+      [['web-http-dev', 'unchanged', 'web-http-dev-v001']],
+    );
+    assert.match(JSON.parse(res.stdout).text as string, /web-http-dev: unchanged, keeps web-http-dev-v001/);
     assert.deepEqual(api?.flags.find(([k]) => k === 'greeting'), ['greeting', 'hello']);
     const web = plan.clusters.find((c) => c.cluster === 'web-http-dev');
     assert.match(String(web?.flags.find(([k]) => k === 'api-url')?.[1]), /^http:\/\/127\.0\.0\.1:\d+$/);

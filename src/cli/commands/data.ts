@@ -2,7 +2,7 @@
 // the store directly (no control plane), like the build side. Only argument parsing here; the
 // logic is in src/streams/data/.
 import { KilnError } from '../../errors.js';
-import { findSpecFile, loadSpec } from '../../spec/load.js';
+import { loadProjectSpec } from '../../env/project-spec.js';
 import type { ProjectSpec } from '../../spec/types.js';
 import { kilnDirOf, openStore } from '../../store/init.js';
 import {
@@ -41,7 +41,8 @@ function toPositionOf(ctx: CommandContext): number | undefined {
 }
 
 function specAndStore(ctx: CommandContext): { spec: ProjectSpec; store: string } {
-  const spec = loadSpec(findSpecFile(ctx.cwd));
+  // Created environments (kiln env create) are environments too.
+  const spec = loadProjectSpec(ctx.cwd);
   const store = ctx.positionals[0] as string;
   storeOf(spec, store);
   return { spec, store };

@@ -8,6 +8,7 @@ import { buildServiceImage } from '../../image/index.js';
 import { listTags } from '../../streams/app/index.js';
 import { osStream } from '../../streams/os/index.js';
 import { changelogHead } from '../../streams/data/index.js';
+import { diffSources } from '../../release/diff-sources.js';
 
 /**
  * The image of every service with an OS base whose stream has a tag. A service whose base was
@@ -125,8 +126,9 @@ export const releaseDiffCommand: CommandDef = {
   json: true,
   examples: ['kiln release diff r1 r2'],
   async run(ctx) {
+    const spec = loadSpec(findSpecFile(ctx.cwd));
     const diff = await withStore(ctx.cwd, (s) =>
-      diffReleases(getRelease(s.db, s.oci, ctx.positionals[0] as string), getRelease(s.db, s.oci, ctx.positionals[1] as string)),
+      diffReleases(getRelease(s.db, s.oci, ctx.positionals[0] as string), getRelease(s.db, s.oci, ctx.positionals[1] as string), diffSources(s, spec)),
     );
     if (ctx.json) ctx.outJson(diff);
     else ctx.out(formatReleaseDiff(diff));

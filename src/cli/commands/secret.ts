@@ -1,7 +1,7 @@
 import type { CommandDef } from '../command.js';
 import { KilnError } from '../../errors.js';
 import { environmentOf } from '../../deploy/plan.js';
-import { findSpecFile, loadSpec } from '../../spec/load.js';
+import { loadProjectSpec } from '../../env/project-spec.js';
 import { listSecrets, setSecret } from '../../secrets/secrets.js';
 import { findKilnDir } from '../project.js';
 
@@ -32,7 +32,7 @@ export const secretSetCommand: CommandDef = {
   examples: ['kiln secret set orders_url --env prod < orders-url.txt'],
   async run(ctx) {
     const env = envOption(ctx.options.env);
-    environmentOf(loadSpec(findSpecFile(ctx.cwd)), env);
+    environmentOf(loadProjectSpec(ctx.cwd), env);
     const file = setSecret(findKilnDir(ctx.cwd), env, ctx.positionals[0] as string, await readStdin());
     ctx.out(`secret ${ctx.positionals[0]} set for ${env} (${file}, mode 0600)`);
     return 0;

@@ -66,7 +66,12 @@ export function readChangelog(dir: string, store: string): Changelog {
   const byPosition = new Map<number, ChangelogEntry>();
   for (const name of names.sort()) {
     const file = path.join(dir, name);
-    if (IGNORED_RE.test(name) || fs.statSync(file).isDirectory()) continue;
+    if (IGNORED_RE.test(name)) continue;
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (!stat) {
+      throw new KilnError('DATA_CHANGELOG', `${name} is a link to nothing`, { location: { file }, hint: 'remove the link or point it at the entry' });
+    }
+    if (stat.isDirectory()) continue;
     const m = ENTRY_RE.exec(name);
     if (!m) {
       throw new KilnError('DATA_CHANGELOG', `${name} is not a changelog entry name`, {
@@ -85,7 +90,12 @@ export function readChangelog(dir: string, store: string): Changelog {
         hint: 'each position holds exactly one entry: renumber the newer one to the next free position',
       });
     }
-    const bytes = fs.readFileSync(file);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      throw new KilnError('DATA_CHANGELOG', `cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { location: { file } });
+    }
     byPosition.set(position, {
       position,
       name,

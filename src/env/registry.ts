@@ -1,0 +1,115 @@
+// Environments as values (issue 6): besides the ones written in kiln.yaml, an environment can be
+// created from a release (`kiln env create test-r7 --release r7 --like prod --data-from prod`).
+// Its definition is a copy of the kiln.yaml environment it is like, kept in state.db
+// (created_environments, migration 4). Everything that resolves an environment by name sees it
+// once the spec went through withCreatedEnvironments().
+import { KilnError } from '../errors.js';
+import { assertPart } from '../names/names.js';
+import type { EnvironmentSpec, ProjectSpec } from '../spec/types.js';
+import type { Database } from '../store/state-db.js';
+
+export interface CreatedEnvironment {
+  name: string;
+  /** The kiln.yaml environment whose settings it copies. */
+  like: string;
+  /** The release it was created with. */
+  release: string;
+  /** Where its data came from (null: its stores started empty). */
+  dataFrom: string | null;
+  definition: EnvironmentSpec;
+  createdAt: string;
+}
+
+interface Row {
+  name: string;
+  like_env: string;
+  release: string;
+  data_from: string | null;
+  definition: string;
+  created_at: string;
+}
+
+const toEnv = (r: Row): CreatedEnvironment => ({
+  name: r.name,
+  like: r.like_env,
+  release: r.release,
+  dataFrom: r.data_from,
+  definition: JSON.parse(r.definition) as EnvironmentSpec,
+  createdAt: r.created_at,
+});
+
+export function listCreatedEnvironments(db: Database): CreatedEnvironment[] {
+  return (db.prepare('SELECT * FROM created_environments ORDER BY name').all() as Row[]).map(toEnv);
+}
+
+export function getCreatedEnvironment(db: Database, name: string): CreatedEnvironment | undefined {
+  const r = db.prepare('SELECT * FROM created_environments WHERE name = ?').get(name) as Row | undefined;
+  return r ? toEnv(r) : undefined;
+}
+
+export function insertCreatedEnvironment(db: Database, e: Omit<CreatedEnvironment, 'createdAt'>): void {
+  db.prepare('INSERT INTO created_environments(name, like_env, release, data_from, definition, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+    e.name,
+    e.like,
+    e.release,
+    e.dataFrom,
+    JSON.stringify(e.definition),
+    new Date().toISOString(),
+  );
+}
+
+export function deleteCreatedEnvironment(db: Database, name: string): void {
+  db.prepare('DELETE FROM created_environments WHERE name = ?').run(name);
+}
+
+/** The spec with the created environments added (kiln.yaml's own win on a name clash). */
+export function withCreatedEnvironments(spec: ProjectSpec, db: Database): ProjectSpec {
+  const created = listCreatedEnvironments(db);
+  if (!created.length) return spec;
+  const environments: Record<string, EnvironmentSpec> = { ...spec.environments };
+  for (const e of created) if (!environments[e.name]) environments[e.name] = { ...e.definition, name: e.name };
+  return { ...spec, environments };
+}
+
+/**
+ * The definition of a new environment `name` like kiln.yaml's `like`: runtime, podman settings,
+ * scale and flag values are copied. Data bindings are not shared: a SQLite store gets its own
+ * file under .kiln/data/<name>/; a PostgreSQL store would need a database of its own, which
+ * this version cannot make yet, so it is refused rather than pointed at the other's database.
+ */
+export function definitionLike(spec: ProjectSpec, name: string, like: string): EnvironmentSpec {
+  assertPart('environment', name);
+  if (spec.environments[name]) {
+    throw new KilnError('ENV_EXISTS', `environment "${name}" already exists`, {
+      location: { flag: '<name>' },
+      hint: 'pick another name, or destroy it first: kiln env destroy ' + name,
+    });
+  }
+  const base = spec.environments[like];
+  if (!base) {
+    throw new KilnError('ENV_NOT_FOUND', `environment "${like}" is not defined in ${spec.file}`, {
+      location: { flag: '--like' },
+      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
+    });
+  }
+  const data: NonNullable<EnvironmentSpec['data']> = {};
+  for (const [store, b] of Object.entries(base.data ?? {})) {
+    const engine = b.engine ?? spec.data[store]?.engine ?? 'sqlite';
+    if (engine !== 'sqlite') {
+      throw new KilnError('USAGE', `environment "${like}" keeps store "${store}" in PostgreSQL; an environment created from it would need a database of its own`, {
+        location: { flag: '--like' },
+        hint: 'create it --like an environment whose stores are SQLite',
+      });
+    }
+    data[store] = { engine };
+  }
+  const def: EnvironmentSpec = {
+    name,
+    runtime: base.runtime,
+    ...(base.podman ? { podman: structuredClone(base.podman) } : {}),
+    scale: structuredClone(base.scale),
+    flags: structuredClone(base.flags),
+  };
+  if (Object.keys(data).length) def.data = data;
+  return def;
+}
