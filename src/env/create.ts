@@ -26,6 +26,8 @@ import {
   type DataTag,
 } from '../streams/data/index.js';
 import { definitionLike, insertCreatedEnvironment, withCreatedEnvironments } from './registry.js';
+import type { EnvironmentSpec } from '../spec/types.js';
+import { createEmptyDatabases, retargetDatabaseSecrets } from './pg-databases.js';
 
 export interface EnvCreateRequest {
   name: string;
@@ -95,6 +97,9 @@ export async function createEnvironment(deps: EnvDeps, req: EnvCreateRequest, em
   try {
     const withNew = withCreatedEnvironments(spec, store.db);
     copySecrets(store.kilnDir, like, req.name);
+    const databases = retargetDatabaseSecrets(store.kilnDir, withNew.environments[req.name] as EnvironmentSpec);
+    if (databases.length) emit('data.database', `environment ${req.name}: its own PostgreSQL database(s) ${databases.join(', ')}`);
+    if (!req.dataFrom && databases.length) await createEmptyDatabases(store.kilnDir, withNew.environments[req.name] as EnvironmentSpec);
     const replicas = req.dataFrom ? await replicateData(store, withNew, rel, req.dataFrom, req.name, req.freshSnapshot === true, emit) : [];
     const deploy = await deps.deploy(req.name, rel.name);
     return { env: req.name, like, release: rel.name, digest: rel.digest, dataFrom: req.dataFrom ?? null, replicas, deploy };

@@ -14,6 +14,7 @@ import { loadSpec } from '../spec/load.js';
 import type { RuntimeState } from '../store/runtime-state.js';
 import type { Database } from '../store/state-db.js';
 import { deleteCreatedEnvironment, getCreatedEnvironment } from './registry.js';
+import { dropEnvironmentDatabases } from './pg-databases.js';
 
 export interface EnvDestroyDeps {
   db: Database;
@@ -42,6 +43,9 @@ export function assertDestroyable(db: Database, specFile: string, env: string): 
 export async function destroyEnvironment(deps: EnvDestroyDeps, env: string, emit: Emit): Promise<{ env: string; groups: string[]; removed: string[] }> {
   const servers = deps.state.clusters(env).flatMap((c) => deps.state.groups({ cluster: c.name }).flatMap((g) => deps.state.servers({ group: g.name })));
   const { groups } = await deps.teardown(env);
+  const created = getCreatedEnvironment(deps.db, env);
+  const dropped = created ? await dropEnvironmentDatabases(deps.paths.kilnDir, { ...created.definition, name: env }, (m) => emit('env.warning', m)) : [];
+  if (dropped.length) emit('data.dropped', `environment ${env}: dropped database(s) ${dropped.join(', ')}`);
   deps.state.forgetEnvironment(env);
   await deps.pushRoutes();
   const kilnDir = deps.paths.kilnDir;

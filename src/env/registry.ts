@@ -74,8 +74,8 @@ export function withCreatedEnvironments(spec: ProjectSpec, db: Database): Projec
 /**
  * The definition of a new environment `name` like kiln.yaml's `like`: runtime, podman settings,
  * scale and flag values are copied. Data bindings are not shared: a SQLite store gets its own
- * file under .kiln/data/<name>/; a PostgreSQL store would need a database of its own, which
- * this version cannot make yet, so it is refused rather than pointed at the other's database.
+ * file under .kiln/data/<name>/; a PostgreSQL store gets a database of its own on the same
+ * server (pg-databases.ts), never the other environment's.
  */
 export function definitionLike(spec: ProjectSpec, name: string, like: string): EnvironmentSpec {
   assertPart('environment', name);
@@ -95,13 +95,11 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
   const data: NonNullable<EnvironmentSpec['data']> = {};
   for (const [store, b] of Object.entries(base.data ?? {})) {
     const engine = b.engine ?? spec.data[store]?.engine ?? 'sqlite';
-    if (engine !== 'sqlite') {
-      throw new KilnError('USAGE', `environment "${like}" keeps store "${store}" in PostgreSQL; an environment created from it would need a database of its own`, {
-        location: { flag: '--like' },
-        hint: 'create it --like an environment whose stores are SQLite',
-      });
-    }
-    data[store] = { engine };
+    if (engine === 'postgres') {
+      // Its own database on the same server (see pg-databases.ts), found through its own copy of the secret.
+      if (!b.urlSecret) throw new KilnError('SPEC_INVALID', `store ${store} of environment ${like} is PostgreSQL without a url secret`);
+      data[store] = { engine, urlSecret: b.urlSecret };
+    } else data[store] = { engine };
   }
   const def: EnvironmentSpec = {
     name,
