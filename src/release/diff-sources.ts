@@ -13,6 +13,13 @@ export function diffSources(store: Store, spec: ProjectSpec): DiffSources {
     return readBom(store.oci, osTagSource(resolveTag(store.db, ref.slice(0, i), ref.slice(i + 1))).bom);
   };
   return {
+    appRevision: (stream, tag) => {
+      try {
+        return resolveTag(store.db, stream, tag).source.revision;
+      } catch {
+        return undefined;
+      }
+    },
     osPackages: (from, to) => {
       try {
         return diffBom(bomOf(from), bomOf(to));

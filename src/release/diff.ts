@@ -7,7 +7,7 @@ import type { ReleaseManifest, ReleaseRecord, ReleaseRole, ReleaseService } from
 export type ReleaseChange =
   | { kind: 'service-added'; service: string; app: string }
   | { kind: 'service-removed'; service: string }
-  | { kind: 'app'; service: string; from: string; to: string; fromDigest: string; toDigest: string }
+  | { kind: 'app'; service: string; from: string; to: string; fromDigest: string; toDigest: string; fromRevision?: string; toRevision?: string }
   | { kind: 'os'; service: string; from: string | null; to: string | null }
   /** The OS tag the image was built on, with package changes from the two bills of materials. */
   | { kind: 'os-tag'; service: string; from: string | null; to: string | null; packages?: PackageChanges }
@@ -49,6 +49,8 @@ export interface ReleaseDiff {
  * Without it, the diff is of the manifests alone.
  */
 export interface DiffSources {
+  /** The source revision (git commit) an app tag was built from, when it was recorded. */
+  appRevision?: (stream: string, tag: string) => string | undefined;
   /** Package changes between two OS tags ("os/bookworm:2026.01.15.1"), or null if unknown. */
   osPackages?(from: string, to: string): PackageChanges | null;
   /** Names of a store's changelog entries after position `from` up to `to`. */
@@ -99,7 +101,18 @@ function diffData(a: ReleaseManifest, b: ReleaseManifest, sources: DiffSources):
 
 function diffService(service: string, a: ReleaseService, b: ReleaseService, out: ReleaseChange[], sources: DiffSources = {}): void {
   if (a.app.tag !== b.app.tag || a.app.digest !== b.app.digest || a.app.stream !== b.app.stream) {
-    out.push({ kind: 'app', service, from: `${a.app.stream}:${a.app.tag}`, to: `${b.app.stream}:${b.app.tag}`, fromDigest: a.app.digest, toDigest: b.app.digest });
+    const fromRevision = sources.appRevision?.(a.app.stream, a.app.tag);
+    const toRevision = sources.appRevision?.(b.app.stream, b.app.tag);
+    out.push({
+      kind: 'app',
+      service,
+      from: `${a.app.stream}:${a.app.tag}`,
+      to: `${b.app.stream}:${b.app.tag}`,
+      fromDigest: a.app.digest,
+      toDigest: b.app.digest,
+      ...(fromRevision ? { fromRevision } : {}),
+      ...(toRevision ? { toRevision } : {}),
+    });
   }
   if ((a.os ?? null) !== (b.os ?? null)) out.push({ kind: 'os', service, from: a.os ?? null, to: b.os ?? null });
   const osA = a.image ? `${a.image.os.stream}:${a.image.os.tag}` : null;
@@ -151,7 +164,11 @@ function line(c: ReleaseChange): string {
     case 'service-removed':
       return '- service';
     case 'app':
-      return `app ${c.from} -> ${c.to}` + ` (${short(c.fromDigest)} -> ${short(c.toDigest)})`;
+      return (
+        `app ${c.from} -> ${c.to}` +
+        ` (${short(c.fromDigest)} -> ${short(c.toDigest)})` +
+        (c.fromRevision || c.toRevision ? `, source ${c.fromRevision ?? '?'} -> ${c.toRevision ?? '?'}` : '')
+      );
     case 'os':
       return `os ${c.from ?? 'none'} -> ${c.to ?? 'none'}`;
     case 'os-tag': {

@@ -10,6 +10,7 @@ import type { Store } from '../../store/init.js';
 import { extractTar, removeReadOnlyTree, type ExtractResult } from '../../image/tar-extract.js';
 import { fsyncDir, tempPathFor } from '../../store/atomic.js';
 import { buildApp, serviceOf, type BuildOptions, type BuiltApp } from './build.js';
+import { sourceRevision } from './revision.js';
 import { assertTagFree, insertTag, validateTag, type TagRecord, type TagSource } from './tags.js';
 
 export function appStream(service: string): string {
@@ -64,6 +65,8 @@ export async function buildAndTagApp(
     ...(svc.app.output ? { output: svc.app.output } : {}),
     ...(buildIn ? { builtIn: buildIn.describe } : {}),
   };
+  const revision = sourceRevision(path.resolve(spec.dir, svc.app.path));
+  if (revision) source.revision = revision;
   const r = tagApp(store.db, store.oci, service, version, built, source);
   return { ...r, files: built.files };
 }

@@ -9,6 +9,8 @@ export interface TagSource {
   path?: string;
   build?: string[];
   output?: string;
+  /** Git commit of the app's source ("<sha>+dirty" with uncommitted changes); absent outside git. */
+  revision?: string;
   /** The OS tag whose image the build ran in (absent: built on the host). */
   builtIn?: string;
 }
