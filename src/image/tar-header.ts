@@ -210,18 +210,24 @@ export function decodeHeader(b: Buffer): RawHeader | null {
   };
 }
 
-/** pax records "len key=value\n" -> map. */
-export function parsePax(body: Buffer): Map<string, string> {
+/**
+ * pax records "len key=value\n" -> map. Path-like values are UTF-8; the others are kept as
+ * latin1, byte for byte (xattr values may be binary). `fail` makes the caller's error type.
+ */
+export function parsePax(body: Buffer, fail: (msg: string) => Error = bad): Map<string, string> {
   const out = new Map<string, string>();
   let off = 0;
   while (off < body.length) {
     const sp = body.indexOf(0x20, off);
     if (sp < 0) break;
     const len = Number(body.toString('ascii', off, sp));
-    if (!Number.isInteger(len) || len <= 0 || off + len > body.length) throw bad('malformed pax header');
-    const rec = body.toString('utf8', sp + 1, off + len - 1);
-    const eq = rec.indexOf('=');
-    if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
+    if (!Number.isInteger(len) || len <= 0 || off + len > body.length) throw fail('malformed pax header');
+    const rec = body.subarray(sp + 1, off + len - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq > 0) {
+      const key = rec.toString('utf8', 0, eq);
+      out.set(key, rec.toString(key === 'path' || key === 'linkpath' ? 'utf8' : 'latin1', eq + 1));
+    }
     off += len;
   }
   return out;

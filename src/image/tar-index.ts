@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../errors.js';
-import { BLOCK, decodeHeader, padding, type TarEntryType } from './tar-header.js';
+import { BLOCK, decodeHeader, padding, parsePax, type TarEntryType } from './tar-header.js';
 
 export interface IndexedEntry {
   /** Normalised name: no leading "./" or "/", directories end with "/". */
@@ -94,7 +94,7 @@ export function indexTar(file: string, label: string): IndexedEntry[] {
       const size = pax.has('size') ? Number(pax.get('size')) : h.size;
       if (!Number.isSafeInteger(size) || size < 0) throw inputError(label, `bad size of entry "${h.name}"`);
       if (h.typeflag === 'x') {
-        pax = parsePaxText(readBody(size), label);
+        pax = parsePax(readBody(size), (msg) => inputError(label, msg));
         continue;
       }
       if (h.typeflag === 'g') {
@@ -130,27 +130,6 @@ export function indexTar(file: string, label: string): IndexedEntry[] {
     }
   } finally {
     fs.closeSync(fd);
-  }
-  return out;
-}
-
-function parsePaxText(body: Buffer, label: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let off = 0;
-  while (off < body.length) {
-    const sp = body.indexOf(0x20, off);
-    if (sp < 0) break;
-    const len = Number(body.toString('ascii', off, sp));
-    if (!Number.isInteger(len) || len <= 0 || off + len > body.length) throw inputError(label, 'malformed pax header');
-    // Values are kept as latin1 for keys Kiln doesn't use (xattrs may be binary); path-like
-    // keys are UTF-8.
-    const rec = body.subarray(sp + 1, off + len - 1);
-    const eq = rec.indexOf(0x3d);
-    if (eq > 0) {
-      const key = rec.toString('utf8', 0, eq);
-      out.set(key, rec.toString(key === 'path' || key === 'linkpath' ? 'utf8' : 'latin1', eq + 1));
-    }
-    off += len;
   }
   return out;
 }
