@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import { KilnError } from '../errors.js';
 import type { ProxyStats, RouteTable } from './routes.js';
 import { listen } from './listeners.js';
+import { readBodyLimited } from '../util/read-body.js';
 
 export interface AdminReply {
   status: number;
@@ -30,23 +31,7 @@ function send(res: http.ServerResponse, reply: AdminReply): void {
   res.end(text);
 }
 
-function readBody(req: http.IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        resolve(null);
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+const readBody = (req: http.IncomingMessage): Promise<string | null> => readBodyLimited(req, MAX_BODY);
 
 async function handle(api: AdminApi, req: http.IncomingMessage): Promise<AdminReply> {
   const path = (req.url ?? '/').split('?')[0];

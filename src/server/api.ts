@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { KilnError } from '../errors.js';
 import { bearer, tokenMatches } from './auth.js';
+import { readBodyLimited } from '../util/read-body.js';
 
 export interface StreamWriter {
   event(e: Record<string, unknown>): void;
@@ -24,28 +25,16 @@ export interface ApiHandlers {
 
 const MAX_BODY = 1 << 20;
 
-function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new KilnError('USAGE', 'request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => {
-      try {
-        const v = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : {};
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-        resolve(v as Record<string, unknown>);
-      } catch {
-        reject(new KilnError('USAGE', 'request body must be a JSON object'));
-      }
-    });
-    req.on('error', reject);
-  });
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBodyLimited(req, MAX_BODY);
+  if (text === null) throw new KilnError('USAGE', 'request body too large');
+  try {
+    const v = text ? (JSON.parse(text) as unknown) : {};
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch {
+    throw new KilnError('USAGE', 'request body must be a JSON object');
+  }
 }
 
 function errorBody(e: unknown): Record<string, unknown> {
