@@ -67,10 +67,27 @@ const port = Number(/port:\s*(\d+)/.exec(fs.readFileSync(path.join(dir, 'kiln.ya
 const page = await get(port, 'web-http-dev.shop.test', '/');
 console.log(`\n$ curl -H 'Host: web-http-dev.shop.test' http://127.0.0.1:${port}/`);
 console.log(page.body.trim());
+
+// The api keeps orders in the orders store (SQLite in dev): write one, read them back.
+const order = JSON.stringify({ item: 'kiln-fired mug', qty: 1, price: 12 });
+console.log(`\n$ curl -H 'Host: api-http-dev.shop.test' -d '${order}' http://127.0.0.1:${port}/orders`);
+const placed = await new Promise((resolve, reject) => {
+  const req = http.request({ host: '127.0.0.1', port, path: '/orders', method: 'POST', headers: { host: 'api-http-dev.shop.test', 'content-type': 'application/json' }, agent: false }, (res) => {
+    let body = '';
+    res.on('data', (c) => (body += c));
+    res.on('end', () => resolve({ status: res.statusCode, body }));
+  });
+  req.on('error', reject);
+  req.end(order);
+});
+console.log(placed.body.trim());
+const orders = await get(port, 'api-http-dev.shop.test', '/orders');
+console.log(`\n$ curl -H 'Host: api-http-dev.shop.test' http://127.0.0.1:${port}/orders`);
+console.log(orders.body.trim());
 console.log(`
 The shop runs: web (2 servers) calls api (2 servers) through api's load balancer, and a worker
 runs beside them. Next, from examples/shop (with bin/ on your PATH, or \`node ../../bin/kiln.js\`):
   edit apps/api/package.json's version, then: kiln app tag api 2.0.0 && kiln release create && kiln deploy r2 --env dev
   kiln release diff r1 r2 · kiln rollback --env dev · kiln status --env dev --json
   kiln down            # stop every server, the proxy and the control plane`);
-process.exit(page.status === 200 ? 0 : 1);
+process.exit(page.status === 200 && placed.status === 201 && orders.status === 200 ? 0 : 1);

@@ -28,7 +28,8 @@ export type KilnErrorCode =
   | 'RUNTIME_FAILED'
   | 'PORT_IN_USE'
   | 'INPUT_INVALID' | 'MIRROR_UNREACHABLE'
-  | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING';
+  | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING'
+  | 'DISK_FULL' | 'STORE_READ_ONLY';
 
 export interface KilnErrorLocation {
   file?: string;

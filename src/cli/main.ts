@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { KilnError, KilnErrors, formatError } from '../errors.js';
+import { storageError } from '../store/storage-error.js';
 import type { CommandContext, CommandDef } from './command.js';
 import { commandHelp, mainHelp } from './help.js';
 import { COMMAND_NAMES, loadAllCommands, loadCommand } from './commands/index.js';
@@ -119,6 +120,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof KilnErrors || err instanceof KilnError) {
       printError(err);
       return err.code === 'USAGE' ? EXIT_USAGE : EXIT_FAILED;
+    }
+    const storage = storageError(err, path.join(ctx.cwd, '.kiln'));
+    if (storage) {
+      printError(storage);
+      return EXIT_FAILED;
     }
     throw err;
   }

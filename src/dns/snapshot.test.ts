@@ -57,3 +57,41 @@ test('clusters, live groups and healthy servers of state.db become names; failed
   const clusterTxt = zone.lookup('api-http-dev.shop.test', 'TXT').answers.map((a) => (a.type === 'TXT' ? String(a.data) : ''));
   assert.deepEqual(clusterTxt, ['group=api-http-dev-v002', 'release=r2']);
 });
+
+test('a worker cluster (no port, no load balancer) has no cluster name, A or SRV; its group and servers keep theirs', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-dns-state-'));
+  const db = openStateDb(dir);
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const state = new RuntimeState(db);
+  state.ensureCluster({ name: 'api-worker-dev', env: 'dev', service: 'api', role: 'worker', lb_port: null });
+  const { portName: _none, ...workerTemplate } = template('1');
+  state.insertGroup({
+    name: 'api-worker-dev-v001',
+    cluster: 'api-worker-dev',
+    build: 1,
+    release: 'r1',
+    deployment_id: null,
+    replicas: 1,
+    template: { ...workerTemplate, role: 'worker', cluster: 'api-worker-dev' },
+  });
+  state.setGroupState('api-worker-dev-v001', 'active');
+  state.insertServer({ name: 'api-worker-dev-v001-1', group_name: 'api-worker-dev-v001', ordinal: 1, port: null });
+  state.setServerState('api-worker-dev-v001-1', 'healthy');
+  state.setActive('api-worker-dev', 'api-worker-dev-v001');
+
+  const zone = buildZone(zoneSnapshotFromState(state, { domain: 'shop.test', lbHost: '127.0.0.1', serverHost: '127.0.0.1' }));
+  assert.deepEqual(zone.problems, []);
+  for (const type of ['A', 'TXT', 'SRV']) {
+    assert.equal(zone.lookup('api-worker-dev.shop.test', type).rcode, 'NXDOMAIN', `no ${type} for the worker cluster`);
+  }
+  assert.equal(zone.lookup('_http._tcp.api-worker-dev.shop.test', 'SRV').rcode, 'NXDOMAIN');
+  assert.ok(!zone.names().includes('api-worker-dev.shop.test'));
+  // Its build and servers are still named: where they run and which release they are.
+  assert.equal(zone.lookup('api-worker-dev-v001-1.shop.test', 'A').answers.length, 1);
+  const txt = zone.lookup('api-worker-dev-v001.shop.test', 'TXT').answers.map((a) => (a.type === 'TXT' ? String(a.data) : ''));
+  assert.ok(txt.includes('release=r1'));
+  assert.equal(zone.lookup('_http._tcp.api-worker-dev-v001.shop.test', 'SRV').answers.length, 0, 'no port, no SRV');
+});

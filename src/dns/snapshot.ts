@@ -39,8 +39,9 @@ export function zoneSnapshotFromState(state: ZoneStateSource, opts: SnapshotOpti
       const portName = groups.map((g) => g.template.portName).filter(Boolean).at(-1);
       return {
         name: c.name,
-        address: opts.lbHost,
-        ...(c.lb_port ? { port: c.lb_port } : {}),
+        // A cluster without a load-balancer port (a worker role) has no cluster name: nothing
+        // listens for it. Its groups and servers keep theirs (TXT release=, where they run).
+        ...(c.lb_port ? { address: opts.lbHost, port: c.lb_port } : {}),
         ...(portName ? { portName } : {}),
         ...(c.active_group ? { activeGroup: c.active_group } : {}),
         groups: groups.map((g) => ({

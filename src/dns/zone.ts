@@ -4,6 +4,7 @@
 // the server picks it up on its next query: answers change the moment a deploy switches.
 //
 //   <cluster>.<domain>                 A/AAAA  the cluster's load balancer; TXT group=, release=
+//                                              (none for a worker cluster: it has no load balancer)
 //   _<port>._tcp.<cluster>.<domain>    SRV     <cluster>.<domain>:<lb port>
 //   <group>.<domain>                   A/AAAA  its servers (deduplicated); TXT release=, image=, app=
 //   _<port>._tcp.<group>.<domain>      SRV     one per server: <server>.<domain>:<server port>
@@ -29,8 +30,9 @@ export interface ZoneGroup {
 }
 export interface ZoneCluster {
   name: string;
-  /** The load balancer's address, e.g. 127.0.0.1. */
-  address: string;
+  /** The load balancer's address, e.g. 127.0.0.1. Absent for a cluster without one (a worker
+   * role has no port): it then has no name of its own, only its groups and servers do. */
+  address?: string;
   /** The load balancer's port (SRV). */
   port?: number;
   /** e.g. "http": SRV records live at _http._tcp.<name>. */
@@ -129,12 +131,14 @@ export class Zone {
     for (const c of snapshot.clusters) {
       const cname = this.fqdn(c.name, `cluster ${c.name}`);
       if (!cname) continue;
-      this.node(cname); // a cluster name exists even with a bad address: NODATA, not NXDOMAIN
-      this.addAddress(cname, c.address, `cluster ${c.name}`);
-      const active = c.activeGroup ? c.groups.find((g) => g.name === c.activeGroup) : undefined;
-      if (active) this.node(cname).TXT.push(`group=${active.name.toLowerCase()}`, `release=${active.release}`);
       const srvPrefix = c.portName ? this.srvPrefix(c.portName, `cluster ${c.name}`) : null;
-      if (srvPrefix && validPort(c.port)) this.addSrv(`${srvPrefix}.${cname}`, cname, c.port);
+      if (c.address !== undefined) {
+        this.node(cname); // a cluster name exists even with a bad address: NODATA, not NXDOMAIN
+        this.addAddress(cname, c.address, `cluster ${c.name}`);
+        const active = c.activeGroup ? c.groups.find((g) => g.name === c.activeGroup) : undefined;
+        if (active) this.node(cname).TXT.push(`group=${active.name.toLowerCase()}`, `release=${active.release}`);
+        if (srvPrefix && validPort(c.port)) this.addSrv(`${srvPrefix}.${cname}`, cname, c.port);
+      }
       for (const g of c.groups) {
         const gname = this.fqdn(g.name, `group ${g.name}`);
         if (!gname) continue;

@@ -4,7 +4,9 @@
 // `req.headers` lazily, and skipping that object is a measurable share of the per-request cost;
 // the backend side is the small client in upstream.ts rather than http.request, for the same reason. A request whose connection to a backend fails before any response byte is
 // retried on another backend when that is safe (no request body), which is what lets a killed
-// server or a keep-alive socket closed by an old backend drop no client request.
+// server or a keep-alive socket closed by an old backend drop no client request. When no server
+// of the active group accepted it, it goes on to the cluster's kept group (the fallback), so a
+// group whose servers are all dead (a crash loop before its rollback) fails no request either.
 import * as http from 'node:http';
 import type { BackendTarget, GroupTarget, Router } from './router.js';
 import type { Stats } from './stats.js';
@@ -104,7 +106,8 @@ export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
   return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody, chunked };
 }
 
-function responseHeaders(raw: string[]): string[] {
+/** The backend's response headers without the hop-by-hop ones, flat. */
+export function responseHeaders(raw: string[]): string[] {
   const out: string[] = [];
   let extra: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
@@ -132,7 +135,7 @@ export function replyPlain(res: http.ServerResponse, status: number, body: strin
   res.end(body);
 }
 
-function isRefusal(code: string | undefined): boolean {
+export function isRefusal(code: string | undefined): boolean {
   return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
 }
 
@@ -169,17 +172,25 @@ function sendBody(req: http.IncomingMessage, conn: UpstreamConn, chunked: boolea
 export function createForwarder(opts: ForwarderOptions) {
   const { router, stats, pool } = opts;
 
-  /** Sends the request to `group`, retrying on other backends when that is safe. */
-  return function forward(req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, group: GroupTarget): void {
-    const groupName = group.name;
-    stats.begin(groupName);
+  /** Sends the request to `group`, retrying on other backends, then on `fallback`, when that is safe. */
+  return function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    info: IncomingInfo,
+    group: GroupTarget,
+    fallback: GroupTarget | null = null,
+  ): void {
+    // The group serving the request; in-flight counts follow it, so a kept group that takes
+    // failed-over requests is not destroyed under them (its drain waits for them).
+    let serving = group;
+    stats.begin(serving.name);
     let upstream: UpstreamConn | null = null;
     let tried: Set<BackendTarget> | null = null;
     let retries = 0;
     // 'close' fires once the response is complete or the client went away: either way the
     // request is no longer in flight. A client that left aborts the upstream request.
     res.once('close', () => {
-      stats.end(groupName);
+      stats.end(serving.name);
       if (!res.writableFinished && upstream !== null && upstream.handler !== null) upstream.socket.destroy();
     });
     if (info.hasBody) req.on('error', () => res.destroy());
@@ -230,11 +241,12 @@ export function createForwarder(opts: ForwarderOptions) {
           const reset = code === 'ECONNRESET' || code === 'EPIPE';
           const staleSocket = reset && reused;
           const retryable = !info.hasBody && (refused || staleSocket || (reset && idempotent));
-          // Bounded: every backend once, plus a couple of stale pooled sockets.
-          if (retryable && ++retries <= group.backends.length + 2) {
+          if (retryable) {
             // A stale pooled socket says nothing about its backend, which stays eligible.
             if (!staleSocket) (tried ??= new Set()).add(backend);
-            const next = router.pick(group, tried);
+            // Bounded: every backend once, plus a couple of stale pooled sockets.
+            let next = ++retries <= serving.backends.length + 2 ? router.pick(serving, tried) : null;
+            if (next === null) next = failOver();
             if (next !== null) {
               attempt(next);
               return;
@@ -249,10 +261,23 @@ export function createForwarder(opts: ForwarderOptions) {
       if (info.hasBody) sendBody(req, conn, info.chunked);
     };
 
-    const first = router.pick(group, null);
+    /** Moves the request to the fallback group (once): its first backend, or null. */
+    const failOver = (): BackendTarget | null => {
+      if (serving !== group || fallback === null) return null;
+      const next = router.pick(fallback, null);
+      if (next === null) return null;
+      stats.end(serving.name);
+      serving = fallback;
+      stats.begin(serving.name);
+      tried = null;
+      retries = 0;
+      return next;
+    };
+
+    const first = router.pick(group, null) ?? failOver();
     if (first === null) {
       stats.failed++;
-      replyPlain(res, 503, `server group ${groupName} has no servers\n`);
+      replyPlain(res, 503, `server group ${group.name} has no servers\n`);
       return;
     }
     attempt(first);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FUZZ_SEED, mutate, rng, type Rng } from '../util/fuzzkit.js';
+import { CLIENT_LIMITS } from './listeners.js';
 import { cluster, get, putRoutes, startBackend, startProxy, table } from './testkit.js';
 
 const HOST = 'web.test';
@@ -63,9 +64,13 @@ test('proxy: 10,000+ hostile connections and a slowloris client; good requests k
   try {
     assert.equal((await putRoutes(proxy, table(1, cluster('web', 'web-v001', { 'web-v001': [backend] })))).status, 200);
     const r = rng(FUZZ_SEED);
-    // Slowloris: a request head one byte a second, never finished within the test.
+    // Slowloris: a request head one byte a second, never finished: the proxy must cut it.
+    const slowAt = Date.now();
     const slow = net.connect(proxy.port, '127.0.0.1');
     slow.on('error', () => {});
+    let slowReply = '';
+    slow.on('data', (d: Buffer) => (slowReply += d.toString('latin1')));
+    const slowClosed = new Promise<number>((resolve) => slow.once('close', () => resolve(Date.now() - slowAt)));
     const head = `GET / HTTP/1.1\r\nHost: ${HOST}\r\nX-Slow: ${'s'.repeat(1000)}`;
     let sent = 0;
     const drip = setInterval(() => slow.writable && slow.write(head[sent++ % head.length]!), 1000);
@@ -93,11 +98,17 @@ test('proxy: 10,000+ hostile connections and a slowloris client; good requests k
     await Promise.all(workers);
     stop.now = true;
     await goodLoop;
-    clearInterval(drip);
     const final = await get(proxy.port, HOST, '/');
     assert.equal(final.status, 200, 'the proxy still serves');
+    // The slow head is cut near the headers timeout. The bound is generous, yet below Node's
+    // default check interval (30 s), which alone would have left this connection open past it.
+    const bound = 2 * CLIENT_LIMITS.headersTimeoutMs;
+    const slowFor = await Promise.race([slowClosed, new Promise<null>((resolve) => setTimeout(() => resolve(null), bound - (Date.now() - slowAt)).unref())]);
+    clearInterval(drip);
     slow.destroy();
-    t.diagnostic(`seed ${FUZZ_SEED}: ${inputs} hostile connections; slowloris sent ${sent} bytes; good requests meanwhile: ${good.ok} ok, ${good.failed.length} failed`);
+    assert.notEqual(slowFor, null, `the slowloris connection was still open ${bound} ms after it connected`);
+    assert.match(slowReply, /^HTTP\/1\.1 408 /, 'it is told why');
+    t.diagnostic(`seed ${FUZZ_SEED}: ${inputs} hostile connections; slowloris sent ${sent} bytes, cut after ${slowFor} ms; good requests meanwhile: ${good.ok} ok, ${good.failed.length} failed`);
     assert.deepEqual(good.failed, []);
     assert.ok(good.ok > 100, 'good requests were served while the hostile ones ran');
   } finally {

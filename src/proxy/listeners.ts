@@ -3,7 +3,9 @@
 // they cost a backend anything.
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { LogFn } from './log.js';
+import type { UpgradeHandler } from './tunnel.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -13,29 +15,59 @@ export const CLIENT_LIMITS = {
   headersTimeoutMs: 10_000,
   /** Whole request (head and body) must arrive within this. */
   requestTimeoutMs: 60_000,
+  /** How often Node checks the two timeouts above. Its default, 30 s, would let a slowloris
+   * client hold a connection three times the headers timeout; 1 s costs one timer per server. */
+  connectionsCheckingIntervalMs: 1_000,
   /** Idle keep-alive connections from clients are closed after this. */
   keepAliveTimeoutMs: 65_000,
   maxHeaderSize: 16 * 1024,
 };
 
-export function createPublicServer(handler: Handler): http.Server {
+/** `upgrade` takes requests with `Connection: upgrade` (WebSocket); without it they are refused. */
+const upgradedSockets = new WeakMap<http.Server, Set<Duplex>>();
+
+/** Closes every connection, upgraded ones included. */
+function closeAll(server: http.Server): void {
+  server.closeAllConnections();
+  for (const s of upgradedSockets.get(server) ?? []) s.destroy();
+}
+
+export function createPublicServer(handler: Handler, upgrade?: UpgradeHandler): http.Server {
   const server = http.createServer(
     {
       maxHeaderSize: CLIENT_LIMITS.maxHeaderSize,
       headersTimeout: CLIENT_LIMITS.headersTimeoutMs,
       requestTimeout: CLIENT_LIMITS.requestTimeoutMs,
+      connectionsCheckingInterval: CLIENT_LIMITS.connectionsCheckingIntervalMs,
       keepAliveTimeout: CLIENT_LIMITS.keepAliveTimeoutMs,
       noDelay: true,
     },
     handler,
   );
+  // The head of an upgrade request went through the same limits (size, headers timeout) as any.
+  if (upgrade) {
+    // Node stops tracking a connection once it is upgraded (closeAllConnections misses it, and
+    // server.close would wait for it forever): tracked here so a forced close reaches it.
+    const upgraded = new Set<Duplex>();
+    upgradedSockets.set(server, upgraded);
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      upgraded.add(socket);
+      socket.once('close', () => upgraded.delete(socket));
+      upgrade(req, socket, head);
+    });
+  }
   // A client that sends garbage gets a 400 and its connection closed; never an exception.
   // Only on a connection nothing was written to yet (Node's own rule): after a response (e.g. a
   // 404 sent before the request body arrived, then unparsable leftovers) a second status line
   // would corrupt the stream for the client.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable && !socket.destroyed && (socket as Socket).bytesWritten === 0) {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     } else socket.destroy();
   });
@@ -63,12 +95,12 @@ export function listen(server: http.Server, port: number | string, host?: string
 export function closeGracefully(server: http.Server, forceAfterMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) {
-      server.closeAllConnections();
+      closeAll(server);
       resolve();
       return;
     }
     const idle = setInterval(() => server.closeIdleConnections(), 250);
-    const force = setTimeout(() => server.closeAllConnections(), forceAfterMs);
+    const force = setTimeout(() => closeAll(server), forceAfterMs);
     idle.unref();
     force.unref();
     server.close(() => {
@@ -89,6 +121,7 @@ export class PortListeners {
     private readonly handlerFor: (port: number) => Handler,
     private readonly log: LogFn,
     private readonly drainMs: number,
+    private readonly upgradeFor?: (port: number) => UpgradeHandler,
   ) {}
 
   ports(): number[] {
@@ -109,7 +142,7 @@ export class PortListeners {
       [...want]
         .filter((p) => !this.open.has(p))
         .map(async (port) => {
-          const server = createPublicServer(this.handlerFor(port));
+          const server = createPublicServer(this.handlerFor(port), this.upgradeFor?.(port));
           try {
             await listen(server, port, this.host);
             this.open.set(port, server);

@@ -11,6 +11,8 @@ import { createLogger } from './log.js';
 import { Router, type Resolution } from './router.js';
 import type { RouteTable } from './routes.js';
 import { Stats } from './stats.js';
+import { createUpgrader, replyRaw, type UpgradeHandler } from './tunnel.js';
+import { Tunnels } from './tunnels.js';
 import { UpstreamPool } from './upstream.js';
 import { loadRouteTable, saveRouteTable } from './store.js';
 import { normalizeHost, validateRouteTable } from './validate.js';
@@ -48,6 +50,8 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // them under us (the retry covers the remaining race).
   const pool = new UpstreamPool(UPSTREAM_TIMEOUT_MS, 4000, 1024);
   const forward = createForwarder({ router, stats, pool });
+  const tunnels = new Tunnels();
+  const upgrade = createUpgrader({ router, stats, pool, tunnels });
 
   const loaded = await loadRouteTable(opts.routesFile);
   if (loaded.problem !== null) log(`starting with an empty route table: ${loaded.problem}`);
@@ -55,32 +59,52 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   router.apply(table);
 
   // `port` is the cluster port the request came in on, or 0 for the Host-routed main listener.
-  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, r: Resolution | undefined, port: number) => {
-    stats.requests++;
+  // Null when `r` names a group to forward to; otherwise the proxy's own answer.
+  const refusal = (info: IncomingInfo, r: Resolution | undefined, port: number): { status: number; message: string } | null => {
     if (r === undefined) {
       const host = info.host;
       const what =
         port !== 0 ? `port ${port}` : host === undefined ? 'a request without a Host header' : `host "${normalizeHost(host).slice(0, 255)}"`;
-      replyPlain(res, 404, `no route for ${what}\n`);
-      return;
+      return { status: 404, message: `no route for ${what}\n` };
     }
     if (r.kind === 'unavailable') {
       stats.failed++;
-      replyPlain(res, r.status, r.message);
-      return;
+      return { status: r.status, message: r.message };
     }
-    forward(req, res, info, r.group);
+    return null;
   };
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, r: Resolution | undefined, port: number) => {
+    stats.requests++;
+    const no = refusal(info, r, port);
+    if (no !== null) replyPlain(res, no.status, no.message);
+    else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback);
+  };
+  const upgradeOn =
+    (port: number, resolve: (info: IncomingInfo) => Resolution | undefined): UpgradeHandler =>
+    (req, socket, head) => {
+      stats.requests++;
+      const info = inspectRequest(req);
+      const r = resolve(info);
+      const no = refusal(info, r, port);
+      if (no !== null) replyRaw(socket, no.status, no.message);
+      // An upgrade is not failed over server by server (see tunnel.ts); it goes to the kept
+      // group only when the active one has no server left in the table.
+      else if (r?.kind === 'group') upgrade(req, socket, head, info, r.group.backends.length === 0 && r.fallback ? r.fallback : r.group, port);
+    };
 
-  const main = createPublicServer((req, res) => {
-    const info = inspectRequest(req);
-    dispatch(req, res, info, router.byHost(info.host), 0);
-  });
+  const main = createPublicServer(
+    (req, res) => {
+      const info = inspectRequest(req);
+      dispatch(req, res, info, router.byHost(info.host), 0);
+    },
+    upgradeOn(0, (info) => router.byHost(info.host)),
+  );
   const ports = new PortListeners(
     opts.listenHost,
     (port) => (req, res) => dispatch(req, res, inspectRequest(req), router.byPort(port), port),
     log,
     PORT_DRAIN_MS,
+    (port) => upgradeOn(port, () => router.byPort(port)),
   );
   const clusterPorts = (t: RouteTable) => t.clusters.flatMap((c) => (c.port === undefined ? [] : [c.port]));
 
@@ -117,6 +141,9 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       router.apply(table);
       log(`applied route table version ${table.version} (${table.clusters.length} clusters)`);
       const warnings = await ports.sync(clusterPorts(table));
+      const openPorts = new Set(ports.ports());
+      const cut = tunnels.prune((g) => router.isCurrentGroup(g), (p) => openPorts.has(p));
+      if (cut > 0) log(`closed ${cut} upgraded connection(s) whose server group or cluster port left the route table`);
       return { status: 200, body: { version: table.version, warnings } };
     });
     queue = run.catch(() => undefined);
@@ -126,7 +153,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const admin = createAdminServer({
     table: () => table,
     putTable,
-    stats: () => stats.snapshot(table.version, router),
+    stats: () => stats.snapshot(table.version, router, tunnels.counts()),
   });
   try {
     await listenAdmin(admin, opts.adminSocket);
@@ -146,6 +173,8 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         await new Promise<void>((resolve) => admin.close(() => resolve()));
         admin.closeAllConnections();
         await fs.rm(opts.adminSocket, { force: true });
+        // A tunnel has no request boundary to wait for: cut it now so the client reconnects.
+        tunnels.closeAll();
         await Promise.all([closeGracefully(main, SHUTDOWN_DRAIN_MS), ports.closeAll(SHUTDOWN_DRAIN_MS)]);
         pool.destroy();
         log('stopped');

@@ -21,7 +21,8 @@ export interface GroupTarget {
 }
 
 export type Resolution =
-  | { readonly kind: 'group'; readonly group: GroupTarget }
+  /** `fallback`: the cluster's kept group, tried only when no server of `group` accepted. */
+  | { readonly kind: 'group'; readonly group: GroupTarget; readonly fallback: GroupTarget | null }
   | { readonly kind: 'unavailable'; readonly status: 503; readonly message: string };
 
 /** How long a backend that refused a connection is skipped. */
@@ -31,11 +32,12 @@ function target(b: Backend): BackendTarget {
   return { server: b.server, host: b.host, port: b.port, key: `${b.host}:${b.port}` };
 }
 
-function groupResolution(group: GroupTarget, what: string): Resolution {
-  if (group.backends.length === 0) {
+function groupResolution(group: GroupTarget, what: string, fallback: GroupTarget | null = null): Resolution {
+  const spare = fallback !== null && fallback.backends.length > 0 ? fallback : null;
+  if (group.backends.length === 0 && spare === null) {
     return { kind: 'unavailable', status: 503, message: `${what} has no servers\n` };
   }
-  return { kind: 'group', group };
+  return { kind: 'group', group, fallback: spare };
 }
 
 interface Compiled {
@@ -58,8 +60,9 @@ function compile(table: RouteTable): Compiled {
       for (const h of g.hosts) byHost.set(normalizeHost(h), r);
     }
     const active = c.active === null ? undefined : groups.get(c.active);
+    const fallback = c.fallback === undefined ? null : (groups.get(c.fallback) ?? null);
     const r: Resolution = active
-      ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`)
+      ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, fallback)
       : { kind: 'unavailable', status: 503, message: `cluster ${c.name} has no active server group\n` };
     for (const h of c.hosts) byHost.set(normalizeHost(h), r);
     if (c.port !== undefined) byPort.set(c.port, r);

@@ -26,6 +26,12 @@ export interface ClusterRoute {
   port?: number;
   /** Name of the group that takes the cluster's traffic, or null while none does. */
   active: string | null;
+  /**
+   * A kept group (draining or disabled, with healthy servers) that takes a request only when no
+   * server of the active group accepted it: refused or reset before the request could have been
+   * processed. Absent when there is none.
+   */
+  fallback?: string;
   /** Every group that still has servers: active, draining, disabled (kept for rollback). */
   groups: GroupRoute[];
 }
@@ -45,4 +51,6 @@ export interface ProxyStats {
   failed: number;
   /** In-flight requests per group name: a draining group is drained at 0. */
   inFlight: Record<string, number>;
+  /** Open upgraded (WebSocket) connections per group; not in flight, so they never hold a drain. */
+  tunnels: Record<string, number>;
 }

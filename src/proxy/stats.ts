@@ -22,10 +22,10 @@ export class Stats {
     else this.inFlight.set(group, n);
   }
 
-  snapshot(version: number, router: Router): ProxyStats {
+  snapshot(version: number, router: Router, tunnels: Record<string, number>): ProxyStats {
     const inFlight: Record<string, number> = {};
     for (const g of router.currentGroups()) inFlight[g] = 0;
     for (const [g, n] of this.inFlight) inFlight[g] = n;
-    return { version, requests: this.requests, failed: this.failed, inFlight };
+    return { version, requests: this.requests, failed: this.failed, inFlight, tunnels };
   }
 }

@@ -16,6 +16,11 @@ export interface UpstreamHandler {
    * head had already arrived (then nothing can be retried).
    */
   onError(err: NodeJS.ErrnoException, reused: boolean, responded: boolean): void;
+  /**
+   * Only for an exchange started with `upgrade`: the backend answered 101. The socket has left
+   * the pool and belongs to the handler from now on; `rest` is what followed the head.
+   */
+  onUpgrade?(status: number, reason: string, headers: string[], socket: net.Socket, rest: Buffer): void;
 }
 
 export interface UpstreamTarget {
@@ -33,6 +38,8 @@ const enum State {
   ChunkDataEnd,
   Trailers,
   UntilClose,
+  /** A 101 head was parsed: the socket is handed over, nothing more is parsed here. */
+  Upgraded,
 }
 
 const MAX_HEAD = 64 * 1024;
@@ -70,6 +77,8 @@ class Conn {
   private remaining = 0;
   private keepAlive = true;
   private noBody = false;
+  private upgrade = false;
+  private upgradeHead: { status: number; reason: string; headers: string[] } | null = null;
   private responded = false;
   /** The request body is still being sent; the socket can't be reused until it is done. */
   sending = false;
@@ -99,12 +108,13 @@ class Conn {
     }
   }
 
-  start(handler: UpstreamHandler, head: string, noBody: boolean): void {
+  start(handler: UpstreamHandler, head: string, noBody: boolean, upgrade = false): void {
     this.handler = handler;
     this.state = State.Head;
     this.responded = false;
     this.keepAlive = true;
     this.noBody = noBody;
+    this.upgrade = upgrade;
     this.stamp = this.pool.now;
     this.socket.write(head, 'latin1');
   }
@@ -169,6 +179,7 @@ class Conn {
           const err = this.parseHead(buf.toString('latin1', 0, end));
           if (err !== null) return this.fail(protocolError(err));
           buf = buf.subarray(end + 4);
+          if ((this.state as State) === State.Upgraded) return this.handOver(buf);
           if ((this.state as State) === State.Idle) {
             this.finish();
             if (buf.length > 0) {
@@ -245,9 +256,23 @@ class Conn {
           break;
         }
         case State.Idle:
+        case State.Upgraded:
           return;
       }
     }
+  }
+
+  /** After a 101: the socket leaves the pool and this parser for good, with what followed the head. */
+  private handOver(rest: Buffer): void {
+    const h = this.handler!;
+    const head = this.upgradeHead!;
+    this.handler = null;
+    this.upgradeHead = null;
+    this.pool.forget(this);
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('error');
+    this.socket.removeAllListeners('close');
+    h.onUpgrade!(head.status, head.reason, head.headers, this.socket, rest);
   }
 
   /** Parses "HTTP/1.1 200 OK\r\nName: value..." and sets the body state; an error message or null. */
@@ -294,11 +319,19 @@ class Conn {
     }
     if (status >= 100 && status < 200) {
       // Informational (100 Continue, 103 Early Hints): not forwarded; the final head follows.
-      if (status === 101) return 'protocol upgrade is not supported';
+      if (status === 101) {
+        if (!this.upgrade || this.handler!.onUpgrade === undefined) return 'protocol upgrade the client did not ask for';
+        this.responded = true;
+        this.upgradeHead = { status, reason, headers };
+        this.state = State.Upgraded;
+        return null;
+      }
       this.state = State.Head;
       return null;
     }
-    this.keepAlive = keepAlive;
+    // An upgrade request answered without 101 is not reused: bytes the client sent after its
+    // head (early frames) may already be on the wire and would be read as a next request.
+    this.keepAlive = keepAlive && !this.upgrade;
     this.responded = true;
     this.handler!.onResponse(status, reason, headers);
     if (this.noBody || status === 204 || status === 304) this.state = State.Idle;
@@ -340,14 +373,14 @@ export class UpstreamPool {
   }
 
   /** Starts one exchange; the returned socket carries the request body, if any. */
-  request(target: UpstreamTarget, head: string, noBody: boolean, handler: UpstreamHandler): Conn {
+  request(target: UpstreamTarget, head: string, noBody: boolean, handler: UpstreamHandler, upgrade = false): Conn {
     const list = this.idle.get(target.key);
     let conn = list !== undefined ? list.pop() : undefined;
     if (conn === undefined) {
       conn = new Conn(this, target);
       this.all.add(conn);
     } else conn.reused = true;
-    conn.start(handler, head, noBody);
+    conn.start(handler, head, noBody, upgrade);
     return conn;
   }
 

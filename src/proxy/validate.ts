@@ -105,7 +105,7 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
     c.fail(path, 'must be an object {name, hosts, port?, active, groups}');
     return null;
   }
-  c.keys(path, x, ['name', 'hosts', 'port', 'active', 'groups'], ['name', 'hosts', 'active', 'groups']);
+  c.keys(path, x, ['name', 'hosts', 'port', 'active', 'fallback', 'groups'], ['name', 'hosts', 'active', 'groups']);
   const okName = c.label(`${path}.name`, x.name);
   const hosts = c.hosts(`${path}.hosts`, x.hosts);
   if (x.port !== undefined && !isPort(x.port)) {
@@ -124,9 +124,17 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
   } else if (typeof x.active === 'string' && Array.isArray(x.groups) && !groups.some((g) => g.name === x.active)) {
     c.fail(`${path}.active`, `names group "${x.active}", which is not in this cluster's groups`);
   }
+  if (x.fallback !== undefined) {
+    if (typeof x.fallback !== 'string' || !groups.some((g) => g.name === x.fallback)) {
+      c.fail(`${path}.fallback`, `must name one of this cluster's groups, got ${JSON.stringify(x.fallback)}`);
+    } else if (x.fallback === x.active) {
+      c.fail(`${path}.fallback`, `names the active group "${x.fallback}"; a fallback must be another (kept) group`);
+    }
+  }
   if (!okName) return null;
   const route: ClusterRoute = { name: x.name as string, hosts, active: (x.active as string | null) ?? null, groups };
   if (isPort(x.port)) route.port = x.port;
+  if (typeof x.fallback === 'string') route.fallback = x.fallback;
   return route;
 }
 

@@ -9,6 +9,8 @@ import type { StatusView } from '../server/status.js';
 import type { RuntimeState } from '../store/runtime-state.js';
 import type { RebuildEvent } from './world.js';
 import { getCreatedEnvironment } from '../env/registry.js';
+import { DEPLOY_LOCK_TTL_MS, DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
+import { REBUILD_SIDE, rebuildKey } from '../server/env-api.js';
 
 export interface RebuildDeployResult {
   env: string;
@@ -38,14 +40,42 @@ export async function deployRebuild(
     emit({ kind: 'deploy.skipped', stream: `env/${target}`, message: `${target} already runs ${release.name}: nothing to deploy` });
     return { env: target, sideBySide: side, release: release.name, deployed: false, switched: [] };
   }
-  // A side-by-side environment left by an interrupted rebuild goes first.
-  if (getCreatedEnvironment(state.db, side)) {
+  // This process's intent, in state.db before the side-by-side environment exists: if it dies
+  // (kill -9) the control plane sees the row's owner gone and destroys the environment. The row
+  // is released only once the environment is gone, so a failed destroy is finished there too.
+  const locks = new DeployLocks(state.db);
+  const owner = lockOwnerId();
+  locks.acquire(rebuildKey(side), owner, REBUILD_SIDE);
+  const renew = setInterval(() => locks.renew(rebuildKey(side), owner), DEPLOY_LOCK_TTL_MS / 3);
+  renew.unref();
+  const destroySide = async (): Promise<void> => {
     await client.stream('/v1/env/destroy', { name: side }, relay).catch(() => undefined);
+  };
+  try {
+    return await sideBySideThenTarget(client, state, target, side, release, last !== undefined, emit, relay, destroySide);
+  } finally {
+    clearInterval(renew);
+    if (!getCreatedEnvironment(state.db, side)) locks.release(rebuildKey(side), owner);
   }
+}
+
+async function sideBySideThenTarget(
+  client: ApiClient,
+  state: RuntimeState,
+  target: string,
+  side: string,
+  release: { name: string; digest: string },
+  ranBefore: boolean,
+  emit: (e: RebuildEvent) => void,
+  relay: (e: ProgressEvent) => void,
+  destroySide: () => Promise<void>,
+): Promise<RebuildDeployResult> {
+  // A side-by-side environment left by an interrupted rebuild goes first.
+  if (getCreatedEnvironment(state.db, side)) await destroySide();
   emit({ kind: 'side.create', stream: `env/${side}`, message: `${side}: ${release.name} side by side with ${target}` });
   try {
     // Data: a fresh snapshot of the target (when it has run anything), plus the release's changelog.
-    await client.stream('/v1/env/create', { name: side, release: release.name, like: target, ...(last ? { dataFrom: target, freshSnapshot: true } : {}) }, relay);
+    await client.stream('/v1/env/create', { name: side, release: release.name, like: target, ...(ranBefore ? { dataFrom: target, freshSnapshot: true } : {}) }, relay);
     const st = await client.get<StatusView>(`/v1/status?env=${encodeURIComponent(side)}`);
     const sick = st.clusters.filter((c) => {
       const g = c.groups.find((x) => x.name === c.active);
@@ -58,7 +88,7 @@ export async function deployRebuild(
     }
     emit({ kind: 'side.healthy', stream: `env/${side}`, message: `${side}: every cluster healthy; deploying ${release.name} to ${target}` });
   } catch (e) {
-    await client.stream('/v1/env/destroy', { name: side }, relay).catch(() => undefined);
+    await destroySide();
     if (e instanceof KilnError) {
       throw new KilnError(e.code, `${e.message} (in the side-by-side environment ${side}; ${target} is unchanged)`, {
         hint: e.hint ?? `${target} was not touched`,
@@ -73,6 +103,6 @@ export async function deployRebuild(
     );
     return { env: target, sideBySide: side, release: release.name, deployed: true, switched: (out.groups ?? []).map((g) => g.cluster) };
   } finally {
-    await client.stream('/v1/env/destroy', { name: side }, relay).catch(() => undefined);
+    await destroySide();
   }
 }

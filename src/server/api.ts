@@ -2,6 +2,7 @@
 // Every call needs the token; anything else gets 401 and changes nothing.
 import http from 'node:http';
 import { KilnError } from '../errors.js';
+import { storageError } from '../store/storage-error.js';
 import { bearer, tokenMatches } from './auth.js';
 import { readBodyLimited } from '../util/read-body.js';
 
@@ -39,6 +40,8 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 
 function errorBody(e: unknown): Record<string, unknown> {
   if (e instanceof KilnError) return e.toJSON();
+  const storage = storageError(e);
+  if (storage) return storage.toJSON();
   return { error: 'INTERNAL', message: (e as Error).message };
 }
 

@@ -68,6 +68,7 @@ export class ApiClient {
       this.open('GET', path, undefined, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => reject(new KilnError('SERVER_UNREACHABLE', 'the control plane closed the connection before it answered', { hint: 'see kiln status' })));
         res.on('end', () => {
           let body: Record<string, unknown>;
           try {
@@ -112,10 +113,15 @@ export class ApiClient {
             buf = buf.slice(i + 1);
           }
         });
+        const cut = (): KilnError => new KilnError('SERVER_UNREACHABLE', 'the control plane closed the connection before the operation finished', { hint: 'see kiln status' });
         res.on('end', () => {
           if (buf) handle(buf);
-          if (!done) reject(new KilnError('SERVER_UNREACHABLE', 'the control plane closed the connection before the operation finished', { hint: 'see kiln status' }));
+          if (!done) reject(cut());
         });
+        // A control plane killed mid-stream aborts the response: no 'end' comes. Without this the
+        // promise never settled and the CLI exited 0 with no output, as if the operation succeeded.
+        res.on('error', () => !done && reject(cut()));
+        res.on('close', () => !done && !res.complete && reject(cut()));
       }, reject);
     });
   }

@@ -35,9 +35,11 @@ import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
 import { statusView } from './status.js';
-import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
+import { DEPLOY_LOCK_TTL_MS, DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
-import { envHandlers } from './env-api.js';
+import { envHandlers, finishInterrupted, isEnvOperation, type EnvApiHost } from './env-api.js';
+import { handleCrashLoop } from './crash-loop-action.js';
+import { StorageWatch } from './storage-watch.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -50,6 +52,8 @@ export class ControlPlane {
   private readonly servers: ServerManager;
   private readonly proxy: ProxySupervisor;
   private readonly reconciler: Reconciler;
+  /** A full or read-only .kiln: shown in status, reported as events (storage-watch.ts). */
+  private readonly storage: StorageWatch;
   private readonly locks: DeployLocks;
   /** pid:start-time:random: names this control plane in the deploy locks it holds. */
   private readonly lockOwner = lockOwnerId();
@@ -60,6 +64,9 @@ export class ControlPlane {
   private zone: Zone = buildZone({ domain: 'invalid', clusters: [] });
   private dns: DnsServerHandle | null = null;
   private apis: http.Server[] = [];
+  /** Finishes env operations whose owner died (a rebuild CLI killed while this runs). */
+  private opsTimer: NodeJS.Timeout | null = null;
+  private sweepingOps = false;
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -85,6 +92,7 @@ export class ControlPlane {
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );
     this.proxy = new ProxySupervisor(paths, spec.proxy, log);
+    this.storage = new StorageWatch(paths.kilnDir, (kind, message) => this.event(null, kind, message, {}), log);
     this.reconciler = new Reconciler({
       state,
       servers: this.servers,
@@ -98,6 +106,8 @@ export class ControlPlane {
         }
       },
       inFlight: (g) => this.inFlight(g),
+      crashLoop: (g, why) => this.crashLoop(g, why),
+      checkStorage: () => this.storage.check(),
       event: (kind, message, about) => this.event(null, kind, message, about),
       log,
     });
@@ -113,6 +123,8 @@ export class ControlPlane {
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, zone: () => cp.zone, log: opts.log });
     await cp.listen(opts.tcp);
     cp.reconciler.start();
+    cp.opsTimer = setInterval(() => void cp.finishInterruptedOps(), 2_000);
+    cp.opsTimer.unref();
     return cp;
   }
 
@@ -120,7 +132,8 @@ export class ControlPlane {
   private async recover(): Promise<void> {
     const { state } = this;
     // Locks of a control plane that is gone (a kill -9 mid-deploy) free their environments now.
-    for (const l of this.locks.clearStale()) this.log(`released the deploy lock of ${l.env} left by ${l.owner}`);
+    // Env operations' rows stay until they are finished below: they are those operations' intent.
+    for (const l of this.locks.clearStale(isEnvOperation)) this.log(`released the deploy lock of ${l.env} left by ${l.owner}`);
     for (const d of state.runningDeployments()) {
       state.markInterrupted(d.id);
       this.event(d.id, 'deploy.interrupted', `deploy of ${d.release} to ${d.env} was interrupted by a control-plane stop`, { env: d.env });
@@ -147,6 +160,7 @@ export class ControlPlane {
     state.raiseCounter('routes', await this.proxy.currentVersion());
     await this.pushRoutes();
     this.logs.setSources(liveLogSources(this.state, this.paths));
+    await this.finishInterruptedOps();
     await this.reconciler.tick();
     this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
   }
@@ -192,27 +206,62 @@ export class ControlPlane {
     await podman.removeStopped(this.spec.project);
   }
 
+  /**
+   * Env operations (create, destroy, a rebuild's side-by-side environment) whose owner died: their
+   * lock row, written before their first side effect, says what to reverse or complete. The row is
+   * removed only once that is done, so a crash meanwhile is finished by the next start.
+   */
+  private async finishInterruptedOps(): Promise<void> {
+    if (this.sweepingOps) return;
+    this.sweepingOps = true;
+    try {
+      const rows = this.locks.list().filter((r) => isEnvOperation(r) && this.locks.isStale(r));
+      for (const row of rows) {
+        const env = row.env.replace(/^(create|rebuild):/, '');
+        // Something still works on that environment (a create the rebuild asked for): later.
+        const busy = [env, `create:${env}`].some((k) => {
+          const l = this.locks.get(k);
+          return l && l.owner !== row.owner && !this.locks.isStale(l);
+        });
+        if (busy) continue;
+        try {
+          const done = await finishInterrupted(this.envHost(), row);
+          if (done) this.event(null, 'env.recovered', `${done} (${row.operation} by ${row.owner} since ${row.acquired_at})`, { env });
+          this.locks.release(row.env, row.owner);
+        } catch (e) {
+          this.log(`finishing the interrupted ${row.operation} of ${env}: ${(e as Error).message} (will try again)`);
+        }
+      }
+    } finally {
+      this.sweepingOps = false;
+    }
+  }
+
+  private envHost(): EnvApiHost {
+    return {
+      store: this.store,
+      state: this.state,
+      paths: this.paths,
+      specFile: this.spec.file,
+      currentSpec: () => this.currentSpec(),
+      deploy: (b, out) => this.deploy(b, out),
+      exclusive: (key, fn, operation) => this.exclusive(key, fn, operation),
+      emitter: (env, out) => this.emitter(null, env, out),
+      teardown: (env, emit) => teardown(this.deployDeps(), env, emit),
+      pushRoutes: () => this.pushRoutes(),
+    };
+  }
+
   private async listen(tcp?: { host: string; port: number }): Promise<void> {
     const token = readToken(this.store.kilnDir);
     const handlers = {
-      status: async (q: URLSearchParams) => statusView(this.state, this.spec, q.get('env') ?? undefined),
+      status: async (q: URLSearchParams) => ({ ...statusView(this.state, this.spec, q.get('env') ?? undefined), storage: this.storage.view() }),
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
       logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res),
-      ...envHandlers({
-        store: this.store,
-        state: this.state,
-        paths: this.paths,
-        specFile: this.spec.file,
-        currentSpec: () => this.currentSpec(),
-        deploy: (b, out) => this.deploy(b, out),
-        exclusive: (key, fn) => this.exclusive(key, fn),
-        emitter: (env, out) => this.emitter(null, env, out),
-        teardown: (env, emit) => teardown(this.deployDeps(), env, emit),
-        pushRoutes: () => this.pushRoutes(),
-      }),
+      ...envHandlers(this.envHost()),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -235,6 +284,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     await this.dns?.close();
+    if (this.opsTimer) clearInterval(this.opsTimer);
     this.reconciler.stop();
     await Promise.all(this.apis.map((s) => new Promise((r) => s.close(r))));
     rmSync(this.paths.apiSocket, { force: true });
@@ -292,8 +342,8 @@ export class ControlPlane {
    * a row in state.db with this control plane as owner, renewed while `fn` runs, so another
    * control plane on the same .kiln is refused too, and a crashed one's lock frees itself.
    */
-  private async exclusive<T>(env: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.hold(env, this.lockOwner, 'deploy or rollback', fn);
+  private async exclusive<T>(env: string, fn: () => Promise<T>, operation = 'deploy'): Promise<T> {
+    return this.locks.hold(env, this.lockOwner, operation, fn);
   }
 
   private async deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
@@ -377,16 +427,34 @@ export class ControlPlane {
         this.state.finishDeployment(id, false, (e as Error).message);
         throw e;
       }
-    });
+    }, 'rollback');
+  }
+
+  /** A group crash-loops: automatic rollback under the environment's deploy lock (crash-loop-action.ts). */
+  private async crashLoop(group: string, why: string): Promise<boolean> {
+    const g = this.state.group(group);
+    if (!g) return true;
+    const env = g.template.env;
+    const outcome = await this.locks.hold(env, this.lockOwner, 'automatic rollback', () =>
+      handleCrashLoop({ ...this.deployDeps(), emitter: (id) => this.emitter(id, env, { event: () => undefined }) }, group, why),
+    );
+    return outcome !== 'kept-active';
   }
 
   /** `kiln down`: one environment's groups, or everything (then the proxy and this process stop too). */
   private async down(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = body.env === undefined ? undefined : str(body.env, 'env');
     const emit = this.emitter(null, env ?? null, out);
-    if (env) return this.exclusive(env, () => teardown(this.deployDeps(), env, emit));
+    if (env) return this.exclusive(env, () => teardown(this.deployDeps(), env, emit), 'down');
+    // Every environment's deploy lock, nested (a refusal releases the ones taken): no deploy
+    // or rollback runs while everything goes down.
+    const envs = [...new Set(this.state.clusters().map((c) => c.env))];
+    const all = envs.reduce<() => Promise<{ groups: string[] }>>((inner, e) => () => this.exclusive(e, inner, 'down'), () => teardown(this.deployDeps(), undefined, emit));
     this.reconciler.stop();
-    const r = await teardown(this.deployDeps(), undefined, emit);
+    const r = await all().catch((e: unknown) => {
+      this.reconciler.start();
+      throw e;
+    });
     await this.pruneImages(emit);
     await this.proxy.stop();
     emit('proxy.stopped', 'kiln proxy stopped');
@@ -437,9 +505,29 @@ export async function downOffline(projectDir: string, env: string | undefined, l
   const spec = loadSpec(findSpecFile(projectDir));
   const store = openStore(spec.dir);
   const paths = runPaths(store.kilnDir);
-  claimPidFile(paths.serverPid);
+  const state = new RuntimeState(store.db);
+  // The same deploy lock a deploy, rollback or a control plane's down takes, for every environment
+  // it stops, before anything changes: a second down (or a control plane started meanwhile) is
+  // refused with who holds it and since when. All or none: a refusal releases what was taken.
+  const locks = new DeployLocks(store.db);
+  const owner = lockOwnerId();
+  const envs = env ? [env] : [...new Set(state.clusters().map((c) => c.env))];
+  const taken: string[] = [];
+  const renew = setInterval(() => taken.forEach((e) => locks.renew(e, owner)), DEPLOY_LOCK_TTL_MS / 3);
+  renew.unref();
   try {
-    const state = new RuntimeState(store.db);
+    for (const e of envs) {
+      locks.acquire(e, owner, 'down');
+      taken.push(e);
+    }
+    claimPidFile(paths.serverPid);
+  } catch (e) {
+    clearInterval(renew);
+    for (const t of taken) locks.release(t, owner);
+    store.db.close();
+    throw e;
+  }
+  try {
     const proxy = new ProxySupervisor(paths, spec.proxy, log);
     const runtimes = runtimeLookup(spec, store.kilnDir);
     const servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths);
@@ -452,6 +540,8 @@ export async function downOffline(projectDir: string, env: string | undefined, l
     if (!env) await proxy.stop();
     return r;
   } finally {
+    clearInterval(renew);
+    for (const t of taken) locks.release(t, owner);
     rmSync(paths.serverPid, { force: true });
     store.db.close();
   }

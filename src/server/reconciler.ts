@@ -1,10 +1,12 @@
 // Keeps every live group at its size. A dead server is never restarted in place: it is marked
 // dead, taken out of the route table at once, and the group gets a new server with a new name,
 // which joins the route table only after its health check passes. Also finishes drains left
-// over by a control-plane restart and keeps the proxy process alive.
+// over by a control-plane restart and keeps the proxy process alive. Lost servers count toward
+// a group's crash loop and pace its restarts (crash-loop.ts).
 import { checkOnce } from '../deploy/health.js';
 import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
 import type { ServerManager } from './server-manager.js';
+import { CrashLoopTracker } from './crash-loop.js';
 
 export interface ReconcilerDeps {
   state: RuntimeState;
@@ -14,13 +16,20 @@ export interface ReconcilerDeps {
   /** Stops server processes no live row owns (see ControlPlane.removeOrphanProcesses). */
   sweepOrphans(): Promise<void>;
   inFlight(group: string): Promise<number | null>;
+  /**
+   * A maintained group crash-loops (crash-loop.ts): roll it back or mark it failed. Resolves
+   * true when the group is no longer maintained; may throw (e.g. a deploy holds the lock): the
+   * next failure tries again.
+   */
+  crashLoop(group: string, why: string): Promise<boolean>;
+  /** Whether .kiln can be written (checked every tick): on a full disk servers die for a reason no rollback fixes. */
+  checkStorage(): boolean;
   event(kind: string, message: string, about: { env: string; cluster: string; subject: string }): void;
   log(message: string): void;
 }
 
 /** Groups the reconciler maintains: the active one and the ones kept for rollback. */
 const MAINTAINED = ['active', 'draining', 'disabled'] as const;
-const MAX_BACKOFF_MS = 30_000;
 /** How often running servers are health-checked (the spec's interval paces start-up checks). */
 export const MONITOR_INTERVAL_MS = 1_000;
 /** How often /proc is scanned for server processes no row owns (recovery scans at once). */
@@ -31,12 +40,16 @@ export class Reconciler {
   private running = false;
   /** Replacements in progress per group, so one tick never starts duplicates. */
   private readonly starting = new Map<string, number>();
-  private readonly backoff = new Map<string, { failures: number; notBefore: number }>();
+  /** Failures per group in the crash-loop window; paces new servers (backoff). */
+  readonly crashLoops = new CrashLoopTracker();
+  /** Groups whose crash loop is being handled, or was reported with nothing to roll back to. */
+  private readonly loopHandled = new Set<string>();
   /** Consecutive failed health checks of running servers. */
   private readonly failedChecks = new Map<string, number>();
   private monitorTimer: NodeJS.Timeout | null = null;
   private lastSweep = 0;
   private monitoring = false;
+  private storageOk = true;
 
   constructor(private readonly deps: ReconcilerDeps, private readonly intervalMs = 250) {}
 
@@ -90,6 +103,7 @@ export class Reconciler {
               });
               await servers.stop(s, 5_000);
               state.setServerState(s.name, 'dead', `replaced after ${n} failed health checks`);
+              this.failure(g, `${s.name}: ${n} failed health checks`);
             }),
           );
         }
@@ -103,11 +117,23 @@ export class Reconciler {
     }
   }
 
+  /**
+   * An active group with no server left serves nothing: if that is its second loss within the
+   * window (two servers dying together, or a lone server dying twice), waiting for the crash-loop count would only prolong the outage, so it counts as a
+   * crash loop now and rolls back to a kept group if there is one.
+   */
+  private lostAll(g: GroupRow): boolean {
+    const { state } = this.deps;
+    if (state.group(g.name)?.state !== 'active') return false;
+    return state.servers({ group: g.name, states: ['healthy', 'unhealthy', 'starting'] }).length === 0 && this.crashLoops.count(g.name) + 1 >= 2;
+  }
+
   /** One pass; exported for tests and run at start-up before the API opens. */
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
+      this.storageOk = this.deps.checkStorage();
       await this.deps.ensureProxy();
       if (Date.now() - this.lastSweep >= ORPHAN_SWEEP_MS) {
         this.lastSweep = Date.now();
@@ -125,6 +151,7 @@ export class Reconciler {
               cluster: g.cluster,
               subject: s.name,
             });
+            this.failure(g, `${s.name} exited`, this.lostAll(g));
             changed = true;
           }
         }
@@ -146,8 +173,7 @@ export class Reconciler {
     const live = state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).length;
     const inProgress = this.starting.get(g.name) ?? 0;
     const missing = g.replicas - live;
-    const b = this.backoff.get(g.name);
-    if (missing <= 0 || inProgress > 0 || (b && Date.now() < b.notBefore)) return;
+    if (missing <= 0 || inProgress > 0 || !this.crashLoops.mayStart(g.name)) return;
     for (let i = 0; i < missing; i++) void this.replace(g);
   }
 
@@ -158,15 +184,16 @@ export class Reconciler {
     try {
       const s = await servers.start(g);
       const result = await servers.waitHealthy(g, s);
-      if (result.ok && state.group(g.name)?.state !== 'destroyed') {
+      // A group destroyed or failed (crash loop) meanwhile takes no new server.
+      const maintained = (MAINTAINED as readonly string[]).includes(state.group(g.name)?.state ?? '');
+      if (result.ok && maintained) {
         state.setServerState(s.row.name, 'healthy', result.detail);
-        this.backoff.delete(g.name);
         await this.deps.pushRoutes();
         this.deps.event('server.replaced', `${s.row.name}: new server healthy in ${g.name}`, { ...about, subject: s.row.name });
       } else {
         await servers.stop(s.row, 2_000);
-        state.setServerState(s.row.name, 'dead', result.ok ? 'group destroyed while starting' : result.detail);
-        if (!result.ok) this.failed(g, `${s.row.name}: ${result.detail}`);
+        state.setServerState(s.row.name, 'dead', result.ok ? 'group no longer maintained while starting' : result.detail);
+        if (!result.ok && maintained) this.failed(g, `${s.row.name}: ${result.detail}`);
       }
     } catch (e) {
       this.failed(g, (e as Error).message);
@@ -176,9 +203,36 @@ export class Reconciler {
   }
 
   private failed(g: GroupRow, detail: string): void {
-    const prev = this.backoff.get(g.name)?.failures ?? 0;
-    const wait = Math.min(MAX_BACKOFF_MS, 500 * 2 ** prev);
-    this.backoff.set(g.name, { failures: prev + 1, notBefore: Date.now() + wait });
+    const wait = this.failure(g, detail);
     this.deps.event('server.failed', `${detail}; next try in ${wait} ms`, { env: g.template.env, cluster: g.cluster, subject: g.name });
+  }
+
+  /**
+   * Counts one lost server of a maintained group: sets its backoff and, when the failures make a
+   * crash loop, hands the group to the control plane once. Returns the backoff in ms.
+   */
+  private failure(g: GroupRow, detail: string, lostAll = false): number {
+    const v = this.crashLoops.record(g.name, g.replicas);
+    // A full or read-only disk kills every build alike: back off, but roll nothing back for it.
+    if ((v.looping || lostAll) && this.storageOk && !this.loopHandled.has(g.name)) {
+      this.loopHandled.add(g.name);
+      const why = lostAll
+        ? `every server lost (${v.failures} within ${this.crashLoops.windowSeconds} s), last: ${detail}`
+        : `${v.failures} servers lost within ${this.crashLoops.windowSeconds} s, last: ${detail}`;
+      void this.deps
+        .crashLoop(g.name, why)
+        .then((done) => {
+          if (done) this.crashLoops.forget(g.name);
+          // Nothing to roll back to: reported once; a new episode (a quiet window) reports again.
+          else setTimeout(() => this.loopHandled.delete(g.name), this.crashLoops.windowMs).unref();
+        })
+        .catch((e: Error) => {
+          this.loopHandled.delete(g.name);
+          this.deps.log(`crash loop of ${g.name}: ${e.message}`);
+        });
+    } else if (!v.looping) {
+      this.loopHandled.delete(g.name);
+    }
+    return v.backoffMs;
   }
 }

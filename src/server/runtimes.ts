@@ -5,6 +5,7 @@ import { ProcessRuntime } from '../runtime/process/process-runtime.js';
 import type { Runtime } from '../runtime/types.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { settingsFromEnv } from '../runtime/podman/settings.js';
+import { sqliteStoreFiles } from '../streams/data/bindings.js';
 
 export type RuntimeLookup = (env: string, kind: string) => Runtime;
 
@@ -16,7 +17,9 @@ export function runtimeLookup(spec: ProjectSpec | (() => ProjectSpec), kilnDir: 
     if (kind !== 'podman') return processRuntime;
     let r = podman.get(env);
     if (!r) {
-      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv((typeof spec === 'function' ? spec() : spec).environments[env]?.podman) });
+      const project = typeof spec === 'function' ? spec() : spec;
+      // SQLite files at custom paths get their directory mounted too (issue 4).
+      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(project.environments[env]?.podman), sqliteFiles: (e) => sqliteStoreFiles(project, kilnDir, e) });
       podman.set(env, r);
     }
     return r;

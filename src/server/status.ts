@@ -2,7 +2,8 @@
 // (active / draining / disabled) and their servers with health. Derived from state only.
 import { fqdn } from '../names/names.js';
 import type { ProjectSpec } from '../spec/types.js';
-import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
+import { CRASH_LOOP_DEFAULTS } from './crash-loop.js';
+import { LIVE_GROUP_STATES, type GroupRow, type RuntimeState } from '../store/runtime-state.js';
 
 export interface StatusServer {
   name: string;
@@ -20,13 +21,16 @@ export interface StatusGroup {
   replicas: number;
   healthy: number;
   servers: StatusServer[];
+  /** Why the group failed or crash-loops, and what to do (from its latest such event); else null. */
+  failure: string | null;
 }
 export interface StatusCluster {
   name: string;
   env: string;
   service: string;
   role: string;
-  host: string;
+  /** The load balancer's DNS name; null for a cluster without one (a worker role has no port). */
+  host: string | null;
   url: string | null;
   active: string | null;
   groups: StatusGroup[];
@@ -36,6 +40,8 @@ export interface StatusView {
   env: string | null;
   lastDeployment: { id: number; release: string; state: string; kind: string } | null;
   clusters: StatusCluster[];
+  /** Whether the control plane can write .kiln (added by the control plane, see storage-watch.ts). */
+  storage?: { ok: boolean; message: string | null; since: string | null };
 }
 
 export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string): StatusView {
@@ -44,10 +50,10 @@ export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string)
     env: c.env,
     service: c.service,
     role: c.role,
-    host: fqdn(c.name, spec.domain),
+    host: c.lb_port ? fqdn(c.name, spec.domain) : null,
     url: c.lb_port ? `http://${spec.proxy.host}:${c.lb_port}` : null,
     active: c.active_group,
-    groups: state.groups({ cluster: c.name, states: LIVE_GROUP_STATES }).map((g) => {
+    groups: shownGroups(state, c.name, c.active_group).map((g) => {
       const servers = state
         .servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] })
         .map((s) => ({ name: s.name, state: s.state, pid: s.pid, port: s.port, since: s.changed_at, detail: s.detail }));
@@ -59,23 +65,47 @@ export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string)
         replicas: g.replicas,
         healthy: servers.filter((s) => s.state === 'healthy').length,
         servers,
+        failure: failureOf(state, g),
       };
     }),
   }));
   return { project: spec.project, env: env ?? null, lastDeployment: env ? (state.lastDeployment(env) ?? null) : null, clusters };
 }
 
+const FAILURE_EVENTS = ['group.failed', 'group.crash-loop'] as const;
+
+function failureOf(state: RuntimeState, g: GroupRow): string | null {
+  if (g.state === 'failed') return state.lastEventAbout(g.name, ['group.failed'])?.message ?? null;
+  if (g.state !== 'active') return null;
+  // An active group that crash-looped with nothing to roll back to: shown while it is recent.
+  const e = state.lastEventAbout(g.name, FAILURE_EVENTS);
+  return e && Date.now() - Date.parse(e.at) < 2 * CRASH_LOOP_DEFAULTS.windowMs ? e.message : null;
+}
+
+/**
+ * The live groups, and a failed group newer than the active one (a crash loop rolled back from):
+ * the cluster's newest build failing is what a user needs to see until the next deploy.
+ */
+function shownGroups(state: RuntimeState, cluster: string, active: string | null): GroupRow[] {
+  const activeBuild = active ? (state.group(active)?.build ?? -1) : -1;
+  return state
+    .groups({ cluster, states: [...LIVE_GROUP_STATES, 'failed'] })
+    .filter((g) => g.state !== 'failed' || (g.build > activeBuild && state.lastEventAbout(g.name, ['group.failed']) !== undefined));
+}
+
 export function formatStatus(v: StatusView): string {
-  if (!v.clusters.length) return `nothing deployed${v.env ? ` in ${v.env}` : ''} yet`;
   const lines: string[] = [];
+  if (v.storage && !v.storage.ok) lines.push(`! storage since ${v.storage.since}: ${v.storage.message}`);
+  if (!v.clusters.length) return [...lines, `nothing deployed${v.env ? ` in ${v.env}` : ''} yet`].join('\n');
   if (v.lastDeployment) {
     const d = v.lastDeployment;
     lines.push(`${v.env}: last ${d.kind} ${d.release} ${d.state}`);
   }
   for (const c of v.clusters) {
-    lines.push(`${c.name}  ${c.host}${c.url ? `  ${c.url}` : ''}  active: ${c.active ?? '-'}`);
+    lines.push(`${c.name}${c.host ? `  ${c.host}` : ''}${c.url ? `  ${c.url}` : ''}  active: ${c.active ?? '-'}`);
     for (const g of c.groups) {
       lines.push(`  ${g.name}  ${g.release}  ${g.state.padEnd(8)}  ${g.healthy}/${g.replicas} healthy`);
+      if (g.failure) lines.push(`    ! ${g.failure}`);
       for (const s of g.servers) lines.push(`    ${s.name}  ${s.state.padEnd(9)} pid ${s.pid ?? '-'}${s.port ? `  port ${s.port}` : ''}`);
     }
   }

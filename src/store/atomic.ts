@@ -43,8 +43,13 @@ export function writeFileAtomic(target: string, data: string | Buffer, mode = 0o
     fd = undefined;
     fs.renameSync(tmp, target);
   } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    // Best effort: the original error (e.g. ENOSPC) is what the user must see, not a failed cleanup.
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* reported below */
+    }
     throw e;
   }
   fsyncDir(path.dirname(target));

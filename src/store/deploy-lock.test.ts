@@ -98,3 +98,23 @@ test('hold() renews while the work runs and releases after it, also when it fail
   await assert.rejects(b.hold('prod', owner, 'deploy', async () => { throw new Error('boom'); }), /boom/);
   assert.equal(b.get('prod'), undefined, 'released after a failure');
 });
+
+test("an env operation's row outlives its dead owner until it is finished: clearStale keeps what it is told to, list and isStale find it", async (t) => {
+  const { a, b } = twoControlPlanes(t);
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  const dead = `${pid}:${processStartTime(pid)}:abc123`;
+  a.acquire('create:test-r9', dead, 'env create');
+  a.acquire('prod', dead, 'deploy');
+  const e = refused(() => b.acquire('create:test-r9', lockOwnerId(), 'env create'));
+  assert.match(e.message, new RegExp(`locked by pid ${pid} \\(env create\\) since \\d{4}-`));
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  const cleared = b.clearStale((r) => r.env.startsWith('create:'));
+  assert.deepEqual(cleared.map((l) => l.env), ['prod']);
+  const kept = b.list('create:');
+  assert.deepEqual(kept.map((l) => [l.env, l.operation]), [['create:test-r9', 'env create']]);
+  assert.equal(b.isStale(kept[0]!), true);
+  assert.deepEqual(b.list('rebuild:'), []);
+});

@@ -54,7 +54,8 @@ export class DeployLocks {
       .transaction(() => {
         const held = this.get(env);
         if (held && held.expires_at > this.now() && this.alive(held.owner)) {
-          throw new KilnError('DEPLOY_IN_PROGRESS', `a ${held.operation} of ${env} is in progress (lock held by ${held.owner.split(':')[0] === String(process.pid) ? 'this control plane' : `pid ${held.owner.split(':')[0]}`} since ${held.acquired_at})`, {
+          const who = held.owner.split(':')[0] === String(process.pid) ? 'this process' : `pid ${held.owner.split(':')[0]}`;
+          throw new KilnError('DEPLOY_IN_PROGRESS', `a ${held.operation} of ${env} is in progress: locked by ${who} (${held.operation}) since ${held.acquired_at}`, {
             hint: `wait for it to finish: kiln status --env ${env}`,
           });
         }
@@ -78,10 +79,23 @@ export class DeployLocks {
     return this.db.prepare('SELECT * FROM deploy_locks WHERE env = ?').get(env) as DeployLockRow | undefined;
   }
 
-  /** Removes locks whose owner is gone or whose time ran out (at control-plane start); returns them. */
-  clearStale(): DeployLockRow[] {
+  /** Every lock row whose key starts with `prefix` (e.g. "rebuild:"). */
+  list(prefix = ''): DeployLockRow[] {
+    return this.db.prepare("SELECT * FROM deploy_locks WHERE substr(env, 1, length(?)) = ?").all(prefix, prefix) as DeployLockRow[];
+  }
+
+  /** Whether the row is free to take: its owner is gone or its time ran out. */
+  isStale(row: DeployLockRow): boolean {
+    return row.expires_at <= this.now() || !this.alive(row.owner);
+  }
+
+  /**
+   * Removes locks whose owner is gone or whose time ran out (at control-plane start); returns them.
+   * Rows `keep` selects stay: they are the intent of an operation the caller will finish first.
+   */
+  clearStale(keep: (r: DeployLockRow) => boolean = () => false): DeployLockRow[] {
     const rows = this.db.prepare('SELECT * FROM deploy_locks').all() as DeployLockRow[];
-    const stale = rows.filter((r) => r.expires_at <= this.now() || !this.alive(r.owner));
+    const stale = rows.filter((r) => (r.expires_at <= this.now() || !this.alive(r.owner)) && !keep(r));
     for (const r of stale) this.db.prepare('DELETE FROM deploy_locks WHERE env = ? AND owner = ?').run(r.env, r.owner);
     return stale;
   }

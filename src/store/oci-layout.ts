@@ -130,7 +130,8 @@ export class OciLayout {
           hash.update(chunk);
           size += chunk.length;
           try {
-            fs.writeSync(fd, chunk);
+            // writeSync may write less than asked (a nearly full disk): loop, or the blob is short.
+            for (let off = 0; off < chunk.length; ) off += fs.writeSync(fd, chunk, off);
             cb();
           } catch (e) {
             cb(e as Error);

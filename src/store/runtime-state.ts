@@ -280,7 +280,13 @@ export class RuntimeState {
       .run(at, e.deployment_id, e.env, e.cluster, e.subject, e.kind, e.message);
     return { id: Number(r.lastInsertRowid), at, ...e };
   }
-  events(where: { deployment?: number; env?: string; limit?: number }): EventRow[] {
+  /** The newest event of one of `kinds` about `subject` (e.g. why a group failed). */
+  lastEventAbout(subject: string, kinds: readonly string[]): EventRow | undefined {
+    return this.db
+      .prepare(`SELECT * FROM events WHERE subject = ? AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
+      .get(subject, ...kinds) as EventRow | undefined;
+  }
+    events(where: { deployment?: number; env?: string; limit?: number }): EventRow[] {
     if (where.deployment !== undefined) {
       return this.db.prepare('SELECT * FROM events WHERE deployment_id = ? ORDER BY id').all(where.deployment) as EventRow[];
     }

@@ -1,9 +1,11 @@
 // .kiln/state.db: the small relational state next to the OCI layout (tags, releases, and
 // later deployments). SQLite in WAL mode so the control plane can read while a CLI writes.
+import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { KilnError } from '../errors.js';
 import { MIGRATIONS, type Migration } from './schema.js';
+import { storageError } from './storage-error.js';
 
 /** An open better-sqlite3 connection to state.db. */
 export type Database = BetterSqlite3.Database;
@@ -11,7 +13,12 @@ type Db = Database;
 
 export function openStateDb(kilnDir: string, migrations: readonly Migration[] = MIGRATIONS): Db {
   const file = path.join(kilnDir, 'state.db');
-  const db = new BetterSqlite3(file);
+  let db: Db;
+  try {
+    db = new BetterSqlite3(file);
+  } catch (e) {
+    throw readOnlyStore(e, kilnDir, file) ?? e;
+  }
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
@@ -22,7 +29,21 @@ export function openStateDb(kilnDir: string, migrations: readonly Migration[] = 
     return db;
   } catch (e) {
     db.close();
-    throw e;
+    throw readOnlyStore(e, kilnDir, file) ?? e;
+  }
+}
+
+/**
+ * SQLite cannot open a WAL database on a read-only filesystem (it must create -shm) and says
+ * only "unable to open database file": name the real cause when .kiln cannot be written.
+ */
+function readOnlyStore(e: unknown, kilnDir: string, file: string): KilnError | null {
+  if ((e as { code?: string }).code !== 'SQLITE_CANTOPEN') return null;
+  try {
+    fs.accessSync(kilnDir, fs.constants.W_OK);
+    return null;
+  } catch (a) {
+    return storageError(a, file);
   }
 }
 

@@ -30,6 +30,10 @@ describe('deploy on the process runtime', () => {
     assert.deepEqual(apiCluster?.groups.map((g) => [g.name, g.state, g.healthy]), [['api-http-dev-v001', 'active', 2]]);
     const worker = st.clusters.find((c) => c.name === 'api-worker-dev');
     assert.equal(worker?.groups[0]?.servers.length, 1);
+    // Only a cluster with a load balancer has a host name to show; a worker has none.
+    assert.equal(apiCluster?.host, 'api-http-dev.shop.test');
+    assert.equal(worker?.host, null);
+    assert.equal(worker?.url, null);
   });
 
   /** `dig` (the real client) against Kiln's DNS server. */
@@ -55,6 +59,15 @@ describe('deploy on the process runtime', () => {
     assert.doesNotMatch(refused, /flags:[^;]*\bra\b/, 'never offers recursion');
     const nx = execFileSync('dig', ['@127.0.0.1', '-p', String(shop.p.dnsPort), '+tries=1', '+time=2', 'nope.shop.test'], { encoding: 'utf8' });
     assert.match(nx, /status: NXDOMAIN/);
+    // A worker cluster has no load balancer: no cluster name, no SRV, no route on the proxy;
+    // its group and server are still named (where it runs, which release).
+    const worker = st.clusters.find((c) => c.name === 'api-worker-dev')!;
+    const workerNx = execFileSync('dig', ['@127.0.0.1', '-p', String(shop.p.dnsPort), '+tries=1', '+time=2', 'api-worker-dev.shop.test'], { encoding: 'utf8' });
+    assert.match(workerNx, /status: NXDOMAIN/);
+    assert.equal(dig('SRV', '_http._tcp.api-worker-dev.shop.test'), '');
+    assert.match(dig('TXT', `${worker.groups[0]!.name}.shop.test`), /release=/);
+    assert.equal(dig(`${worker.groups[0]!.servers[0]!.name}.shop.test`), '127.0.0.1');
+    assert.equal((await shop.get('api-worker-dev.shop.test', '/')).status, 404);
   });
 
   test('deploy r2 under continuous load: zero failed requests, one switch from v1 to v2', async (t) => {

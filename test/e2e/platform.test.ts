@@ -7,8 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { startLoad, waitFor } from './lib/load.js';
-import { setupShop, SHOP_TOKEN, type Shop } from './lib/shop.js';
+import { postJson, setupShop, SHOP_TOKEN, type Shop } from './lib/shop.js';
 
 interface DataStatus {
   position: number;
@@ -34,6 +35,26 @@ describe('data stores move with releases', () => {
     assert.deepEqual(s.pending, []);
     // api gets the store's location as a flag and is healthy only when the store exists.
     assert.equal((await shop.get('api-http-dev.shop.test', '/items')).status, 200);
+  });
+
+  test('the api keeps orders in the SQLite store: posted and read back through the proxy, and from the file', async () => {
+    const api = 'api-http-dev.shop.test';
+    const post = (body: unknown): Promise<{ status: number; body: string }> => postJson(shop.p.proxyPort, api, '/orders', body);
+    const created = await post({ item: 'stoneware plate', qty: 3, price: 15 });
+    assert.equal(created.status, 201, created.body);
+    assert.equal((await post({ item: 'mug', qty: 1, price: 12.25 })).status, 201);
+    // Values that are not an order are refused and change nothing.
+    assert.equal((await post({ item: "mug'); DROP TABLE orders; --", qty: 1, price: 1 })).status, 400);
+    assert.equal((await post({ item: 'mug', qty: 0, price: 1 })).status, 400);
+    const viaProxy = JSON.parse((await shop.get(api, '/orders')).body) as { engine: string; orders: Array<Record<string, unknown>> };
+    assert.equal(viaProxy.engine, 'sqlite');
+    assert.deepEqual(viaProxy.orders.map((o) => [o['item'], o['qty'], o['price_cents']]), [['stoneware plate', 3, 1500], ['mug', 1, 1225]]);
+    const db = new Database(path.join(shop.p.dir, '.kiln', 'data', 'dev', 'orders.db'), { readonly: true });
+    try {
+      assert.deepEqual(viaProxy.orders, db.prepare('SELECT id, item, qty, price_cents, created_at FROM orders ORDER BY id').all());
+    } finally {
+      db.close();
+    }
   });
 
   test('a release with two new entries: migrated, then switched, with zero failed requests', async (t) => {

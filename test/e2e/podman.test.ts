@@ -11,6 +11,8 @@ import { makeProject, type ServerProc, type TestProject } from './lib/project.js
 import { startLoad, waitFor } from './lib/load.js';
 import { podmanTestEnv, removeProject, requirePodman, uniqueProject, type PodmanTestEnv } from '../support/podman.js';
 import type { StatusView } from '../../src/server/status.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { postJson as post, SHOP_TOKEN } from './lib/shop.js';
 
 function get(port: number, host: string, urlPath: string): Promise<{ status: number; version: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -24,7 +26,10 @@ function get(port: number, host: string, urlPath: string): Promise<{ status: num
   });
 }
 
+
 describe('deploy on the podman runtime', () => {
+  let pg: TestPostgres;
+  const ordersDb = `kiln_podman_orders_${process.pid}`;
   let p: TestProject;
   let pod: PodmanTestEnv;
   let project: string;
@@ -52,6 +57,11 @@ describe('deploy on the podman runtime', () => {
     doc.setIn(['environments', 'staging', 'podman', 'containers-conf'], pod.settings.containersConf);
     fs.writeFileSync(file, doc.toString());
     await p.kiln(['init']);
+    // staging keeps orders in PostgreSQL: the URL is a secret, like the web token.
+    pg = await startPostgres();
+    pg.createDatabase(ordersDb);
+    await p.kiln(['secret', 'set', 'orders_url', '--env', 'staging'], { input: pg.url(ordersDb) });
+    await p.kiln(['secret', 'set', 'web_token', '--env', 'staging'], { input: SHOP_TOKEN });
     await p.kiln(['os', 'build', 'bookworm'], { timeoutMs: 600_000 });
     await p.kiln(['app', 'tag', 'api', '1.0.0']);
     await p.kiln(['app', 'tag', 'web', '1.0.0']);
@@ -67,6 +77,7 @@ describe('deploy on the podman runtime', () => {
       removeProject(pod, project);
       pod.cleanup();
     }
+    pg?.dropDatabase(ordersDb);
   });
 
   test('r1 runs as read-only containers from Kiln-built images, behind the role-named proxy', async () => {
@@ -85,6 +96,35 @@ describe('deploy on the podman runtime', () => {
     // The app wrote its log through --log-file into the mounted log directory on the host.
     const logDir = path.join(p.dir, '.kiln', 'logs', 'staging', 'api-http-staging');
     assert.ok(fs.readdirSync(logDir).some((f) => f.endsWith('.log') && fs.readFileSync(path.join(logDir, f), 'utf8').includes('"listening"')));
+  });
+
+  test('orders go to PostgreSQL through the proxy; the URL reaches the container only as a mounted file', async () => {
+    const web = await get(p.proxyPort, 'web-http-staging.shop.test', '/');
+    assert.match(web.body, /id="token"/, 'web read its token file, mounted into its container');
+    const api = 'api-http-staging.shop.test';
+    const placed = [
+      { item: 'glazed bowl', qty: 2, price: 18 },
+      { item: 'kiln-fired mug', qty: 1, price: 12.5 },
+    ];
+    for (const o of placed) assert.equal((await post(p.proxyPort, api, '/orders', o)).status, 201);
+    assert.equal((await post(p.proxyPort, api, '/orders', { item: "x'; DROP TABLE orders; --", qty: 1, price: 1 })).status, 400);
+    const viaProxy = JSON.parse((await get(p.proxyPort, api, '/orders')).body) as { engine: string; orders: Array<Record<string, unknown>> };
+    assert.equal(viaProxy.engine, 'postgres');
+    assert.deepEqual(viaProxy.orders.map((o) => [o['item'], o['qty'], o['price_cents']]), [['glazed bowl', 2, 1800], ['kiln-fired mug', 1, 1250]]);
+    // The same rows, read straight from PostgreSQL.
+    const direct = pg
+      .psql(ordersDb, 'SELECT id, item, qty, price_cents, created_at FROM orders ORDER BY id')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [id, item, qty, price, created] = l.split('|');
+        return { id: Number(id), item, qty: Number(qty), price_cents: Number(price), created_at: created };
+      });
+    assert.deepEqual(viaProxy.orders, direct);
+    // Neither the password nor the URL is in any container's command line or configuration.
+    const inspect = spawnSync('podman', ['inspect', ...containers()], { env: pod.env, encoding: 'utf8' }).stdout;
+    assert.ok(inspect.includes('/run/kiln/secrets/orders_url'), 'the api is given the mounted file');
+    assert.ok(!inspect.includes(pg.password) && !inspect.includes(pg.url(ordersDb)) && !inspect.includes(SHOP_TOKEN));
   });
 
   test('deploy r2 under load: zero failed requests, one switch', async (t) => {

@@ -1,12 +1,14 @@
 // `kiln data status|migrate|snapshot|replica|lint <store>`: the data stream's verbs. They work on
 // the store directly (no control plane), like the build side. Only argument parsing here; the
 // logic is in src/streams/data/.
+import { existsSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import { loadProjectSpec } from '../../env/project-spec.js';
 import type { ProjectSpec } from '../../spec/types.js';
 import { kilnDirOf, openStore } from '../../store/init.js';
 import {
   changelogOf,
+  compareHistory,
   connectStore,
   createReplica,
   describeLocation,
@@ -15,6 +17,7 @@ import {
   lintChangelog,
   locateStore,
   migrateStore,
+  prunePgTemplates,
   snapshotStore,
   storeOf,
   storeStatus,
@@ -59,11 +62,18 @@ export const dataStatusCommand: CommandDef = {
     const { spec, store } = specAndStore(ctx);
     const loc = locateStore(spec, kilnDirOf(spec.dir), envOf(ctx), store);
     const changelog = changelogOf(spec, store);
+    // A read command must not create the store: opening a missing SQLite file would make it.
+    if (loc.engine === 'sqlite' && !existsSync(loc.file)) {
+      const s = compareHistory(changelog, []);
+      if (ctx.json) ctx.outJson({ store, env: loc.env, engine: loc.engine, created: false, head: s.head, position: 0, applied: [], pending: s.pending.map((e) => ({ position: e.position, name: e.name, checksum: e.checksum })), problems: [] });
+      else ctx.out([`${describeLocation(loc)}: not created yet (changelog head ${formatPosition(s.head)}); \`kiln data migrate ${store} --env ${loc.env}\` or a deploy creates it`, ...s.pending.map((p) => `  pending  ${p.name}`)].join('\n'));
+      return 0;
+    }
     const conn = await connectStore(loc);
     try {
       const s = await storeStatus(conn, changelog);
       if (ctx.json) {
-        ctx.outJson({ store, env: loc.env, engine: loc.engine, head: s.head, position: s.position, applied: s.applied, pending: s.pending.map((e) => ({ position: e.position, name: e.name, checksum: e.checksum })), problems: s.problems });
+        ctx.outJson({ store, env: loc.env, engine: loc.engine, created: true, head: s.head, position: s.position, applied: s.applied, pending: s.pending.map((e) => ({ position: e.position, name: e.name, checksum: e.checksum })), problems: s.problems });
       } else {
         const lines = [`${describeLocation(loc)}: at ${formatPosition(s.position)}, changelog head ${formatPosition(s.head)}`];
         for (const a of s.applied) lines.push(`  applied  ${a.name}  ${a.checksum.slice(0, 19)}  ${a.appliedAt}${a.release ? `  ${a.release}` : ''}`);
@@ -198,4 +208,39 @@ export const dataLintCommand: CommandDef = {
   },
 };
 
-export const DATA_COMMANDS: CommandDef[] = [dataStatusCommand, dataMigrateCommand, dataSnapshotCommand, dataReplicaCommand, dataLintCommand];
+export const dataPruneCommand: CommandDef = {
+  name: 'data prune',
+  summary: 'drop PostgreSQL template databases of a store\'s older snapshots (all with --all)',
+  description:
+    'Replicas copy a snapshot\'s template database (kiln_snap_<digest>) on the target server. Snapshots and replicas already drop older ones; this does it on demand. --all drops the newest too (the next replica restores it again).',
+  positionals: [storeArg],
+  options: { env: envOpt, all: { type: 'boolean', description: 'drop every template of the store, the newest snapshot\'s too' } },
+  json: true,
+  examples: ['kiln data prune orders --env staging', 'kiln data prune orders --env staging --all'],
+  async run(ctx) {
+    const { spec, store } = specAndStore(ctx);
+    const st = openStore(spec.dir);
+    try {
+      const loc = locateStore(spec, st.kilnDir, envOf(ctx), store);
+      if (loc.engine !== 'postgres') {
+        if (ctx.json) ctx.outJson({ store, env: loc.env, engine: loc.engine, kept: [], dropped: [], failed: [] });
+        else ctx.out(`${describeLocation(loc)}: SQLite stores have no template databases; nothing to prune`);
+        return 0;
+      }
+      const r = await prunePgTemplates(st, loc, { all: ctx.options['all'] === true });
+      if (ctx.json) ctx.outJson({ store, env: loc.env, engine: loc.engine, ...r });
+      else {
+        const lines = [`${describeLocation(loc)}: ${r.dropped.length} template(s) dropped, ${r.kept.length} kept`];
+        for (const d of r.dropped) lines.push(`  dropped  ${d}`);
+        for (const k of r.kept) lines.push(`  kept     ${k}`);
+        for (const f of r.failed) lines.push(`  FAILED   ${f.name}: ${f.error}`);
+        ctx.out(lines.join('\n'));
+      }
+      return r.failed.length ? 1 : 0;
+    } finally {
+      st.db.close();
+    }
+  },
+};
+
+export const DATA_COMMANDS: CommandDef[] = [dataStatusCommand, dataMigrateCommand, dataSnapshotCommand, dataReplicaCommand, dataLintCommand, dataPruneCommand];

@@ -12,7 +12,9 @@ export const downCommand: CommandDef = {
   description:
     'With --env, every server group of that environment is taken out of the proxy and its servers\n' +
     'stop. Without it, all environments go down, then the proxy and the control plane stop.\n' +
-    'Works through the control plane when one runs, else directly on .kiln/.',
+    'Works through the control plane when one runs, else directly on .kiln/. Either way it takes the\n' +
+    'deploy lock of every environment it stops first, so it never races a deploy or rollback: while one\n' +
+    'runs, down is refused with who holds the lock and since when (and nothing changes).',
   positionals: [],
   options: { env: { type: 'string', short: 'e', value: '<env>', description: 'only this environment' } },
   json: true,

@@ -24,6 +24,7 @@ const entries: Array<[string, Loader]> = [
   ['data snapshot', async () => (await import('./data.js')).dataSnapshotCommand],
   ['data replica', async () => (await import('./data.js')).dataReplicaCommand],
   ['data lint', async () => (await import('./data.js')).dataLintCommand],
+  ['data prune', async () => (await import('./data.js')).dataPruneCommand],
   ['secret set', async () => (await import('./secret.js')).secretSetCommand],
   ['secret list', async () => (await import('./secret.js')).secretListCommand],
   ['server', async () => (await import('./server.js')).serverCommand],

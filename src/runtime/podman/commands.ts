@@ -98,7 +98,20 @@ export interface RunSpec {
   workdir?: string;
   /** Host file podman writes the container's init pid to: saves an inspect per start. */
   pidFile?: string;
+  /** Secret files (read-only) and SQLite store directories (read-write) the flags name. */
+  mounts?: Mount[];
 }
+
+/** A host path bind-mounted into a server's container. */
+export interface Mount {
+  host: string;
+  container: string;
+  mode: 'ro' | 'rw';
+}
+
+/** Where secret files and SQLite store directories appear inside a container. */
+export const SECRETS_MOUNT = '/run/kiln/secrets';
+export const DATA_MOUNT = '/run/kiln/data';
 
 export function labels(spec: Pick<RunSpec, 'project' | 'env' | 'cluster' | 'group' | 'server' | 'store'>): Record<string, string> {
   return {
@@ -129,6 +142,8 @@ export function runCommand(s: PodmanSettings, spec: RunSpec): Command {
     ...(spec.pidFile ? ['--pidfile', spec.pidFile] : []),
     ...Object.entries(labels(spec)).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     '--volume', `${spec.logDir}:${s.logMount ?? DEFAULT_LOG_MOUNT}:rw`,
+    // Files, not values: a secret's value never reaches podman's command line or container config.
+    ...(spec.mounts ?? []).flatMap((m) => ['--volume', `${m.host}:${m.container}:${m.mode}`]),
     '--log-driver', 'k8s-file',
     '--log-opt', `path=${spec.stdoutFile}`,
     ...(s.network ? ['--network', s.network] : []),

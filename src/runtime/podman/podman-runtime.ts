@@ -27,7 +27,10 @@ import {
   rmiCommand,
   runCommand,
   stopCommand,
+  DATA_MOUNT,
+  SECRETS_MOUNT,
   type Command,
+  type Mount,
   type PodmanSettings,
 } from './commands.js';
 import { makeExecutor, mustRun, type Executor } from './executor.js';
@@ -42,6 +45,11 @@ export interface PodmanRuntimeOptions {
   exec?: Executor;
   /** How long one `podman ps` answers listServers; default 500 ms. */
   cacheMs?: number;
+  /**
+   * The SQLite store files of an environment (file -> store name), so flags naming them get the
+   * store's directory mounted. Without it, files under <store>/data/<env>/ (the default place) count.
+   */
+  sqliteFiles?: (env: string) => Record<string, string>;
 }
 
 interface PsEntry {
@@ -61,6 +69,12 @@ interface PodmanImage {
   Names?: string[] | null;
 }
 
+/** The value of `--name=value`, or null for anything else. */
+function flagValue(f: string): string | null {
+  const eq = f.indexOf('=');
+  return f.startsWith('--') && eq > 2 ? f.slice(eq + 1) : null;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // Runtime as well: its handle and launch are ServerHandle / ServerLaunch plus the fields the
@@ -71,6 +85,7 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
   private readonly exec: Executor;
   private readonly store: string | undefined;
   private readonly cacheMs: number;
+  private readonly sqliteFiles: ((env: string) => Record<string, string>) | undefined;
   private readonly listings = new Map<string, { at: number; result: Promise<ContainerInfo[]> }>();
   private readonly loading = new Map<string, Promise<void>>();
 
@@ -79,15 +94,53 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
     this.store = opts.store;
     this.exec = opts.exec ?? makeExecutor(podmanEnv(this.settings));
     this.cacheMs = opts.cacheMs ?? 500;
+    this.sqliteFiles = opts.sqliteFiles;
   }
 
-  /** The server's flags as the container sees them: the host log file becomes its mounted path. */
-  containerFlags(launch: ContainerLaunch): string[] {
-    const inside = logPathInContainer(this.settings, launch.logFile);
-    return launch.flags.map((f) => (f === launch.logFile ? inside : f.endsWith(`=${launch.logFile}`) ? f.slice(0, f.length - launch.logFile.length) + inside : f));
+  /**
+   * What the server's flags name on the host and must be mounted: each secret file of its
+   * environment a flag names (read-only, alone: not the whole secrets directory) and the
+   * directory of each SQLite store file (read-write: SQLite writes its journal beside the file).
+   * Returns host path -> path inside the container, and the mounts.
+   */
+  containerMounts(launch: ContainerLaunch): { paths: Map<string, string>; mounts: Mount[] } {
+    const paths = new Map<string, string>([[launch.logFile, logPathInContainer(this.settings, launch.logFile)]]);
+    const mounts: Mount[] = [];
+    const secretsDir = this.store !== undefined ? path.join(this.store, 'secrets', launch.env) : null;
+    const defaultDataDir = this.store !== undefined ? path.join(this.store, 'data', launch.env) : null;
+    const stores = this.sqliteFiles?.(launch.env) ?? {};
+    for (const f of launch.flags) {
+      const value = flagValue(f);
+      if (value === null || !path.isAbsolute(value) || paths.has(value)) continue;
+      const file = path.normalize(value);
+      if (secretsDir !== null && path.dirname(file) === secretsDir) {
+        const container = path.posix.join(SECRETS_MOUNT, path.basename(file));
+        mounts.push({ host: file, container, mode: 'ro' });
+        paths.set(value, container);
+        continue;
+      }
+      const store = stores[file] ?? (defaultDataDir !== null && path.dirname(file) === defaultDataDir ? path.basename(file).replace(/\.db$/, '') : undefined);
+      if (store !== undefined) {
+        const dir = path.posix.join(DATA_MOUNT, store);
+        if (!mounts.some((m) => m.container === dir)) mounts.push({ host: path.dirname(file), container: dir, mode: 'rw' });
+        paths.set(value, path.posix.join(dir, path.basename(file)));
+      }
+    }
+    return { paths, mounts };
+  }
+
+  /** The server's flags as the container sees them: mounted host paths become their paths inside. */
+  containerFlags(launch: ContainerLaunch, paths = this.containerMounts(launch).paths): string[] {
+    return launch.flags.map((f) => {
+      const eq = f.indexOf('=');
+      const inside = paths.get(eq >= 0 ? f.slice(eq + 1) : f);
+      if (inside === undefined) return f;
+      return eq >= 0 ? f.slice(0, eq + 1) + inside : inside;
+    });
   }
 
   private runCmd(launch: ContainerLaunch): Command {
+    const { paths, mounts } = this.containerMounts(launch);
     return runCommand(this.settings, {
       project: launch.project,
       env: launch.env,
@@ -97,8 +150,9 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
       ...(this.store !== undefined ? { store: this.store } : {}),
       image: this.imageRef(launch.project, launch.image),
       run: launch.run,
-      flags: this.containerFlags(launch),
+      flags: this.containerFlags(launch, paths),
       logDir: path.dirname(launch.logFile),
+      mounts,
       stdoutFile: launch.stdoutFile,
       pidFile: this.pidFile(launch),
       ...(launch.port !== undefined ? { port: launch.port } : {}),

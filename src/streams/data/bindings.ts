@@ -92,3 +92,18 @@ export async function connectStore(loc: StoreLocation): Promise<StoreConnection>
 export function dataFlagValue(loc: StoreLocation): string {
   return loc.engine === 'sqlite' ? loc.file : loc.secretFile;
 }
+
+/** The SQLite files of an environment's stores (file -> store), e.g. for container mounts. */
+export function sqliteStoreFiles(spec: ProjectSpec, kilnDir: string, env: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!spec.environments[env]) return out;
+  for (const store of Object.keys(spec.data)) {
+    try {
+      const loc = locateStore(spec, kilnDir, env, store);
+      if (loc.engine === 'sqlite') out[loc.file] = store;
+    } catch {
+      // A PostgreSQL store without a URL: nothing to mount (its deploy says what is wrong).
+    }
+  }
+  return out;
+}

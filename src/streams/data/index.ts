@@ -11,3 +11,4 @@ export * from './replica.js';
 export * from './snapshot.js';
 export * from './tags.js';
 export { parsePgUrl, pgDumpCommand, pgRestoreCommand, type PgTarget, type ToolCommand } from './postgres.js';
+export * from './templates.js';

@@ -21,6 +21,7 @@ import { migrateStore, type MigrateResult } from './migrate.js';
 import { checkDbName, openPostgres, pgRestoreCommand, quoteIdent, withPassFile, type PgTarget } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 import type { DataTag } from './tags.js';
+import { dropPgTemplates, storeTemplates } from './templates.js';
 
 /**
  * How a PostgreSQL replica gets the snapshot's data. `template`: the snapshot is restored once
@@ -78,7 +79,7 @@ export async function createReplica(store: Store, loc: StoreLocation, changelog:
     return { ...base, migrate };
   }
   const strategy = opts.pgStrategy ?? 'template';
-  const migrate = await pgReplica(store, pgTargetOf(loc), snap, changelog, what, migrateOpts, opts.replace ?? false, strategy);
+  const migrate = await pgReplica(store, pgTargetOf(loc), snap, changelog, what, migrateOpts, opts.replace ?? false, strategy, loc.store);
   return { ...base, migrate, strategy };
 }
 
@@ -178,6 +179,7 @@ async function pgReplica(
   migrateOpts: { toPosition?: number; release?: string },
   replace: boolean,
   strategy: PgReplicaStrategy,
+  storeName: string,
 ): Promise<MigrateResult> {
   const db = checkDbName(t.database);
   const admin = await openPostgres(t, 'postgres');
@@ -208,6 +210,11 @@ async function pgReplica(
       }
       if (replace) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
       await admin.exec(`ALTER DATABASE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(db)}`);
+      if (strategy === 'template') {
+        // Keep the template just used and the newest snapshot's; older ones of this store go.
+        const names = storeTemplates(store, storeName);
+        await dropPgTemplates(admin, names, new Set([pgTemplateName(snap.digest), ...names.slice(-1)]));
+      }
       return result;
     } catch (e) {
       await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(tmp)} WITH (FORCE)`).catch(() => undefined);

@@ -17,6 +17,8 @@ import { runTool } from './exec.js';
 import { acquireLock } from './lock.js';
 import { assertConsistent, storeStatus } from './migrate.js';
 import { pgDumpCommand, withPassFile } from './postgres.js';
+import { pgTemplateName } from './replica.js';
+import { dropPgTemplates, storeTemplates, type TemplatePrune } from './templates.js';
 import { dataStream, insertDataTag, type DataTag } from './tags.js';
 
 export const DATA_MEDIA = {
@@ -57,6 +59,8 @@ export function adoptBlobFile(oci: OciLayout, tmp: string): { digest: string; si
 export interface SnapshotResult {
   tag: DataTag;
   ref: string;
+  /** PostgreSQL: templates of this store's older snapshots dropped on the store's server. */
+  templates?: TemplatePrune;
 }
 
 export async function snapshotStore(store: Store, loc: StoreLocation, changelog: Changelog): Promise<SnapshotResult> {
@@ -91,7 +95,10 @@ export async function snapshotStore(store: Store, loc: StoreLocation, changelog:
     });
     const ref = `${dataStream(loc.store)}:${tag.tag}`;
     store.oci.setRef(ref, { ...manifest, mediaType: MEDIA.manifest });
-    return { tag, ref };
+    if (loc.engine === 'sqlite') return { tag, ref };
+    // A newer snapshot makes the older ones' template databases on this server dead weight.
+    const templates = await dropPgTemplates(conn, storeTemplates(store, loc.store), new Set([pgTemplateName(tag.digest)]));
+    return { tag, ref, templates };
   } finally {
     fs.rmSync(tmp, { force: true });
     await conn.close();

@@ -108,7 +108,8 @@ export async function makeProject(opts: MakeProjectOptions = {}): Promise<TestPr
   // Its own DNS port too, so projects (and a developer's running demo) never collide.
   const dnsPort = await freePort();
   doc.setIn(['dns', 'port'], dnsPort);
-  await fsp.writeFile(specFile, doc.toString());
+  // No folding: the copy keeps the example's one-line entries, which tests edit by line.
+  await fsp.writeFile(specFile, doc.toString({ lineWidth: 0 }));
 
   const env = (extra?: Record<string, string | undefined>): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = { ...process.env };

@@ -81,3 +81,20 @@ export function processesMatching(needle: string): number[] {
   }
   return out;
 }
+
+/** POSTs `body` as JSON to the proxy at `port` for `host`: the status and the body as text. */
+export function postJson(port: number, host: string, urlPath: string, body: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: 'POST', headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }, agent: false },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}

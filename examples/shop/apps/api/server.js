@@ -1,5 +1,6 @@
 'use strict';
-// Shop api: `GET /items` and `GET /healthz` over HTTP, or with --mode=worker a background worker.
+// Shop api: `GET /items`, `GET`/`POST /orders` (kept in the orders store named by --db) and
+// `GET /healthz` over HTTP, or with --mode=worker a background worker.
 // All configuration comes from flags (Kiln renders them per environment); nothing is read
 // from environment variables.
 const rt = require('./runtime.js');
@@ -11,7 +12,7 @@ const FLAGS = {
   host: { default: '127.0.0.1', help: 'address to listen on' },
   'log-file': { help: 'file the app appends its JSON-lines log to (required)' },
   greeting: { default: 'hello', help: 'greeting returned by GET /items' },
-  db: { help: 'the orders store: a SQLite file (Kiln renders it from ${data.orders.url}); optional' },
+  db: { help: 'the orders store (Kiln renders it from ${data.orders.url}): a SQLite file, or a file holding a postgres:// URL; optional' },
 };
 
 const ITEMS = [
@@ -36,6 +37,14 @@ if (flags.mode === 'worker') {
   log.write('start', { port, greeting: flags.greeting, unhealthy, db: flags.db ?? null });
   // A server whose database is not there is not healthy: Kiln migrates stores before servers start.
   const dbMissing = () => flags.db !== undefined && !require('node:fs').existsSync(flags.db);
+  // Opened on first use: a store that appears after start (migrated late) is still picked up.
+  let orders = null;
+  const ordersStore = () => {
+    if (flags.db === undefined) return null;
+    if (!orders) orders = require('./orders.js').openOrders(flags.db);
+    return orders;
+  };
+  process.on('exit', () => orders && orders.close());
   rt.serve({
     program: PROGRAM,
     version,
@@ -53,9 +62,47 @@ if (flags.mode === 'worker') {
         if (req.method !== 'GET' && req.method !== 'HEAD') return rt.sendJson(res, 405, { error: 'only GET /items' });
         return rt.sendJson(res, 200, { service: 'api', version, greeting: flags.greeting, items: ITEMS });
       }
-      return rt.sendJson(res, 404, { error: `no route ${req.method} ${path}; try GET /items or GET /healthz` });
+      if (path === '/orders') return handleOrders(req, res, ordersStore, log);
+      return rt.sendJson(res, 404, { error: `no route ${req.method} ${path}; try GET /items, GET or POST /orders, GET /healthz` });
     },
   });
 } else {
   rt.badFlag(PROGRAM, `--mode must be http or worker, got "${flags.mode}"`);
+}
+
+/** GET /orders lists the orders; POST /orders with {"item", "qty", "price"} records one (201). */
+async function handleOrders(req, res, ordersStore, log) {
+  const store = ordersStore();
+  if (!store) return rt.sendJson(res, 503, { error: 'no orders store: start the api with --db (Kiln renders it from ${data.orders.url})' });
+  if (req.method === 'GET' || req.method === 'HEAD') return rt.sendJson(res, 200, { engine: store.engine, orders: await store.list() });
+  if (req.method !== 'POST') return rt.sendJson(res, 405, { error: 'only GET or POST /orders' });
+  let body;
+  try {
+    body = JSON.parse(await readBody(req, 16 * 1024));
+  } catch (e) {
+    return rt.sendJson(res, 400, { error: `the body must be JSON: ${e.message}` });
+  }
+  let order;
+  try {
+    order = require('./orders.js').validateOrder(body);
+  } catch (e) {
+    return rt.sendJson(res, 400, { error: e.message });
+  }
+  const saved = await store.add(order);
+  log.write('order', { id: saved.id, engine: store.engine });
+  return rt.sendJson(res, 201, saved);
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks = [];
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > limit) return reject(new Error(`larger than ${limit} bytes`));
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }

@@ -1,0 +1,199 @@
+// HTTP Upgrade (WebSocket and the like) through the proxy. The handshake is an ordinary request
+// to a backend picked as for any other request (round robin, down backends skipped, refusals
+// retried elsewhere); a 101 turns the two connections into a byte pipe, any other answer goes
+// back as a normal response. An open tunnel belongs to its server group: it outlives a switch
+// (the old group's servers still serve it) and is closed when its group leaves the route table
+// or its listener closes, which is when those servers are about to stop.
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isRefusal, responseHeaders, type IncomingInfo } from './forward.js';
+import type { BackendTarget, GroupTarget, Router } from './router.js';
+import type { Stats } from './stats.js';
+import type { Tunnels } from './tunnels.js';
+import type { UpstreamConn, UpstreamHandler, UpstreamPool } from './upstream.js';
+
+/** What a client may send after its upgrade request before the backend has answered it. */
+const MAX_EARLY_BYTES = 64 * 1024;
+
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** A plain-text answer from the proxy on a raw client socket, which is then closed. */
+export function replyRaw(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const head =
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+  socket.end(head + body);
+  (socket as net.Socket).destroySoon?.();
+}
+
+function headLines(flat: string[]): string {
+  let s = '';
+  for (let i = 0; i < flat.length; i += 2) s += flat[i] + ': ' + flat[i + 1] + '\r\n';
+  return s;
+}
+
+function headerValue(flat: string[], lower: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === lower) return flat[i + 1];
+  return undefined;
+}
+
+export interface UpgraderOptions {
+  router: Router;
+  stats: Stats;
+  pool: UpstreamPool;
+  tunnels: Tunnels;
+}
+
+export function createUpgrader(opts: UpgraderOptions) {
+  const { router, stats, pool, tunnels } = opts;
+
+  /** Forwards one upgrade request to `group`; `port` is the listener's cluster port, 0 for the main one. */
+  return function upgrade(req: http.IncomingMessage, client: Duplex, early: Buffer, info: IncomingInfo, group: GroupTarget, port: number): void {
+    const protocol = req.headers.upgrade;
+    // A body on an upgrade request would be read as tunnel bytes by one side and as a body by
+    // the other: refused rather than guessed at. Other methods have no defined upgrade here.
+    if (req.method !== 'GET' || info.hasBody || protocol === undefined || protocol === '') {
+      stats.failed++;
+      replyRaw(client, 400, 'an upgrade request must be a GET without a body and name its protocol in Upgrade\n');
+      return;
+    }
+    const sock = client as net.Socket;
+    sock.setTimeout(0);
+    // Bytes the client sends before the backend said yes (101) wait here and go to the backend
+    // only after it did, so nothing but the head reaches a backend that may refuse. The socket
+    // keeps reading (a paused socket would not notice its client leave) up to a bound; beyond
+    // it, the client is out of protocol and TCP holds the rest.
+    const waiting: Buffer[] = early.length > 0 ? [early] : [];
+    let waitingBytes = early.length;
+    const hold = (d: Buffer): void => {
+      waiting.push(d);
+      waitingBytes += d.length;
+      if (waitingBytes > MAX_EARLY_BYTES) sock.pause();
+    };
+    client.on('data', hold);
+    sock.resume();
+    const groupName = group.name;
+    stats.begin(groupName);
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      stats.end(groupName);
+    };
+    let upstream: UpstreamConn | null = null;
+    let tried: Set<BackendTarget> | null = null;
+    let retries = 0;
+    // A client that ends or drops its connection before the answer has given up: so does the proxy.
+    const onClientGone = (): void => {
+      settle();
+      client.destroy();
+      if (upstream !== null && upstream.handler !== null) upstream.socket.destroy();
+    };
+    client.on('error', () => client.destroy());
+    client.once('close', onClientGone);
+    client.once('end', onClientGone);
+    const url = req.url ?? '/';
+
+    const attempt = (backend: BackendTarget): void => {
+      let head = 'GET ' + url + ' HTTP/1.1\r\n' + headLines(info.headers);
+      if (info.host === undefined) head += `Host: ${backend.host}:${backend.port}\r\n`;
+      head += 'Connection: Upgrade\r\nUpgrade: ' + protocol + '\r\n\r\n';
+      const handler: UpstreamHandler = {
+        onUpgrade(status, reason, headers, backendSocket, rest) {
+          client.off('close', onClientGone);
+          client.off('end', onClientGone);
+          client.off('data', hold);
+          settle();
+          if (client.destroyed) {
+            backendSocket.destroy();
+            return;
+          }
+          const upgradeTo = headerValue(headers, 'upgrade') ?? protocol;
+          client.write(
+            `HTTP/1.1 ${status} ${reason || 'Switching Protocols'}\r\n` +
+              headLines(responseHeaders(headers)) +
+              `Connection: Upgrade\r\nUpgrade: ${upgradeTo}\r\n\r\n`,
+          );
+          if (rest.length > 0) client.write(rest);
+          for (const d of waiting) backendSocket.write(d);
+          waiting.length = 0;
+          tunnels.open(groupName, port, sock, backendSocket);
+        },
+        onResponse(status, reason, headers) {
+          // Not upgraded: an ordinary response, delimited by closing the connection (the body
+          // arrives de-chunked, and this connection cannot carry another request anyway).
+          const kept = responseHeaders(headers);
+          client.write(`HTTP/1.1 ${status} ${reason}\r\n` + headLines(kept) + 'Connection: close\r\n\r\n');
+        },
+        onData(chunk) {
+          if (!client.write(chunk) && conn.socket.readable) {
+            conn.socket.pause();
+            client.once('drain', () => conn.socket.resume());
+          }
+        },
+        onEnd() {
+          settle();
+          client.end();
+          sock.destroySoon();
+        },
+        onError(err, reused, responded) {
+          if (client.destroyed) return;
+          if (responded) {
+            settle();
+            client.destroy();
+            return;
+          }
+          const code = err.code;
+          if (code === 'ETIMEDOUT') {
+            stats.failed++;
+            settle();
+            replyRaw(client, 504, `backend ${backend.server} did not answer the upgrade in time\n`);
+            return;
+          }
+          const refused = isRefusal(code);
+          if (refused) router.markDown(backend);
+          const reset = code === 'ECONNRESET' || code === 'EPIPE';
+          const staleSocket = reset && reused;
+          // Only the GET head can have reached the backend (early bytes wait for a 101): safe to repeat.
+          const retryable = refused || reset;
+          if (retryable && ++retries <= group.backends.length + 2) {
+            if (!staleSocket) (tried ??= new Set()).add(backend);
+            const next = router.pick(group, tried);
+            if (next !== null) {
+              attempt(next);
+              return;
+            }
+          }
+          stats.failed++;
+          settle();
+          replyRaw(client, 502, `bad gateway: upgrade to backend ${backend.server} failed: ${err.message}${code ? ` (${code})` : ''}\n`);
+        },
+      };
+      const conn = pool.request(backend, head, false, handler, true);
+      upstream = conn;
+    };
+
+    const first = router.pick(group, null);
+    if (first === null) {
+      stats.failed++;
+      settle();
+      replyRaw(client, 503, `server group ${groupName} has no servers\n`);
+      return;
+    }
+    attempt(first);
+  };
+}
