@@ -2,7 +2,8 @@
 // runs it, and turns KilnErrors into a clear message and a non-zero exit.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { KilnError, KilnErrors, formatError } from '../errors.js';
+import { KilnError, KilnErrors } from '../errors.js';
+import { printCliError } from './error-output.js';
 import { storageError } from '../store/storage-error.js';
 import type { CommandContext, CommandDef } from './command.js';
 import { commandHelp, mainHelp } from './help.js';
@@ -29,10 +30,8 @@ async function findCommand(argv: string[]): Promise<{ cmd: CommandDef; rest: str
 
 export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
-  const printError = (e: KilnError): void => {
-    if (wantsJson) process.stdout.write(JSON.stringify(e.toJSON()) + '\n');
-    else process.stderr.write(`kiln: ${formatError(e).replace(/^/, '')}\n`);
-  };
+  const printError = (e: KilnError): void =>
+    printCliError(e, wantsJson, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
 
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     const sub = argv[0] === 'help' ? await findCommand(argv.slice(1)) : null;

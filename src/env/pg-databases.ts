@@ -1,9 +1,11 @@
 // A created environment whose `--like` keeps a store in PostgreSQL gets a database of its own on
 // the same server: `<database>_<env>` (dashes become "_"). Its secret holds that database's URL;
-// the replica is made there (temp name, renamed when complete) and `kiln env destroy` drops it.
+// the replica is made there (temp name, renamed when complete) and `kiln env destroy` drops it,
+// with any temporary of it a killed `env create` left (pg-temps.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
+import { dropOrphanPgTemps } from '../streams/data/pg-temps.js';
 import { checkDbName, openPostgres, parsePgUrl, quoteIdent } from '../streams/data/postgres.js';
 import { secretsDir, setSecret } from '../secrets/secrets.js';
 import type { EnvironmentSpec } from '../spec/types.js';
@@ -56,6 +58,8 @@ export async function dropEnvironmentDatabases(kilnDir: string, def: Environment
     if (!t.database.endsWith(`_${def.name.replace(/-/g, '_')}`)) continue;
     const admin = await openPostgres(t, 'postgres');
     try {
+      // A replica being made for it (or left by a killed `env create`) goes too, before the database.
+      dropped.push(...(await dropOrphanPgTemps(admin, { databases: [t.database], templates: true, force: [t.database] })));
       await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(checkDbName(t.database))} WITH (FORCE)`);
       dropped.push(t.database);
     } catch (e) {
@@ -73,6 +77,7 @@ export async function createEmptyDatabases(kilnDir: string, def: EnvironmentSpec
     const t = parsePgUrl(fs.readFileSync(path.join(secretsDir(kilnDir, def.name), secret), 'utf8'), `secret ${secret}`);
     const admin = await openPostgres(t, 'postgres');
     try {
+      await dropOrphanPgTemps(admin, { databases: [t.database], templates: true });
       await admin.exec(`CREATE DATABASE ${quoteIdent(checkDbName(t.database))}`);
     } finally {
       await admin.close();

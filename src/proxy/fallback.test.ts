@@ -139,4 +139,34 @@ test('an upgrade request goes to the kept group when the active group has no ser
   t.after(() => h.socket.destroy());
   assert.equal(h.status, 101);
   assert.match((await readBytes(h.socket, 1, h.rest)).toString(), /^web-v001-1/);
+  assert.deepEqual(((await admin(p.adminSocket, 'GET', '/stats')).json as ProxyStats).fallbacks, { web: 1 });
+});
+
+test("GET /stats counts, per cluster, the requests its kept group served, and only those", async (t) => {
+  const dead = await deadBackend('web-v002-1');
+  const [kept, apiLive, apiKept] = await Promise.all([startBackend('web-v001-1'), startBackend('api-v002-1'), startBackend('api-v001-1')]);
+  const p = await startProxy();
+  t.after(async () => {
+    await p.stop();
+    await Promise.all([kept.kill(), apiLive.kill(), apiKept.kill()]);
+  });
+  const port = await freePort();
+  await putRoutes(
+    p,
+    table(
+      1,
+      withFallback(cluster('web', 'web-v002', { 'web-v001': [kept], 'web-v002': [dead] }, port), 'web-v001'),
+      withFallback(cluster('api', 'api-v002', { 'api-v001': [apiKept], 'api-v002': [apiLive] }), 'api-v001'),
+    ),
+  );
+  const fallbacks = async (): Promise<Record<string, number>> => ((await admin(p.adminSocket, 'GET', '/stats')).json as ProxyStats).fallbacks;
+  assert.deepEqual(await fallbacks(), {}, 'nothing fell back yet');
+  for (let i = 0; i < 4; i++) assert.equal((await get(p.port, 'web.test')).body, 'web-v001-1');
+  assert.equal((await get(port, 'anything')).status, 200, 'the cluster port falls back too');
+  // Not fallbacks: the active group answered (api), a group's own name (502), a body the dead
+  // group refused, which is never replayed (502).
+  for (let i = 0; i < 3; i++) assert.equal((await get(p.port, 'api.test')).body, 'api-v002-1');
+  assert.equal((await get(p.port, 'web-v002.test')).status, 502);
+  assert.equal((await get(p.port, 'web.test', '/', { method: 'POST', body: 'order=1' })).status, 502);
+  assert.deepEqual(await fallbacks(), { web: 5 });
 });

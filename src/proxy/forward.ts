@@ -172,13 +172,17 @@ function sendBody(req: http.IncomingMessage, conn: UpstreamConn, chunked: boolea
 export function createForwarder(opts: ForwarderOptions) {
   const { router, stats, pool } = opts;
 
-  /** Sends the request to `group`, retrying on other backends, then on `fallback`, when that is safe. */
+  /**
+   * Sends the request to `group`, retrying on other backends, then on `fallback`, when that is
+   * safe. A request moved to `fallback` is counted for `cluster` in GET /stats.
+   */
   return function forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     info: IncomingInfo,
     group: GroupTarget,
     fallback: GroupTarget | null = null,
+    cluster: string | null = null,
   ): void {
     // The group serving the request; in-flight counts follow it, so a kept group that takes
     // failed-over requests is not destroyed under them (its drain waits for them).
@@ -269,6 +273,7 @@ export function createForwarder(opts: ForwarderOptions) {
       stats.end(serving.name);
       serving = fallback;
       stats.begin(serving.name);
+      if (cluster !== null) stats.fellBack(cluster);
       tried = null;
       retries = 0;
       return next;

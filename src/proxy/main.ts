@@ -77,7 +77,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     stats.requests++;
     const no = refusal(info, r, port);
     if (no !== null) replyPlain(res, no.status, no.message);
-    else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback);
+    else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback, r.cluster);
   };
   const upgradeOn =
     (port: number, resolve: (info: IncomingInfo) => Resolution | undefined): UpgradeHandler =>
@@ -89,7 +89,11 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       if (no !== null) replyRaw(socket, no.status, no.message);
       // An upgrade is not failed over server by server (see tunnel.ts); it goes to the kept
       // group only when the active one has no server left in the table.
-      else if (r?.kind === 'group') upgrade(req, socket, head, info, r.group.backends.length === 0 && r.fallback ? r.fallback : r.group, port);
+      else if (r?.kind === 'group') {
+        const fellBack = r.group.backends.length === 0 && r.fallback !== null;
+        if (fellBack && r.cluster !== null) stats.fellBack(r.cluster);
+        upgrade(req, socket, head, info, fellBack && r.fallback ? r.fallback : r.group, port);
+      }
     };
 
   const main = createPublicServer(

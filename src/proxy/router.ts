@@ -21,8 +21,11 @@ export interface GroupTarget {
 }
 
 export type Resolution =
-  /** `fallback`: the cluster's kept group, tried only when no server of `group` accepted. */
-  | { readonly kind: 'group'; readonly group: GroupTarget; readonly fallback: GroupTarget | null }
+  /**
+   * `fallback`: the cluster's kept group, tried only when no server of `group` accepted;
+   * `cluster`: the cluster whose route this is (null for a group's own name, which never falls back).
+   */
+  | { readonly kind: 'group'; readonly group: GroupTarget; readonly fallback: GroupTarget | null; readonly cluster: string | null }
   | { readonly kind: 'unavailable'; readonly status: 503; readonly message: string };
 
 /** How long a backend that refused a connection is skipped. */
@@ -32,12 +35,12 @@ function target(b: Backend): BackendTarget {
   return { server: b.server, host: b.host, port: b.port, key: `${b.host}:${b.port}` };
 }
 
-function groupResolution(group: GroupTarget, what: string, fallback: GroupTarget | null = null): Resolution {
+function groupResolution(group: GroupTarget, what: string, cluster: string | null = null, fallback: GroupTarget | null = null): Resolution {
   const spare = fallback !== null && fallback.backends.length > 0 ? fallback : null;
   if (group.backends.length === 0 && spare === null) {
     return { kind: 'unavailable', status: 503, message: `${what} has no servers\n` };
   }
-  return { kind: 'group', group, fallback: spare };
+  return { kind: 'group', group, fallback: spare, cluster };
 }
 
 interface Compiled {
@@ -62,7 +65,7 @@ function compile(table: RouteTable): Compiled {
     const active = c.active === null ? undefined : groups.get(c.active);
     const fallback = c.fallback === undefined ? null : (groups.get(c.fallback) ?? null);
     const r: Resolution = active
-      ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, fallback)
+      ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, c.name, fallback)
       : { kind: 'unavailable', status: 503, message: `cluster ${c.name} has no active server group\n` };
     for (const h of c.hosts) byHost.set(normalizeHost(h), r);
     if (c.port !== undefined) byPort.set(c.port, r);

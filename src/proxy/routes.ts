@@ -53,4 +53,10 @@ export interface ProxyStats {
   inFlight: Record<string, number>;
   /** Open upgraded (WebSocket) connections per group; not in flight, so they never hold a drain. */
   tunnels: Record<string, number>;
+  /**
+   * Requests per cluster that its kept group served because no server of the active group
+   * accepted them (a crash loop before its rollback), since the proxy started. Only clusters
+   * that fell back at least once.
+   */
+  fallbacks: Record<string, number>;
 }

@@ -10,10 +10,17 @@ export class Stats {
   /** Requests the proxy itself answered with 502, 503 or 504. */
   failed = 0;
   private readonly inFlight = new Map<string, number>();
+  /** Per cluster: requests moved to its kept group. Otherwise invisible: they succeed. */
+  private readonly fallbacks = new Map<string, number>();
 
   /** A request was dispatched to `group`. */
   begin(group: string): void {
     this.inFlight.set(group, (this.inFlight.get(group) ?? 0) + 1);
+  }
+
+  /** A request of `cluster` went on to the cluster's kept group. */
+  fellBack(cluster: string): void {
+    this.fallbacks.set(cluster, (this.fallbacks.get(cluster) ?? 0) + 1);
   }
 
   end(group: string): void {
@@ -26,6 +33,6 @@ export class Stats {
     const inFlight: Record<string, number> = {};
     for (const g of router.currentGroups()) inFlight[g] = 0;
     for (const [g, n] of this.inFlight) inFlight[g] = n;
-    return { version, requests: this.requests, failed: this.failed, inFlight, tunnels };
+    return { version, requests: this.requests, failed: this.failed, inFlight, tunnels, fallbacks: Object.fromEntries(this.fallbacks) };
   }
 }

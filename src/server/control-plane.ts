@@ -1,7 +1,7 @@
 // `kiln server`: the control plane. It owns the run side: state, the reconciler, the API, and
 // the proxy process it feeds. Killing it (even kill -9) stops nothing that serves: servers and
 // the proxy are separate processes; a new control plane adopts them from state and pid files.
-import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { KilnError } from '../errors.js';
 import { fqdn } from '../names/names.js';
@@ -12,11 +12,8 @@ import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { LogService, liveLogSources } from '../logs/service.js';
 import { serveLogs } from '../logs/api.js';
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
-import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
-import { serverProcesses } from '../runtime/process/orphans.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
-import { writeFileAtomic } from '../store/atomic.js';
 import { openStore, readToken, type Store } from '../store/init.js';
 import { getRelease } from '../release/index.js';
 import type { ReleaseManifest } from '../release/types.js';
@@ -35,9 +32,12 @@ import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
 import { statusView } from './status.js';
-import { DEPLOY_LOCK_TTL_MS, DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
+import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
-import { envHandlers, finishInterrupted, isEnvOperation, type EnvApiHost } from './env-api.js';
+import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
+import { InterruptedOps } from './interrupted-ops.js';
+import { removeOrphanContainers, removeOrphanProcesses, type OrphanSweepDeps } from './orphan-sweep.js';
+import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { StorageWatch } from './storage-watch.js';
 
@@ -65,8 +65,7 @@ export class ControlPlane {
   private dns: DnsServerHandle | null = null;
   private apis: http.Server[] = [];
   /** Finishes env operations whose owner died (a rebuild CLI killed while this runs). */
-  private opsTimer: NodeJS.Timeout | null = null;
-  private sweepingOps = false;
+  private readonly interruptedOps: InterruptedOps;
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -92,12 +91,18 @@ export class ControlPlane {
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );
     this.proxy = new ProxySupervisor(paths, spec.proxy, log);
+    this.interruptedOps = new InterruptedOps({
+      locks: this.locks,
+      host: () => this.envHost(),
+      event: (kind, message, about) => this.event(null, kind, message, about),
+      log,
+    });
     this.storage = new StorageWatch(paths.kilnDir, (kind, message) => this.event(null, kind, message, {}), log);
     this.reconciler = new Reconciler({
       state,
       servers: this.servers,
       pushRoutes: () => this.pushRoutes(),
-      sweepOrphans: () => this.removeOrphanProcesses(),
+      sweepOrphans: () => removeOrphanProcesses(this.orphanSweepDeps()),
       ensureProxy: async () => {
         if (!this.proxy.isRunning()) {
           log('proxy is not running: starting it');
@@ -123,8 +128,7 @@ export class ControlPlane {
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, zone: () => cp.zone, log: opts.log });
     await cp.listen(opts.tcp);
     cp.reconciler.start();
-    cp.opsTimer = setInterval(() => void cp.finishInterruptedOps(), 2_000);
-    cp.opsTimer.unref();
+    cp.interruptedOps.start();
     return cp;
   }
 
@@ -154,87 +158,19 @@ export class ControlPlane {
         } else adopted++;
       }
     }
-    await this.removeOrphanProcesses();
-    await this.removeOrphanContainers();
+    await removeOrphanProcesses(this.orphanSweepDeps());
+    await removeOrphanContainers({ ...this.orphanSweepDeps(), spec: this.spec });
     const how = await this.proxy.ensure();
     state.raiseCounter('routes', await this.proxy.currentVersion());
     await this.pushRoutes();
     this.logs.setSources(liveLogSources(this.state, this.paths));
-    await this.finishInterruptedOps();
+    await this.interruptedOps.sweep();
     await this.reconciler.tick();
     this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
   }
 
-  /**
-   * Server processes no live server row owns (a kill between spawning a server and recording its
-   * pid, or a server started for a group that recovery just failed) are stopped: no orphans.
-   */
-  private async removeOrphanProcesses(): Promise<void> {
-    const live = new Set(['starting', 'healthy', 'unhealthy']);
-    for (const p of serverProcesses(this.paths.kilnDir)) {
-      const row = this.state.server(p.server);
-      // Owned: a live row of a live group. A group destroyed by a deploy that was killed before
-      // it stopped the group's servers leaves rows that still say 'healthy': those go too.
-      const groupLive = row ? (LIVE_GROUP_STATES as readonly string[]).includes(this.state.group(row.group_name)?.state ?? '') : false;
-      if (row && groupLive && live.has(row.state) && row.pid === p.pid && row.start_time === p.startTime) continue;
-      // Being started by this control plane right now: its pid is recorded in a moment.
-      // (Recovery marks such rows of a dead control plane 'dead' before it scans.)
-      if (row && row.state === 'starting' && row.pid === null) continue;
-      if (row && (this.state.group(row.group_name)?.template.runtime ?? 'process') !== 'process') continue;
-      await this.runtimes('', 'process').stop({ pid: p.pid, startTime: p.startTime }, 2_000);
-      if (row && row.pid === p.pid && live.has(row.state)) this.state.setServerState(row.name, 'stopped', 'its group was destroyed');
-      this.log(`stopped orphan server process ${p.server} (pid ${p.pid})`);
-    }
-  }
-
-  /**
-   * Containers of this project that no live server row owns (a crash between `podman run` and
-   * the row's update, or servers that died while the control plane was down) are removed.
-   */
-  private async removeOrphanContainers(): Promise<void> {
-    const env = Object.values(this.spec.environments).find((e) => e.runtime === 'podman');
-    if (!env) return;
-    const podman = this.runtimes(env.name, 'podman') as PodmanRuntime;
-    for (const c of await podman.listServers(this.spec.project, { fresh: true })) {
-      const row = this.state.server(c.server);
-      const owned = row && row.runtime_ref === c.ref && (row.state === 'healthy' || row.state === 'unhealthy');
-      if (!owned && c.handle) {
-        await podman.stop(c.handle, 2_000);
-        this.log(`removed orphan container ${c.name}`);
-      }
-    }
-    await podman.removeStopped(this.spec.project);
-  }
-
-  /**
-   * Env operations (create, destroy, a rebuild's side-by-side environment) whose owner died: their
-   * lock row, written before their first side effect, says what to reverse or complete. The row is
-   * removed only once that is done, so a crash meanwhile is finished by the next start.
-   */
-  private async finishInterruptedOps(): Promise<void> {
-    if (this.sweepingOps) return;
-    this.sweepingOps = true;
-    try {
-      const rows = this.locks.list().filter((r) => isEnvOperation(r) && this.locks.isStale(r));
-      for (const row of rows) {
-        const env = row.env.replace(/^(create|rebuild):/, '');
-        // Something still works on that environment (a create the rebuild asked for): later.
-        const busy = [env, `create:${env}`].some((k) => {
-          const l = this.locks.get(k);
-          return l && l.owner !== row.owner && !this.locks.isStale(l);
-        });
-        if (busy) continue;
-        try {
-          const done = await finishInterrupted(this.envHost(), row);
-          if (done) this.event(null, 'env.recovered', `${done} (${row.operation} by ${row.owner} since ${row.acquired_at})`, { env });
-          this.locks.release(row.env, row.owner);
-        } catch (e) {
-          this.log(`finishing the interrupted ${row.operation} of ${env}: ${(e as Error).message} (will try again)`);
-        }
-      }
-    } finally {
-      this.sweepingOps = false;
-    }
+  private orphanSweepDeps(): OrphanSweepDeps {
+    return { state: this.state, kilnDir: this.paths.kilnDir, runtimes: this.runtimes, log: this.log };
   }
 
   private envHost(): EnvApiHost {
@@ -255,7 +191,13 @@ export class ControlPlane {
   private async listen(tcp?: { host: string; port: number }): Promise<void> {
     const token = readToken(this.store.kilnDir);
     const handlers = {
-      status: async (q: URLSearchParams) => ({ ...statusView(this.state, this.spec, q.get('env') ?? undefined), storage: this.storage.view() }),
+      status: async (q: URLSearchParams) => {
+        const env = q.get('env') ?? undefined;
+        // A mistyped --env is an error naming the environments, not an empty status. One that
+        // still has clusters is shown even if kiln.yaml no longer defines it.
+        if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
+        return { ...statusView(this.state, this.spec, env), storage: this.storage.view() };
+      },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
@@ -284,7 +226,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     await this.dns?.close();
-    if (this.opsTimer) clearInterval(this.opsTimer);
+    this.interruptedOps.stop();
     this.reconciler.stop();
     await Promise.all(this.apis.map((s) => new Promise((r) => s.close(r))));
     rmSync(this.paths.apiSocket, { force: true });
@@ -481,70 +423,6 @@ export class ControlPlane {
 function str(v: unknown, field: string): string {
   if (typeof v !== 'string' || !v) throw new KilnError('USAGE', `"${field}" is required`);
   return v;
-}
-
-/** One control plane per project: a live one's pid file makes a second refuse to start. */
-function claimPidFile(file: string): void {
-  if (existsSync(file)) {
-    try {
-      const p = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; startTime: string };
-      if (p.pid !== process.pid && isProcessAlive(p.pid, p.startTime)) {
-        throw new KilnError('SERVER_RUNNING', `a control plane for this project is already running (pid ${p.pid})`, {
-          hint: `stop it first: kill ${p.pid}`,
-        });
-      }
-    } catch (e) {
-      if (e instanceof KilnError) throw e;
-    }
-  }
-  writeFileAtomic(file, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), 0o600);
-}
-
-/** `kiln down` when no control plane runs: the same teardown, straight on state. */
-export async function downOffline(projectDir: string, env: string | undefined, log: (m: string) => void): Promise<{ groups: string[] }> {
-  const spec = loadSpec(findSpecFile(projectDir));
-  const store = openStore(spec.dir);
-  const paths = runPaths(store.kilnDir);
-  const state = new RuntimeState(store.db);
-  // The same deploy lock a deploy, rollback or a control plane's down takes, for every environment
-  // it stops, before anything changes: a second down (or a control plane started meanwhile) is
-  // refused with who holds it and since when. All or none: a refusal releases what was taken.
-  const locks = new DeployLocks(store.db);
-  const owner = lockOwnerId();
-  const envs = env ? [env] : [...new Set(state.clusters().map((c) => c.env))];
-  const taken: string[] = [];
-  const renew = setInterval(() => taken.forEach((e) => locks.renew(e, owner)), DEPLOY_LOCK_TTL_MS / 3);
-  renew.unref();
-  try {
-    for (const e of envs) {
-      locks.acquire(e, owner, 'down');
-      taken.push(e);
-    }
-    claimPidFile(paths.serverPid);
-  } catch (e) {
-    clearInterval(renew);
-    for (const t of taken) locks.release(t, owner);
-    store.db.close();
-    throw e;
-  }
-  try {
-    const proxy = new ProxySupervisor(paths, spec.proxy, log);
-    const runtimes = runtimeLookup(spec, store.kilnDir);
-    const servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths);
-    const pushRoutes = async (): Promise<void> => {
-      if (!proxy.isRunning()) return; // it restores stale routes at start, then gets a fresh table
-      state.raiseCounter('routes', await proxy.currentVersion());
-      await proxy.push(buildRouteTable(state, spec.domain, state.nextCounter('routes')));
-    };
-    const r = await teardown({ state, servers, pushRoutes }, env, (_k, m) => log(m));
-    if (!env) await proxy.stop();
-    return r;
-  } finally {
-    clearInterval(renew);
-    for (const t of taken) locks.release(t, owner);
-    rmSync(paths.serverPid, { force: true });
-    store.db.close();
-  }
 }
 
 function formatDataStep(s: StoreDeployStep): string {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { makeProject, type ServerProc, type TestProject } from './lib/project.js';
+import { makeProject, makeReleasedProject, type ServerProc, type TestProject } from './lib/project.js';
 
 /** Everything Kiln keeps: file contents under .kiln (but SQLite's own WAL files) and the rows of state.db. */
 function snapshot(dir: string): string {
@@ -59,11 +59,7 @@ describe('bad input', () => {
   let p: TestProject;
   let server: ServerProc;
   before(async () => {
-    p = await makeProject();
-    await p.kiln(['init']);
-    await p.kiln(['app', 'tag', 'api', '1.0.0']);
-    await p.kiln(['app', 'tag', 'web', '1.0.0']);
-    await p.kiln(['release', 'create']);
+    p = await makeReleasedProject();
     server = await p.startServer();
   });
   after(async () => {

@@ -101,12 +101,14 @@ describe('environments as values: create from a release with prod data, promote,
 
   test('destroy leaves no trace: servers, routes, DNS names, replicas, secrets, logs', async () => {
     await shop.p.kiln(['env', 'destroy', 'test-r2']);
-    assert.deepEqual(processesMatching('-test-r2-v'), []);
+    assert.deepEqual(processesMatching('-test-r2-v', shop.p.dir), []);
     assert.match(dig('api-http-test-r2.shop.test'), /status: NXDOMAIN/);
     assert.equal((await shop.get('api-http-test-r2.shop.test', '/items')).status >= 400, true);
     for (const d of ['data', 'secrets', 'logs']) assert.equal(fs.existsSync(path.join(shop.p.dir, '.kiln', d, 'test-r2')), false, `.kiln/${d}/test-r2`);
-    const st = JSON.parse((await shop.p.kiln(['status', '--env', 'test-r2', '--json'])).stdout) as { clusters: unknown[] };
-    assert.deepEqual(st.clusters, []);
+    // Not even a name left: status of it is the error of an environment that does not exist.
+    const st = await shop.p.kiln(['status', '--env', 'test-r2', '--json'], { allowFail: true });
+    assert.equal(st.code, 1);
+    assert.equal((JSON.parse(st.stdout) as { error: { code: string } }).error.code, 'ENV_NOT_FOUND');
     const list = JSON.parse((await shop.p.kiln(['env', 'list', '--json'])).stdout) as Array<{ name: string }>;
     assert.deepEqual(list.map((e) => e.name).sort(), ['dev', 'staging']);
     // dev serves on.
@@ -171,7 +173,7 @@ describe('kiln rebuild', () => {
     assert.equal(a1['web-http-dev'], a0['web-http-dev'], 'web keeps its group');
     // The side-by-side environment ran first and is gone.
     assert.ok(lines.some((l) => l.kind === 'side.healthy'));
-    assert.deepEqual(processesMatching(`-${result.deploy.sideBySide}-v`), []);
+    assert.deepEqual(processesMatching(`-${result.deploy.sideBySide}-v`, shop.p.dir), []);
     assert.ok(!(JSON.parse((await shop.p.kiln(['env', 'list', '--json'])).stdout) as Array<{ name: string }>).some((e) => e.name === result.deploy.sideBySide));
     // What changed, across streams.
     const diff = (await shop.p.kiln(['release', 'diff', r0.at(-1)!, result.release.name])).stdout;
@@ -193,7 +195,7 @@ describe('kiln rebuild', () => {
       before.clusters.map((c) => [c.name, c.active, c.groups.map((g) => [g.name, g.state])]),
     );
     assert.deepEqual(afterSt.lastDeployment, before.lastDeployment);
-    assert.deepEqual(processesMatching('-dev-rebuild-'), []);
+    assert.deepEqual(processesMatching('-dev-rebuild-', shop.p.dir), []);
     assert.equal((await shop.get('api-http-dev.shop.test', '/items')).status, 200);
   });
 });

@@ -80,7 +80,7 @@ describe('crash loop after the switch', () => {
         assert.match(failed.failure ?? '', /kiln logs/, 'and what to do');
         assert.equal(c.groups.find((g) => g.name === good)!.healthy, 2);
         // Its servers are stopped: no process of the failed group is left.
-        await waitFor(() => processesMatching(`/${badGroup}-`).length === 0, { timeoutMs: 30_000, what: `${badGroup}'s processes gone` });
+        await waitFor(() => processesMatching(`/${badGroup}-`, shop.p.dir).length === 0, { timeoutMs: 30_000, what: `${badGroup}'s processes gone` });
         const evs = events(shop.p.dir, before);
         const firstDeath = evs.find((e) => e.kind === 'server.dead' && e.subject?.startsWith(`${badGroup}-`));
         const switched = evs.find((e) => e.kind === 'cluster.switched' && /automatic rollback/.test(e.message));

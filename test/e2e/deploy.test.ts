@@ -121,8 +121,8 @@ describe('deploy on the process runtime', () => {
     const apiCluster = st.clusters.find((c) => c.name === 'api-http-dev');
     assert.equal(apiCluster?.active, 'api-http-dev-v002');
     assert.ok(!apiCluster?.groups.some((g) => g.name === 'api-http-dev-v003'), 'the failed group is gone');
-    assert.deepEqual(processesMatching('api-http-dev-v003-'), [], 'its servers are stopped');
-    assert.deepEqual(processesMatching('web-http-dev-v003-'), [], 'the other new groups of the release are stopped too');
+    assert.deepEqual(processesMatching('api-http-dev-v003-', shop.p.dir), [], 'its servers are stopped');
+    assert.deepEqual(processesMatching('web-http-dev-v003-', shop.p.dir), [], 'the other new groups of the release are stopped too');
     assert.equal(st.lastDeployment?.state, 'failed');
   });
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { makeProject, type ServerProc, type TestProject } from './lib/project.js';
+import { makeReleasedProject, type ServerProc, type TestProject } from './lib/project.js';
 import { killProjectProcesses } from './lib/processes.js';
 import { waitFor } from './lib/wait.js';
 import { SHOP_TOKEN } from './lib/shop.js';
@@ -48,11 +48,7 @@ describe('full disk and read-only .kiln', () => {
   let server: ServerProc | null = null;
 
   before(async () => {
-    p = await makeProject();
-    await p.kiln(['init']);
-    await p.kiln(['app', 'tag', 'api', '1.0.0']);
-    await p.kiln(['app', 'tag', 'web', '1.0.0']);
-    await p.kiln(['release', 'create']);
+    p = await makeReleasedProject();
     await p.kiln(['secret', 'set', 'web_token', '--env', 'dev'], { input: SHOP_TOKEN });
     // The store moves onto its own small filesystem: filling it never touches the real disk.
     kiln = path.join(p.dir, '.kiln');

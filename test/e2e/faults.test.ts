@@ -55,7 +55,7 @@ describe('faults on the process runtime', () => {
       { timeoutMs: 30_000, what: 'the hung server replaced' },
     );
     assert.ok(!after.servers.some((s) => s.pid === victim.pid));
-    assert.deepEqual(processesMatching(`/${victim.name}.log`), [], 'the hung process was stopped');
+    assert.deepEqual(processesMatching(`/${victim.name}.log`, shop.p.dir), [], 'the hung process was stopped');
   });
 
   test('kill -9 the control plane: no failed request; a restart adopts the servers without duplicates', async (t) => {

@@ -210,9 +210,9 @@ export const dataLintCommand: CommandDef = {
 
 export const dataPruneCommand: CommandDef = {
   name: 'data prune',
-  summary: 'drop PostgreSQL template databases of a store\'s older snapshots (all with --all)',
+  summary: 'drop PostgreSQL template databases of a store\'s older snapshots (all with --all) and temporaries of killed replicas',
   description:
-    'Replicas copy a snapshot\'s template database (kiln_snap_<digest>) on the target server. Snapshots and replicas already drop older ones; this does it on demand. --all drops the newest too (the next replica restores it again).',
+    'Replicas copy a snapshot\'s template database (kiln_snap_<digest>) on the target server. Snapshots and replicas already drop older ones; this does it on demand. --all drops the newest too (the next replica restores it again). Temporary databases (<db>_kt_…) that a killed replica left, and that no live process owns, are dropped too.',
   positionals: [storeArg],
   options: { env: envOpt, all: { type: 'boolean', description: 'drop every template of the store, the newest snapshot\'s too' } },
   json: true,
@@ -234,6 +234,7 @@ export const dataPruneCommand: CommandDef = {
         for (const d of r.dropped) lines.push(`  dropped  ${d}`);
         for (const k of r.kept) lines.push(`  kept     ${k}`);
         for (const f of r.failed) lines.push(`  FAILED   ${f.name}: ${f.error}`);
+        for (const d of r.temporaries ?? []) lines.push(`  dropped  ${d} (left by a killed replica)`);
         ctx.out(lines.join('\n'));
       }
       return r.failed.length ? 1 : 0;

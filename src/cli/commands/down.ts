@@ -1,7 +1,7 @@
 import type { CommandDef } from '../command.js';
 import { existsSync } from 'node:fs';
 import { ApiClient } from '../../server/client.js';
-import { downOffline } from '../../server/control-plane.js';
+import { downOffline } from '../../server/down-offline.js';
 import { runPaths } from '../../server/paths.js';
 import { KilnError } from '../../errors.js';
 import { findKilnDir } from '../project.js';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { KilnError } from '../../errors.js';
 import { toNumberedParams, type Row, type StoreConnection } from './engine.js';
+import { processAlive } from './lock.js';
 
 export interface PgTarget {
   host: string;
@@ -135,7 +136,8 @@ export function pgRestoreCommand(t: PgTarget, database: string, inFile: string, 
  * escapes ":" and "\" with a backslash.
  */
 export async function withPassFile<T>(t: PgTarget, fn: (passFile: string) => Promise<T>): Promise<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pgpass-'));
+  removeOrphanPassFiles();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-pgpass-${process.pid}-`));
   const file = path.join(dir, 'pgpass');
   const esc = (s: string) => s.replace(/[\\:]/g, (c) => '\\' + c);
   try {
@@ -143,5 +145,22 @@ export async function withPassFile<T>(t: PgTarget, fn: (passFile: string) => Pro
     return await fn(file);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A process killed with -9 while pg_dump/pg_restore ran leaves its password file behind: the
+ * next one removes those whose process (pid in the directory name) is gone.
+ */
+export function removeOrphanPassFiles(): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(os.tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^kiln-pgpass-(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }

@@ -1,7 +1,8 @@
 // Replicas: a new store made from a snapshot, then the changelog applied up to a position. It is
 // built under a temporary name and renamed into place only when complete, so a failure (or a
 // kill -9) never leaves a half-made store under the real name. Temporaries left by a killed
-// process are removed by the next replica of the same store.
+// process are removed by the next replica of the same store (PostgreSQL: also by `kiln data
+// prune` and `kiln env create/destroy`; ownership is an advisory lock, see pg-temps.ts).
 //   SQLite:     <dir>/.<file>.tmp-<pid>-<rand>  -> rename(2) over <file>
 //   PostgreSQL: <db>_kt_<pid>_<rand>            -> ALTER DATABASE … RENAME TO <db>
 import crypto from 'node:crypto';
@@ -18,7 +19,8 @@ import { formatPosition, type Changelog } from './changelog.js';
 import { runTool } from './exec.js';
 import { processAlive } from './lock.js';
 import { migrateStore, type MigrateResult } from './migrate.js';
-import { checkDbName, openPostgres, pgRestoreCommand, quoteIdent, withPassFile, type PgTarget } from './postgres.js';
+import { checkDbName, openPostgres, pgRestoreCommand, quoteIdent, removeOrphanPassFiles, withPassFile, type PgTarget } from './postgres.js';
+import { claimPgTemp, dropOrphanPgTemps, pgTempName, releasePgTemp } from './pg-temps.js';
 import { openSqlite } from './sqlite.js';
 import type { DataTag } from './tags.js';
 import { dropPgTemplates, storeTemplates } from './templates.js';
@@ -160,10 +162,7 @@ function removeStaleSqliteTemps(file: string): void {
 
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
-/** The temporary database name of a replica: <db>_kt_<pid>_<rand>, within 63 characters. */
-export function pgTempName(db: string): string {
-  return `${db.slice(0, 40)}_kt_${process.pid}_${crypto.randomBytes(3).toString('hex')}`;
-}
+export { pgTempName } from './pg-temps.js';
 
 /** The template database holding one snapshot on a server. */
 export function pgTemplateName(digest: string): string {
@@ -188,10 +187,11 @@ async function pgReplica(
     if ((await exists(db)) && !replace) {
       throw new KilnError('USAGE', `database ${db} already exists`, { hint: 'pass --replace to replace it with the replica' });
     }
-    await dropStalePgTemps(admin, db);
-    await dropStalePgTemps(admin, pgTemplateName(snap.digest));
+    await dropOrphanPgTemps(admin, { databases: [db], templates: true });
+    removeOrphanPassFiles();
     const blob = verifyBlobFile(store.oci, snap.digest);
     const tmp = pgTempName(db);
+    await claimPgTemp(admin, tmp);
     try {
       if (strategy === 'restore') {
         await admin.exec(`CREATE DATABASE ${quoteIdent(tmp)}`);
@@ -210,6 +210,7 @@ async function pgReplica(
       }
       if (replace) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
       await admin.exec(`ALTER DATABASE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(db)}`);
+      await releasePgTemp(admin, tmp);
       if (strategy === 'template') {
         // Keep the template just used and the newest snapshot's; older ones of this store go.
         const names = storeTemplates(store, storeName);
@@ -237,6 +238,7 @@ async function ensurePgTemplate(
   const name = pgTemplateName(digest);
   if (await exists(name)) return name;
   const tmp = pgTempName(name);
+  await claimPgTemp(admin, tmp);
   try {
     await admin.exec(`CREATE DATABASE ${quoteIdent(tmp)}`);
     await withPassFile(t, (pass) => runTool(pgRestoreCommand(t, tmp, blob, pass, 2), what));
@@ -246,16 +248,8 @@ async function ensurePgTemplate(
   } catch (e) {
     await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(tmp)} WITH (FORCE)`).catch(() => undefined);
     if (!(await exists(name))) throw e; // another replica made it first: that is the same data
+  } finally {
+    await releasePgTemp(admin, tmp).catch(() => undefined);
   }
   return name;
-}
-
-/** Drops <db>_kt_<pid>_* databases whose process (on this host) is gone: a killed replica. */
-async function dropStalePgTemps(admin: import('./engine.js').StoreConnection, db: string): Promise<void> {
-  const prefix = `${db.slice(0, 40)}_kt_`;
-  const rows = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, ?)', [prefix]);
-  for (const { datname } of rows) {
-    const pid = Number(/_kt_(\d+)_[0-9a-f]+$/.exec(datname)?.[1]);
-    if (Number.isInteger(pid) && !processAlive(pid)) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
-  }
 }

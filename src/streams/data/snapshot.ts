@@ -14,7 +14,7 @@ import { MEDIA } from '../../store/oci-layout.js';
 import { connectStore, describeLocation, pgTargetOf, type StoreLocation } from './bindings.js';
 import type { Changelog } from './changelog.js';
 import { runTool } from './exec.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, processAlive } from './lock.js';
 import { assertConsistent, storeStatus } from './migrate.js';
 import { pgDumpCommand, withPassFile } from './postgres.js';
 import { pgTemplateName } from './replica.js';
@@ -30,6 +30,19 @@ export const DATA_MEDIA = {
 /** A temp file inside the blob directory, so adopting it is a rename on the same filesystem. */
 export function incomingBlobPath(oci: OciLayout): string {
   return tempPathFor(path.join(oci.dir, 'blobs', 'sha256', 'incoming'));
+}
+
+/**
+ * A snapshot killed with -9 leaves its half-written blob (.incoming.tmp-<pid>-<rand>, possibly a
+ * whole database's size): the next snapshot removes those whose process is gone.
+ */
+export function removeOrphanIncoming(oci: OciLayout): void {
+  const dir = path.join(oci.dir, 'blobs', 'sha256');
+  if (!fs.existsSync(dir)) return;
+  for (const name of fs.readdirSync(dir)) {
+    const pid = Number(/^\.incoming\.tmp-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) fs.rmSync(path.join(dir, name), { force: true });
+  }
 }
 
 /** Moves a finished file into the store under its digest (read-only), hashing it on the way. */
@@ -68,6 +81,7 @@ export async function snapshotStore(store: Store, loc: StoreLocation, changelog:
   if (loc.engine === 'sqlite' && !fs.existsSync(loc.file)) {
     throw new KilnError('DATA_FAILED', `${what} does not exist yet`, { hint: `create it: kiln data migrate ${loc.store} --env ${loc.env}` });
   }
+  removeOrphanIncoming(store.oci);
   const conn = await connectStore(loc);
   const tmp = incomingBlobPath(store.oci);
   try {

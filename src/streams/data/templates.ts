@@ -2,11 +2,13 @@
 // dump each time (replica.ts). Each holds a whole copy of a snapshot, so they must not pile up:
 // per store, only the newest snapshot's template is kept on a server (plus the one a replica is
 // using right now). Older ones are dropped when a newer snapshot is taken or a replica is made,
-// and `kiln data prune <store> --env <env> [--all]` drops them on demand.
+// and `kiln data prune <store> --env <env> [--all]` drops them on demand (with the temporary
+// databases killed replicas left).
 import type { Store } from '../../store/init.js';
 import type { StoreConnection } from './engine.js';
 import { pgTargetOf, type StoreLocation } from './bindings.js';
-import { openPostgres, quoteIdent } from './postgres.js';
+import { dropOrphanPgTemps } from './pg-temps.js';
+import { openPostgres, quoteIdent, removeOrphanPassFiles } from './postgres.js';
 import { pgTemplateName } from './replica.js';
 import { listDataTags } from './tags.js';
 
@@ -16,6 +18,8 @@ export interface TemplatePrune {
   dropped: string[];
   /** Templates that could not be dropped now (say, a replica is copying one): tried again next time. */
   failed: Array<{ name: string; error: string }>;
+  /** Temporary databases of killed replicas dropped on the way (prunePgTemplates only; see pg-temps.ts). */
+  temporaries?: string[];
 }
 
 /** The template names of a store's snapshots, oldest first (several tags may share a digest). */
@@ -60,9 +64,12 @@ export async function dropPgTemplates(admin: StoreConnection, candidates: string
 export async function prunePgTemplates(store: Store, loc: Extract<StoreLocation, { engine: 'postgres' }>, opts: { all?: boolean; alsoKeep?: string[] } = {}): Promise<TemplatePrune> {
   const names = storeTemplates(store, loc.store);
   const keep = new Set(opts.all ? [] : [...names.slice(-1), ...(opts.alsoKeep ?? [])]);
-  const admin = await openPostgres(pgTargetOf(loc), 'postgres');
+  const t = pgTargetOf(loc);
+  const admin = await openPostgres(t, 'postgres');
   try {
-    return await dropPgTemplates(admin, names, keep);
+    const temporaries = await dropOrphanPgTemps(admin, { databases: [t.database], templates: true });
+    removeOrphanPassFiles();
+    return { ...(await dropPgTemplates(admin, names, keep)), temporaries };
   } finally {
     await admin.close();
   }

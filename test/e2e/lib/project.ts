@@ -256,3 +256,13 @@ function answers(socketPath: string): Promise<boolean> {
     req.end();
   });
 }
+
+/** The example as most tests start: `kiln init`, api and web tagged 1.0.0, release r1. */
+export async function makeReleasedProject(opts: MakeProjectOptions = {}): Promise<TestProject> {
+  const p = await makeProject(opts);
+  await p.kiln(['init']);
+  await p.kiln(['app', 'tag', 'api', '1.0.0']);
+  await p.kiln(['app', 'tag', 'web', '1.0.0']);
+  await p.kiln(['release', 'create']);
+  return p;
+}

@@ -65,13 +65,18 @@ export async function setupShop(opts: { edit?: (kilnYaml: string) => string } = 
 }
 
 /** Live (non-zombie) processes whose command line contains `needle`. */
-export function processesMatching(needle: string): number[] {
+/**
+ * Live (not zombie) processes whose command line contains `needle` and, when given, `project`
+ * (a project directory): tests run in parallel with their own projects whose servers have the
+ * same names, so a check about one project's servers must name the project.
+ */
+export function processesMatching(needle: string, project?: string): number[] {
   const out: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (!cmd.includes(needle)) continue;
+      if (!cmd.includes(needle) || (project !== undefined && !cmd.includes(project))) continue;
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
       if (state !== 'Z' && state !== 'X') out.push(Number(name));

@@ -1,0 +1,58 @@
+// Servers no live server row owns are stopped, so a crash never leaves a duplicate serving:
+// processes (a kill between spawning a server and recording its pid) at start and every 2 s with
+// the reconciler, containers (a crash between `podman run` and the row's update) at start.
+import { serverProcesses } from '../runtime/process/orphans.js';
+import type { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
+import type { ProjectSpec } from '../spec/types.js';
+import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
+import type { RuntimeLookup } from './runtimes.js';
+
+export interface OrphanSweepDeps {
+  state: RuntimeState;
+  kilnDir: string;
+  runtimes: RuntimeLookup;
+  log: (message: string) => void;
+}
+
+const LIVE_SERVER_STATES = new Set(['starting', 'healthy', 'unhealthy']);
+
+/**
+ * Server processes no live server row owns (a kill between spawning a server and recording its
+ * pid, or a server started for a group that recovery just failed) are stopped: no orphans.
+ */
+export async function removeOrphanProcesses(deps: OrphanSweepDeps): Promise<void> {
+  const { state } = deps;
+  for (const p of serverProcesses(deps.kilnDir)) {
+    const row = state.server(p.server);
+    // Owned: a live row of a live group. A group destroyed by a deploy that was killed before
+    // it stopped the group's servers leaves rows that still say 'healthy': those go too.
+    const groupLive = row ? (LIVE_GROUP_STATES as readonly string[]).includes(state.group(row.group_name)?.state ?? '') : false;
+    if (row && groupLive && LIVE_SERVER_STATES.has(row.state) && row.pid === p.pid && row.start_time === p.startTime) continue;
+    // Being started by this control plane right now: its pid is recorded in a moment.
+    // (Recovery marks such rows of a dead control plane 'dead' before it scans.)
+    if (row && row.state === 'starting' && row.pid === null) continue;
+    if (row && (state.group(row.group_name)?.template.runtime ?? 'process') !== 'process') continue;
+    await deps.runtimes('', 'process').stop({ pid: p.pid, startTime: p.startTime }, 2_000);
+    if (row && row.pid === p.pid && LIVE_SERVER_STATES.has(row.state)) state.setServerState(row.name, 'stopped', 'its group was destroyed');
+    deps.log(`stopped orphan server process ${p.server} (pid ${p.pid})`);
+  }
+}
+
+/**
+ * Containers of this project that no live server row owns (a crash between `podman run` and
+ * the row's update, or servers that died while the control plane was down) are removed.
+ */
+export async function removeOrphanContainers(deps: OrphanSweepDeps & { spec: ProjectSpec }): Promise<void> {
+  const env = Object.values(deps.spec.environments).find((e) => e.runtime === 'podman');
+  if (!env) return;
+  const podman = deps.runtimes(env.name, 'podman') as PodmanRuntime;
+  for (const c of await podman.listServers(deps.spec.project, { fresh: true })) {
+    const row = deps.state.server(c.server);
+    const owned = row && row.runtime_ref === c.ref && (row.state === 'healthy' || row.state === 'unhealthy');
+    if (!owned && c.handle) {
+      await podman.stop(c.handle, 2_000);
+      deps.log(`removed orphan container ${c.name}`);
+    }
+  }
+  await podman.removeStopped(deps.spec.project);
+}
