@@ -11,6 +11,15 @@ import * as http from 'node:http';
 import type { BackendTarget, GroupTarget, Router } from './router.js';
 import type { Stats } from './stats.js';
 import type { UpstreamConn, UpstreamHandler, UpstreamPool } from './upstream.js';
+import { hostProblem, originForm } from './request-target.js';
+import { normalizeHost } from './validate.js';
+
+/** The port part of "host:port" ("" when absent), compared along with the host. */
+function hostPort(h: string): string {
+  const end = h.lastIndexOf(']');
+  const colon = h.indexOf(':', end + 1);
+  return colon === -1 ? '' : h.slice(colon + 1);
+}
 
 /** Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Expect, which
  * Node's server already answered for the client. */
@@ -47,6 +56,8 @@ export interface IncomingInfo {
   hasBody: boolean;
   /** The body came with Transfer-Encoding (so it goes on chunked; its length is unknown). */
   chunked: boolean;
+  /** Why the proxy refuses the request with 400 before it reaches any backend, or null. */
+  problem: string | null;
 }
 
 /** Drops the tokens a Connection header names, besides the fixed hop-by-hop set. */
@@ -81,12 +92,14 @@ export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
   let hasBody = false;
   let chunked = false;
   let extra: Set<string> | null = null;
+  let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (lower === 'host') {
       host = value;
+      hosts++;
       headers.push(name, value);
     } else if (HOP_BY_HOP.has(lower)) {
       if (lower === 'transfer-encoding') hasBody = chunked = true;
@@ -99,11 +112,25 @@ export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
       headers.push(name, value);
     }
   }
+  let problem = hostProblem(hosts);
+  // An absolute-form target goes on in origin form; its authority is the host (and must agree
+  // with the Host header), so the proxy and the backend cannot disagree about it.
+  const target = originForm(req.url ?? '/');
+  if (!target.ok) problem ??= target.problem;
+  else if (target.authority !== null) {
+    if (host === undefined) {
+      host = target.authority;
+      headers.push('Host', host);
+    } else if (normalizeHost(host) !== normalizeHost(target.authority) || hostPort(host) !== hostPort(target.authority)) {
+      problem ??= `the Host header "${host.slice(0, 255)}" differs from the request URI's host "${target.authority.slice(0, 255)}"`;
+    }
+    req.url = target.path;
+  }
   const addr = req.socket.remoteAddress ?? '';
   headers.push('X-Forwarded-For', xff === undefined ? addr : `${xff}, ${addr}`);
   if (host !== undefined) headers.push('X-Forwarded-Host', host);
   headers.push('X-Forwarded-Proto', 'http');
-  return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody, chunked };
+  return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody, chunked, problem };
 }
 
 /** The backend's response headers without the hop-by-hop ones, flat. */

@@ -52,8 +52,20 @@ export function createPublicServer(handler: Handler, upgrade?: UpgradeHandler): 
     upgradedSockets.set(server, upgraded);
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       upgraded.add(socket);
-      socket.once('close', () => upgraded.delete(socket));
-      upgrade(req, socket, head);
+      const forget = (): boolean => upgraded.delete(socket);
+      socket.once('close', forget);
+      // An upgrade the backend declined leaves an ordinary HTTP/1.1 connection: handed back to
+      // this server (Node documents emitting 'connection' for injected sockets), with the bytes
+      // the client sent meanwhile put back in front, as they are its next request.
+      const resume = (pending: Buffer): void => {
+        socket.off('close', forget);
+        forget();
+        socket.pause();
+        if (pending.length > 0) socket.unshift(pending);
+        server.emit('connection', socket);
+        socket.resume();
+      };
+      upgrade(req, socket, head, resume);
     });
   }
   // A client that sends garbage gets a 400 and its connection closed; never an exception.

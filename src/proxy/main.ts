@@ -27,6 +27,8 @@ export interface ProxyOptions {
   routesFile: string;
   /** Event log; stderr when absent. */
   logFile?: string;
+  /** Upgraded connections with no bytes either way for this long are closed; 0: never. Default 1 h. */
+  tunnelIdleTimeoutMs?: number;
 }
 
 export interface ProxyHandle {
@@ -50,7 +52,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // them under us (the retry covers the remaining race).
   const pool = new UpstreamPool(UPSTREAM_TIMEOUT_MS, 4000, 1024);
   const forward = createForwarder({ router, stats, pool });
-  const tunnels = new Tunnels();
+  const tunnels = new Tunnels(opts.tunnelIdleTimeoutMs ?? 3_600_000);
   const upgrade = createUpgrader({ router, stats, pool, tunnels });
 
   const loaded = await loadRouteTable(opts.routesFile);
@@ -61,6 +63,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // `port` is the cluster port the request came in on, or 0 for the Host-routed main listener.
   // Null when `r` names a group to forward to; otherwise the proxy's own answer.
   const refusal = (info: IncomingInfo, r: Resolution | undefined, port: number): { status: number; message: string } | null => {
+    if (info.problem !== null) return { status: 400, message: `bad request: ${info.problem}\n` };
     if (r === undefined) {
       const host = info.host;
       const what =
@@ -76,12 +79,15 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, r: Resolution | undefined, port: number) => {
     stats.requests++;
     const no = refusal(info, r, port);
-    if (no !== null) replyPlain(res, no.status, no.message);
-    else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback, r.cluster);
+    if (no !== null) {
+      // After a malformed request nothing more on the connection is trusted.
+      if (no.status === 400) res.shouldKeepAlive = false;
+      replyPlain(res, no.status, no.message);
+    } else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback, r.cluster);
   };
   const upgradeOn =
     (port: number, resolve: (info: IncomingInfo) => Resolution | undefined): UpgradeHandler =>
-    (req, socket, head) => {
+    (req, socket, head, resume) => {
       stats.requests++;
       const info = inspectRequest(req);
       const r = resolve(info);
@@ -92,7 +98,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       else if (r?.kind === 'group') {
         const fellBack = r.group.backends.length === 0 && r.fallback !== null;
         if (fellBack && r.cluster !== null) stats.fellBack(r.cluster);
-        upgrade(req, socket, head, info, fellBack && r.fallback ? r.fallback : r.group, port);
+        upgrade(req, socket, head, info, fellBack && r.fallback ? r.fallback : r.group, port, resume);
       }
     };
 

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { runProxy, type ProxyHandle } from './main.js';
+import { runProxy, type ProxyHandle, type ProxyOptions } from './main.js';
 import type { Backend, ClusterRoute, RouteTable } from './routes.js';
 
 export interface TestBackend {
@@ -80,14 +80,15 @@ export interface TestProxy {
   restart(): Promise<void>;
 }
 
-export async function startProxy(dir?: string): Promise<TestProxy> {
+export async function startProxy(dir?: string, extra: Partial<ProxyOptions> = {}): Promise<TestProxy> {
   const d = dir ?? mkdtempSync(path.join(os.tmpdir(), 'kiln-proxy-test-'));
-  const opts = {
+  const opts: ProxyOptions = {
     listenHost: '127.0.0.1',
     listenPort: 0,
     adminSocket: path.join(d, 'admin.sock'),
     routesFile: path.join(d, 'routes.json'),
     logFile: path.join(d, 'proxy.log'),
+    ...extra,
   };
   const p: TestProxy = {
     dir: d,

@@ -16,7 +16,9 @@ import type { UpstreamConn, UpstreamHandler, UpstreamPool } from './upstream.js'
 /** What a client may send after its upgrade request before the backend has answered it. */
 const MAX_EARLY_BYTES = 64 * 1024;
 
-export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+/** `resume` gives a connection whose upgrade was declined back to the HTTP server, with the
+ * bytes the client sent after its request. */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, resume?: (pending: Buffer) => void) => void;
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -51,6 +53,13 @@ function headerValue(flat: string[], lower: string): string | undefined {
   return undefined;
 }
 
+/** HTTP/1.1 without a `close` token in Connection: the client will send another request. */
+function clientKeepsAlive(req: http.IncomingMessage): boolean {
+  if (req.httpVersion !== '1.1') return false;
+  const c = req.headers.connection;
+  return c === undefined || !/(?:^|,)\s*close\s*(?:,|$)/i.test(c);
+}
+
 export interface UpgraderOptions {
   router: Router;
   stats: Stats;
@@ -62,7 +71,15 @@ export function createUpgrader(opts: UpgraderOptions) {
   const { router, stats, pool, tunnels } = opts;
 
   /** Forwards one upgrade request to `group`; `port` is the listener's cluster port, 0 for the main one. */
-  return function upgrade(req: http.IncomingMessage, client: Duplex, early: Buffer, info: IncomingInfo, group: GroupTarget, port: number): void {
+  return function upgrade(
+    req: http.IncomingMessage,
+    client: Duplex,
+    early: Buffer,
+    info: IncomingInfo,
+    group: GroupTarget,
+    port: number,
+    resume?: (pending: Buffer) => void,
+  ): void {
     const protocol = req.headers.upgrade;
     // A body on an upgrade request would be read as tunnel bytes by one side and as a body by
     // the other: refused rather than guessed at. Other methods have no defined upgrade here.
@@ -97,13 +114,18 @@ export function createUpgrader(opts: UpgraderOptions) {
     let upstream: UpstreamConn | null = null;
     let tried: Set<BackendTarget> | null = null;
     let retries = 0;
+    // How a declined upgrade's response body is delimited, and whether the client connection
+    // goes back to ordinary HTTP after it.
+    let framing: 'length' | 'chunked' | 'close' = 'close';
+    let keepClient = false;
     // A client that ends or drops its connection before the answer has given up: so does the proxy.
     const onClientGone = (): void => {
       settle();
       client.destroy();
       if (upstream !== null && upstream.handler !== null) upstream.socket.destroy();
     };
-    client.on('error', () => client.destroy());
+    const onClientError = (): void => void client.destroy();
+    client.on('error', onClientError);
     client.once('close', onClientGone);
     client.once('end', onClientGone);
     const url = req.url ?? '/';
@@ -134,19 +156,42 @@ export function createUpgrader(opts: UpgraderOptions) {
           tunnels.open(groupName, port, sock, backendSocket);
         },
         onResponse(status, reason, headers) {
-          // Not upgraded: an ordinary response, delimited by closing the connection (the body
-          // arrives de-chunked, and this connection cannot carry another request anyway).
+          // Not upgraded: an ordinary response, framed as the backend framed it (its body
+          // arrives de-chunked, so a chunked one is chunked again here). Only a response of
+          // unknown length is delimited by closing; otherwise the connection stays usable.
           const kept = responseHeaders(headers);
-          client.write(`HTTP/1.1 ${status} ${reason}\r\n` + headLines(kept) + 'Connection: close\r\n\r\n');
+          const bodyless = status === 204 || status === 304;
+          const hasLength = headerValue(kept, 'content-length') !== undefined;
+          const te = headerValue(headers, 'transfer-encoding');
+          framing = bodyless || hasLength ? 'length' : te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te) ? 'chunked' : 'close';
+          keepClient = framing !== 'close' && resume !== undefined && clientKeepsAlive(req);
+          client.write(
+            `HTTP/1.1 ${status} ${reason}\r\n` +
+              headLines(kept) +
+              (framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : '') +
+              (keepClient ? '' : 'Connection: close\r\n') +
+              '\r\n',
+          );
         },
         onData(chunk) {
-          if (!client.write(chunk) && conn.socket.readable) {
+          const ok = framing === 'chunked' ? client.write(chunk.length.toString(16) + '\r\n') && client.write(chunk) && client.write('\r\n') : client.write(chunk);
+          if (!ok && conn.socket.readable) {
             conn.socket.pause();
             client.once('drain', () => conn.socket.resume());
           }
         },
         onEnd() {
           settle();
+          if (framing === 'chunked') client.write('0\r\n\r\n');
+          if (keepClient && resume !== undefined && !client.destroyed) {
+            client.off('close', onClientGone);
+            client.off('end', onClientGone);
+            client.off('data', hold);
+            client.off('error', onClientError);
+            resume(Buffer.concat(waiting));
+            waiting.length = 0;
+            return;
+          }
           client.end();
           sock.destroySoon();
         },

@@ -15,6 +15,9 @@ interface Tunnel {
 export class Tunnels {
   private readonly open_ = new Set<Tunnel>();
 
+  /** `idleMs`: a tunnel with no byte either way for this long is closed (0: never). */
+  constructor(private readonly idleMs = 3_600_000) {}
+
   /** Pipes the two sockets both ways until either side closes; the other is then flushed and closed. */
   open(group: string, port: number, client: net.Socket, backend: net.Socket): void {
     const t: Tunnel = { group, port, client, backend };
@@ -34,6 +37,12 @@ export class Tunnels {
       this.open_.delete(t);
       client.destroySoon();
     });
+    // Every byte through the tunnel is either read from or written to the client socket, and
+    // both reset its inactivity timer: one timer watches both directions. A forgotten tab or a
+    // peer that vanished without a FIN would otherwise hold two sockets until the proxy restarts.
+    if (this.idleMs > 0) {
+      client.setTimeout(this.idleMs, () => this.close(t));
+    }
     client.pipe(backend);
     backend.pipe(client);
     client.resume();

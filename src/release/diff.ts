@@ -153,7 +153,13 @@ function diffFlags(service: string, role: string | null, a: FlagMap, b: FlagMap,
 
 const short = (d: string): string => d.replace(/^sha256:/, '').slice(0, 12);
 const health = (h: HealthCheckSpec | null): string =>
-  h ? `${h.path} (interval ${h.intervalMs}ms, timeout ${h.timeoutMs}ms, retries ${h.retries}, grace ${h.graceMs}ms)` : 'none';
+  h
+    ? `${h.path} (interval ${h.intervalMs}ms, timeout ${h.timeoutMs}ms, retries ${h.retries}, grace ${h.graceMs}ms${
+        h.crashLoop
+          ? `, crash-loop ${h.crashLoop.minFailures} in ${h.crashLoop.windowMs}ms, backoff ${h.crashLoop.initialBackoffMs}-${h.crashLoop.maxBackoffMs}ms`
+          : ''
+      })`
+    : 'none';
 const fv = (v: FlagValue): string => JSON.stringify(v);
 
 function line(c: ReleaseChange): string {

@@ -31,7 +31,7 @@ import { ProxySupervisor } from './proxy-supervisor.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
-import { statusView } from './status.js';
+import { statusView, withFallbacks } from './status.js';
 import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
 import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
@@ -196,7 +196,9 @@ export class ControlPlane {
         // A mistyped --env is an error naming the environments, not an empty status. One that
         // still has clusters is shown even if kiln.yaml no longer defines it.
         if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
-        return { ...statusView(this.state, this.spec, env), storage: this.storage.view() };
+        // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
+        const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
+        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view() };
       },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),

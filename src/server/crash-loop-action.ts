@@ -7,6 +7,7 @@
 // draining) group that crash-loops is marked failed and stopped: it could not take traffic back.
 import type { DeployDeps, Emit } from '../deploy/execute.js';
 import { drainGroup } from '../deploy/execute.js';
+import { CRASH_LOOP_DEFAULTS } from './crash-loop.js';
 import type { GroupRow } from '../store/runtime-state.js';
 
 export type CrashLoopOutcome = 'rolled-back' | 'failed' | 'kept-active' | 'gone';
@@ -36,7 +37,7 @@ export async function handleCrashLoop(deps: CrashLoopDeps, name: string, why: st
   if (!kept) {
     deps.emitter(null)(
       'group.crash-loop',
-      `${g.name}: crash loop (${why}); no kept group to roll back to, so it stays active and is restarted with backoff (at most every 30 s); deploy a fixed release: kiln deploy <release> --env ${env}`,
+      `${g.name}: crash loop (${why}); no kept group to roll back to, so it stays active and is restarted with backoff (at most every ${Math.round((g.template.health?.crashLoop ?? CRASH_LOOP_DEFAULTS).maxBackoffMs / 1000)} s); deploy a fixed release: kiln deploy <release> --env ${env}`,
       { cluster: g.cluster, subject: g.name },
     );
     return 'kept-active';

@@ -25,7 +25,7 @@ export class ProxySupervisor {
 
   constructor(
     private readonly paths: RunPaths,
-    private readonly listen: { host: string; port: number },
+    private readonly listen: { host: string; port: number; tunnelIdleTimeoutMs?: number },
     private readonly log: (msg: string) => void,
   ) {}
 
@@ -65,7 +65,10 @@ export class ProxySupervisor {
     try {
       const child = spawn(
         process.execPath,
-        [KILN_BIN, 'proxy', '--listen', want, '--admin', this.paths.proxyAdmin, '--routes', this.paths.proxyRoutes],
+        [
+          KILN_BIN, 'proxy', '--listen', want, '--admin', this.paths.proxyAdmin, '--routes', this.paths.proxyRoutes,
+          ...(this.listen.tunnelIdleTimeoutMs !== undefined ? ['--tunnel-idle-timeout', `${this.listen.tunnelIdleTimeoutMs}ms`] : []),
+        ],
         { detached: true, stdio: ['ignore', out, out], cwd: this.paths.kilnDir },
       );
       const pid = await new Promise<number>((resolve, reject) => {
@@ -109,9 +112,10 @@ export class ProxySupervisor {
     return p;
   }
 
-  async stats(): Promise<ProxyStats | null> {
+  /** The proxy's counters; null when it is down, refuses, or takes longer than `timeoutMs`. */
+  async stats(timeoutMs = 2000): Promise<ProxyStats | null> {
     try {
-      const r = await unixRequest(this.paths.proxyAdmin, 'GET', '/stats', { timeoutMs: 2000 });
+      const r = await unixRequest(this.paths.proxyAdmin, 'GET', '/stats', { timeoutMs });
       return r.status === 200 ? (JSON.parse(r.body) as ProxyStats) : null;
     } catch {
       return null;

@@ -7,6 +7,7 @@ import { checkOnce } from '../deploy/health.js';
 import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
 import type { ServerManager } from './server-manager.js';
 import { CrashLoopTracker } from './crash-loop.js';
+import { CrashLoopFailureLog } from '../store/crash-loop-failures.js';
 
 export interface ReconcilerDeps {
   state: RuntimeState;
@@ -40,8 +41,8 @@ export class Reconciler {
   private running = false;
   /** Replacements in progress per group, so one tick never starts duplicates. */
   private readonly starting = new Map<string, number>();
-  /** Failures per group in the crash-loop window; paces new servers (backoff). */
-  readonly crashLoops = new CrashLoopTracker();
+  /** Failures per group in the crash-loop window (also in state.db); paces new servers (backoff). */
+  readonly crashLoops: CrashLoopTracker;
   /** Groups whose crash loop is being handled, or was reported with nothing to roll back to. */
   private readonly loopHandled = new Set<string>();
   /** Consecutive failed health checks of running servers. */
@@ -51,7 +52,16 @@ export class Reconciler {
   private monitoring = false;
   private storageOk = true;
 
-  constructor(private readonly deps: ReconcilerDeps, private readonly intervalMs = 250) {}
+  constructor(private readonly deps: ReconcilerDeps, private readonly intervalMs = 250) {
+    const log = new CrashLoopFailureLog(deps.state.db);
+    try {
+      log.keepOnly(MAINTAINED);
+    } catch (e) {
+      deps.log(`crash-loop failures of old groups left in state.db: ${(e as Error).message}`); // read-only .kiln
+    }
+    // Each group uses its role's numbers from kiln.yaml, as deployed (the group template).
+    this.crashLoops = new CrashLoopTracker({ configOf: (g) => deps.state.group(g)?.template.health?.crashLoop, log });
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
@@ -217,14 +227,14 @@ export class Reconciler {
     if ((v.looping || lostAll) && this.storageOk && !this.loopHandled.has(g.name)) {
       this.loopHandled.add(g.name);
       const why = lostAll
-        ? `every server lost (${v.failures} within ${this.crashLoops.windowSeconds} s), last: ${detail}`
-        : `${v.failures} servers lost within ${this.crashLoops.windowSeconds} s, last: ${detail}`;
+        ? `every server lost (${v.failures} within ${this.crashLoops.windowSeconds(g.name)} s), last: ${detail}`
+        : `${v.failures} servers lost within ${this.crashLoops.windowSeconds(g.name)} s, last: ${detail}`;
       void this.deps
         .crashLoop(g.name, why)
         .then((done) => {
           if (done) this.crashLoops.forget(g.name);
           // Nothing to roll back to: reported once; a new episode (a quiet window) reports again.
-          else setTimeout(() => this.loopHandled.delete(g.name), this.crashLoops.windowMs).unref();
+          else setTimeout(() => this.loopHandled.delete(g.name), this.crashLoops.windowMs(g.name)).unref();
         })
         .catch((e: Error) => {
           this.loopHandled.delete(g.name);

@@ -34,6 +34,11 @@ export interface StatusCluster {
   url: string | null;
   active: string | null;
   groups: StatusGroup[];
+  /**
+   * Requests the proxy moved to the cluster's kept group because no server of the active group
+   * accepted them, since the proxy started (its GET /stats). Present only when > 0.
+   */
+  fallbacks?: number;
 }
 export interface StatusView {
   project: string;
@@ -72,6 +77,21 @@ export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string)
   return { project: spec.project, env: env ?? null, lastDeployment: env ? (state.lastDeployment(env) ?? null) : null, clusters };
 }
 
+/**
+ * Adds the proxy's per-cluster fallback counts (GET /stats `fallbacks`); `fallbacks` null (the
+ * proxy is down or slow) leaves the view as it is: status never depends on the data plane.
+ */
+export function withFallbacks(view: StatusView, fallbacks: Record<string, number> | null): StatusView {
+  if (!fallbacks) return view;
+  return {
+    ...view,
+    clusters: view.clusters.map((c) => {
+      const n = fallbacks[c.name] ?? 0;
+      return n > 0 ? { ...c, fallbacks: n } : c;
+    }),
+  };
+}
+
 const FAILURE_EVENTS = ['group.failed', 'group.crash-loop'] as const;
 
 function failureOf(state: RuntimeState, g: GroupRow): string | null {
@@ -79,7 +99,7 @@ function failureOf(state: RuntimeState, g: GroupRow): string | null {
   if (g.state !== 'active') return null;
   // An active group that crash-looped with nothing to roll back to: shown while it is recent.
   const e = state.lastEventAbout(g.name, FAILURE_EVENTS);
-  return e && Date.now() - Date.parse(e.at) < 2 * CRASH_LOOP_DEFAULTS.windowMs ? e.message : null;
+  return e && Date.now() - Date.parse(e.at) < 2 * (g.template.health?.crashLoop ?? CRASH_LOOP_DEFAULTS).windowMs ? e.message : null;
 }
 
 /**
@@ -103,6 +123,7 @@ export function formatStatus(v: StatusView): string {
   }
   for (const c of v.clusters) {
     lines.push(`${c.name}${c.host ? `  ${c.host}` : ''}${c.url ? `  ${c.url}` : ''}  active: ${c.active ?? '-'}`);
+    if (c.fallbacks) lines.push(`  ! ${c.fallbacks} request${c.fallbacks === 1 ? '' : 's'} served by the kept group: no server of the active group accepted them`);
     for (const g of c.groups) {
       lines.push(`  ${g.name}  ${g.release}  ${g.state.padEnd(8)}  ${g.healthy}/${g.replicas} healthy`);
       if (g.failure) lines.push(`    ! ${g.failure}`);

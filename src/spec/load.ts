@@ -94,6 +94,16 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
                 timeoutMs: r.health.timeout,
                 retries: r.health.retries,
                 graceMs: r.health.grace,
+                ...(r.health['crash-loop']
+                  ? {
+                      crashLoop: {
+                        windowMs: r.health['crash-loop'].window,
+                        minFailures: r.health['crash-loop'].failures,
+                        initialBackoffMs: r.health['crash-loop'].backoff.initial,
+                        maxBackoffMs: r.health['crash-loop'].backoff.max,
+                      },
+                    }
+                  : {}),
               },
             }
           : {}),
@@ -126,7 +136,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     dir,
     project: raw.project,
     domain: raw.domain ?? `${raw.project}.test`,
-    proxy: { host: raw.proxy.host, port: raw.proxy.port },
+    proxy: { host: raw.proxy.host, port: raw.proxy.port, tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'] },
     dns: { host: raw.dns.host, port: raw.dns.port },
     logs: {
       retention: {

@@ -79,12 +79,33 @@ const flags = () =>
     ),
   );
 
+// Defaults must equal CRASH_LOOP_DEFAULTS in server/crash-loop.ts (a unit test checks).
+const crashLoop = obj({
+  window: withDefault(duration(), 'Failures older than this no longer count toward a crash loop.', 60_000),
+  failures: withDefault(
+    int(1, 1000),
+    'Servers lost within the window that make a crash loop; a group needs at least one more than its replicas, so one host-wide kill is not a loop.',
+    3,
+  ),
+  backoff: withDefault(
+    obj({
+      initial: withDefault(duration(), 'Wait before a new server after the first failure in the window; it doubles with each further failure.', 500),
+      max: withDefault(duration(), 'The longest wait between new servers of a failing group.', 30_000),
+    }),
+    'How new servers of a failing group are paced.',
+  ),
+});
+
 const health = obj({
   path: required(str('HTTP path', { check: httpPath, pattern: '^/' }), 'HTTP path requested on the role\'s port; a 2xx answer means healthy.'),
   interval: withDefault(duration(), 'Time between checks while a new server starts.', 100),
   timeout: withDefault(duration(), 'Time after which one check counts as failed.', 2000),
   retries: withDefault(int(0, 100), 'Consecutive failed checks after which a running server is replaced.', 3),
   grace: withDefault(duration(), 'Time a new server may take to become healthy before the deploy fails.', 30_000),
+  'crash-loop': optional(
+    crashLoop,
+    'When servers lost after the switch make a group crash-loop (it is then rolled back to the kept group) and how its restarts are paced. Defaults: window 60s, failures 3, backoff 500ms doubling up to 30s; roles without a health check use them too.',
+  ),
 });
 
 const role = obj({
@@ -186,6 +207,11 @@ export const projectSchema = obj({
     obj({
       host: withDefault(str('host', { check: hostCheck }), 'Address the proxy\'s public listener binds.', '127.0.0.1'),
       port: withDefault(int(0, 65535), 'Port of the proxy\'s public listener (routes by Host header).', 7080),
+      'tunnel-idle-timeout': withDefault(
+        duration(),
+        'An upgraded (WebSocket) connection through the proxy is closed, both sides, after no byte has flowed either way for this long; `0s` never closes them.',
+        3_600_000,
+      ),
     }),
     'The data plane (`kiln proxy`).',
   ),

@@ -92,6 +92,23 @@ function checkService(ctx: Ctx, name: string, service: Service): void {
         'add a port (e.g. "port: http") or remove "health"',
       );
     }
+    const loop = typeof r.health === 'object' ? r.health['crash-loop'] : undefined;
+    if (loop?.window === 0) {
+      ctx.problems.at(
+        ctx.at.value([...base, 'roles', role, 'health', 'crash-loop', 'window']),
+        `services.${name}.roles.${role}.health.crash-loop.window is 0: no failure would ever count`,
+        'use a window of a few times the time a bad build takes to die, e.g. 60s',
+      );
+    }
+    const backoff = loop?.backoff;
+    if (backoff?.initial !== undefined && backoff.max !== undefined && backoff.initial > backoff.max) {
+      const at = [...base, 'roles', role, 'health', 'crash-loop', 'backoff'];
+      ctx.problems.at(
+        ctx.at.value([...at, 'initial']) ?? ctx.at.key(at),
+        `services.${name}.roles.${role}.health.crash-loop.backoff.initial (${backoff.initial} ms) is longer than backoff.max (${backoff.max} ms)`,
+        'make initial at most max (e.g. initial: 500ms, max: 30s)',
+      );
+    }
     checkFlags(ctx, name, role, r.flags ?? {}, [...base, 'roles', role, 'flags']);
   }
   checkFlags(ctx, name, null, service.flags ?? {}, [...base, 'flags']);

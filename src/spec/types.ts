@@ -22,6 +22,20 @@ export interface HealthCheckSpec {
   retries: number;
   /** Milliseconds a new server may take to become healthy before the deploy fails. */
   graceMs: number;
+  /** Crash-loop detection and restart backoff of the role's groups; absent: the defaults. */
+  crashLoop?: CrashLoopSpec;
+}
+
+/** When lost servers make a group crash-loop, and how restarts are paced (server/crash-loop.ts). */
+export interface CrashLoopSpec {
+  /** Failures older than this many milliseconds no longer count. */
+  windowMs: number;
+  /** Failures within the window that make a crash loop (at least replicas + 1). */
+  minFailures: number;
+  /** Wait before the first restart after a failure; doubles per failure in the window. */
+  initialBackoffMs: number;
+  /** The longest wait between restarts. */
+  maxBackoffMs: number;
 }
 
 export interface RoleSpec {
@@ -111,6 +125,8 @@ export interface ProxySpec {
   host: string;
   /** Port of the public listener that routes by Host header. */
   port: number;
+  /** An upgraded (WebSocket) connection with no bytes either way for this long is closed. */
+  tunnelIdleTimeoutMs?: number;
 }
 
 export interface ProjectSpec {

@@ -1,6 +1,7 @@
 // Kiln's own schema migrations for .kiln/state.db. Append only: a released migration is never
 // edited (a database in the field already ran it); change the schema with a new version.
 // Each one runs in its own transaction and is recorded in schema_migrations.
+import { CRASH_LOOP_FAILURES_SQL } from './crash-loop-failures.js';
 import { DEPLOY_LOCKS_SQL } from './deploy-lock.js';
 import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
@@ -63,5 +64,10 @@ export const MIGRATIONS: Migration[] = [
     version: 5,
     name: 'deploy locks with owner and expiry',
     sql: DEPLOY_LOCKS_SQL,
+  },
+  {
+    version: 6,
+    name: 'crash-loop failure times per server group',
+    sql: CRASH_LOOP_FAILURES_SQL,
   },
 ];

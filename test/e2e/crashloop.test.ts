@@ -9,6 +9,8 @@ import Database from 'better-sqlite3';
 import { startLoad, waitFor } from './lib/load.js';
 import { setupShop, processesMatching, type Shop } from './lib/shop.js';
 import type { StatusView } from '../../src/server/status.js';
+import type { ProxyStats } from '../../src/proxy/routes.js';
+import { unixRequest } from '../../src/util/unix-http.js';
 
 const RUNS = Number(process.env.KILN_CRASHLOOP_RUNS ?? 3);
 
@@ -110,5 +112,70 @@ describe('crash loop after the switch', () => {
     assert.equal(report!.failed, 0);
     const st: StatusView = await shop.status();
     assert.equal(st.lastDeployment?.kind, 'rollback');
+    // Requests the kept group served while the bad one had no server: status shows the proxy's
+    // own count (only when there were some), in --json and in text.
+    const sock = path.join(shop.p.dir, '.kiln', 'run', 'proxy.sock');
+    const proxy = JSON.parse((await unixRequest(sock, 'GET', '/stats', { timeoutMs: 2000 })).body) as ProxyStats;
+    const fallbacks = proxy.fallbacks['api-http-dev'];
+    const shown = st.clusters.find((c) => c.name === 'api-http-dev')!;
+    assert.equal(shown.fallbacks, fallbacks && fallbacks > 0 ? fallbacks : undefined);
+    t.diagnostic(`requests served by the kept group (proxy fallbacks): ${fallbacks ?? 0}`);
+    if (fallbacks) assert.match((await shop.p.kiln(['status', '--env', 'dev'])).stdout, new RegExp(`api-http-dev .*\\n  ! ${fallbacks} requests? served by the kept group`));
+  });
+});
+
+describe('crash loop across a control-plane restart', () => {
+  let shop: Shop;
+  before(async () => {
+    // This role's own crash-loop numbers: 4 failures in the window, restarts 1 s apart at first.
+    shop = await setupShop({
+      edit: (y) => {
+        const from = 'health: { path: /healthz, grace: 10s }';
+        assert.ok(y.includes(from), 'the example kiln.yaml changed: update this test');
+        return y.replace(from, 'health: { path: /healthz, grace: 10s, crash-loop: { failures: 4, backoff: { initial: 1s } } }');
+      },
+    });
+  });
+  after(async () => {
+    await shop?.p.cleanup();
+  });
+
+  test('a control plane killed mid-loop continues the count after its restart and still rolls back', { timeout: 5 * 60_000 }, async () => {
+    // Every server but the group's second dies 2 s after start (replacements get new numbers,
+    // so they all die): the group never loses every server at once, and only the failure
+    // count (4 here) can catch the loop.
+    const server = path.join(shop.p.dir, 'apps', 'api', 'server.js');
+    fs.appendFileSync(
+      server,
+      `\nif (flags.mode === 'http' && Number((/-v[0-9]+-([0-9]+)/.exec(String(flags['log-file'])) ?? [])[1]) !== 2) setTimeout(() => process.exit(3), 2000);\n`,
+    );
+    const bad = await shop.releaseApi('2.0.0');
+    const good = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev')!.active!;
+    await shop.p.kiln(['deploy', bad, '--env', 'dev']);
+    const badGroup = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev')!.active!;
+    assert.notEqual(badGroup, good);
+    const lost = (): EventRow[] =>
+      events(shop.p.dir, 0).filter((e) => (e.kind === 'server.dead' || e.kind === 'server.failed') && (e.subject ?? '').startsWith(badGroup));
+    await waitFor(() => lost().length >= 2, { timeoutMs: 60_000, what: `2 servers of ${badGroup} lost` });
+    shop.server.kill('SIGKILL');
+    await shop.server.exited;
+    const beforeRestart = events(shop.p.dir, 0).at(-1)?.id ?? 0;
+    const lostBefore = lost().length;
+    assert.ok(lostBefore < 4, `${lostBefore} failures before the kill: no loop yet`);
+    shop.server = await shop.p.startServer();
+    const st = await waitFor(
+      async () => {
+        const s = await shop.status();
+        const c = s.clusters.find((x) => x.name === 'api-http-dev')!;
+        return c.active === good && c.groups.find((g) => g.name === badGroup)?.state === 'failed' ? c : null;
+      },
+      { timeoutMs: 120_000, what: `${badGroup} rolled back to ${good} after the restart` },
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${events(shop.p.dir, 0).map((x) => `${x.kind} ${x.subject}: ${x.message}`).join('\n')}`);
+    });
+    const failed = st.groups.find((g) => g.name === badGroup)!;
+    assert.match(failed.failure ?? '', /crash loop \(4 servers lost within 60 s/, 'the count went on from before the restart');
+    const after = events(shop.p.dir, beforeRestart).filter((e) => e.kind === 'server.dead' && (e.subject ?? '').startsWith(badGroup));
+    assert.equal(after.length, 4 - lostBefore, 'only the missing failures happened after the restart');
   });
 });

@@ -1,6 +1,7 @@
 import type { CommandDef } from '../command.js';
 import { KilnError } from '../../errors.js';
 import { proxyMain } from '../../proxy/main.js';
+import { parseDuration } from '../../spec/dsl.js';
 
 export const proxyCommand: CommandDef = {
   name: 'proxy',
@@ -14,6 +15,11 @@ export const proxyCommand: CommandDef = {
     listen: { type: 'string', value: '<host:port>', description: 'public listener (required)' },
     admin: { type: 'string', value: '<socket>', description: 'admin unix socket (required)' },
     routes: { type: 'string', value: '<file>', description: 'where the route table is saved (required)' },
+    'tunnel-idle-timeout': {
+      type: 'string',
+      value: '<duration>',
+      description: 'close an upgraded (WebSocket) connection after no bytes either way for this long (default 1h; 0s: never)',
+    },
   },
   async run(ctx) {
     const need = (k: string): string => {
@@ -24,7 +30,24 @@ export const proxyCommand: CommandDef = {
     const listen = need('listen');
     const m = /^(.+):(\d+)$/.exec(listen);
     if (!m) throw new KilnError('USAGE', `--listen must be host:port (got "${listen}")`, { location: { flag: '--listen' } });
-    await proxyMain({ listenHost: m[1]!, listenPort: Number(m[2]), adminSocket: need('admin'), routesFile: need('routes') });
+    const idle = ctx.options['tunnel-idle-timeout'];
+    let tunnelIdleTimeoutMs: number | undefined;
+    if (typeof idle === 'string') {
+      const ms = parseDuration(idle);
+      if (ms === null) {
+        throw new KilnError('USAGE', `--tunnel-idle-timeout must be a duration such as 90s, 30m or 1h (got "${idle}")`, {
+          location: { flag: '--tunnel-idle-timeout' },
+        });
+      }
+      tunnelIdleTimeoutMs = ms;
+    }
+    await proxyMain({
+      listenHost: m[1]!,
+      listenPort: Number(m[2]),
+      adminSocket: need('admin'),
+      routesFile: need('routes'),
+      ...(tunnelIdleTimeoutMs !== undefined ? { tunnelIdleTimeoutMs } : {}),
+    });
     return 0;
   },
 };
