@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runProxy } from './main.js';
-import type { RouteTable } from './routes.js';
 import { admin, cluster, get, putRoutes, startBackend, startProxy, table } from './testkit.js';
 
 test('the admin socket is private and answers healthz, routes and stats', async (t) => {
