@@ -15,7 +15,7 @@ import type { DebianOsSpec, OsSpec, ProjectSpec } from '../../spec/types.js';
 import type { Store } from '../../store/init.js';
 import { ensureDir, fsyncDir, tempPathFor, writeFileAtomic } from '../../store/atomic.js';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { indexTar, uncompressedTar } from '../../image/tar-index.js';
+import { indexTar } from '../../image/tar-index.js';
 import { mergeLayers, writeRootfsLayer, type RootfsLayerResult } from '../../image/rootfs-layer.js';
 import type { IndexedEntry } from '../../image/tar-index.js';
 import { epochToRfc3339, writeImage } from '../../image/oci-image.js';
