@@ -18,15 +18,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../dist/src/util/ports.js';
 import { loadLoop } from './dns-load.js';
+import { firstLine, median, option } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DOMAIN = 'bench.test';
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i !== -1 && process.argv[i + 1] && !process.argv[i + 1].startsWith('--')) return process.argv[i + 1];
-  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-}
 const flag = (name) => process.argv.includes(`--${name}`) || process.env[`BENCH_${name.toUpperCase()}`] === '1';
 const opts = {
   runs: Number(option('runs', '5')),
@@ -115,18 +111,6 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
-function firstLine(child) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl !== -1) resolve(buf.slice(0, nl));
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before it was ready`)));
-  });
-}
-
 function dig(port, name) {
   return new Promise((resolve) => {
     execFile('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=1', '+tries=1', name, 'A'], (_e, out) =>
@@ -168,12 +152,6 @@ async function measure(port, pid, queryFile, names, seconds) {
   const cpu = cpuMs(pid) - cpu0;
   return { ...r, cpuUsPerQuery: (cpu * 1000) / r.completed };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-dns-'));

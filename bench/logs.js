@@ -12,12 +12,8 @@ import path from 'node:path';
 import { LogStore } from '../dist/src/logs/store.js';
 import { LogTailer } from '../dist/src/logs/tailer.js';
 import { LineSplitter } from '../dist/src/logs/lines.js';
+import { median, option } from './lib.js';
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i !== -1 && process.argv[i + 1] && !process.argv[i + 1].startsWith('--')) return process.argv[i + 1];
-  return process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
-}
 const opts = {
   runs: Number(option('runs', '5')),
   lines: Number(option('lines', '400000')),
@@ -101,11 +97,6 @@ function runBound(i) {
   if (n !== opts.lines) throw new Error(`bound run read ${n} lines, expected ${opts.lines}`);
   return n / s;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const store = [];
 const bound = [];

@@ -15,15 +15,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminPut, firstLine, median, option } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOST = 'ws.bench.test';
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i !== -1 && process.argv[i + 1] && !process.argv[i + 1].startsWith('--')) return process.argv[i + 1];
-  return process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
-}
 const opts = {
   runs: Number(option('runs', '5')),
   messages: Number(option('messages', '5000')),
@@ -37,30 +33,10 @@ const children = [];
 function start(script, args) {
   const child = spawn(process.execPath, [path.join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl !== -1) resolve(buf.slice(0, nl));
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
+  return firstLine(child, script);
 }
 process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
 process.on('SIGINT', () => process.exit(130));
-
-function adminPut(socketPath, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method: 'PUT', path: '/routes' }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`PUT /routes: ${res.statusCode} ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 /** An upgraded connection: resolves with the socket once the 101 head has been read. */
 function upgrade(port) {
@@ -145,12 +121,6 @@ async function measureThroughput(port) {
   sockets.forEach((s) => s.destroy());
   return received / seconds / 1e6;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-ws-'));

@@ -21,16 +21,11 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminPut, median, option } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOST = 'bench.test';
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i !== -1 && process.argv[i + 1] && !process.argv[i + 1].startsWith('--')) return process.argv[i + 1];
-  const env = process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
-  return env ?? fallback;
-}
 const flag = (name) => process.argv.includes(`--${name}`) || process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] === '1';
 
 const opts = {
@@ -84,18 +79,6 @@ function stopAll() {
 }
 process.on('exit', stopAll);
 process.on('SIGINT', () => process.exit(130));
-
-function adminPut(socketPath, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method: 'PUT', path: '/routes' }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`PUT /routes: ${res.statusCode} ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -166,12 +149,6 @@ function wrk(port, seconds, pid) {
   const cpuUsPerReq = (cpu * 1000) / total;
   return { rps, p50: lat(50), p99: lat(99), errors: non2xx + socketErrors, cpuUsPerReq };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function haproxyConfig(port, backendPort) {
   return [

@@ -1,11 +1,8 @@
 // The zone of a real state.db: what the control plane will serve after a deploy's switch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openStateDb } from '../store/state-db.js';
-import { RuntimeState, type GroupTemplate } from '../store/runtime-state.js';
+import type { GroupTemplate } from '../store/runtime-state.js';
+import { tempRuntimeState } from '../store/testkit.js';
 import { zoneSnapshotFromState } from './snapshot.js';
 import { buildZone } from './zone.js';
 
@@ -24,13 +21,7 @@ const template = (build: string): GroupTemplate => ({
 });
 
 test('clusters, live groups and healthy servers of state.db become names; failed groups and dead servers do not', (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-dns-state-'));
-  const db = openStateDb(dir);
-  t.after(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const state = new RuntimeState(db);
+  const state = tempRuntimeState(t);
   state.ensureCluster({ name: 'api-http-dev', env: 'dev', service: 'api', role: 'http', lb_port: 40100 });
   for (const [build, groupState] of [['1', 'disabled'], ['2', 'active'], ['3', 'failed']] as const) {
     const group = `api-http-dev-v00${build}`;
@@ -59,13 +50,7 @@ test('clusters, live groups and healthy servers of state.db become names; failed
 });
 
 test('a worker cluster (no port, no load balancer) has no cluster name, A or SRV; its group and servers keep theirs', (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-dns-state-'));
-  const db = openStateDb(dir);
-  t.after(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const state = new RuntimeState(db);
+  const state = tempRuntimeState(t);
   state.ensureCluster({ name: 'api-worker-dev', env: 'dev', service: 'api', role: 'worker', lb_port: null });
   const { portName: _none, ...workerTemplate } = template('1');
   state.insertGroup({

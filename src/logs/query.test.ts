@@ -5,7 +5,7 @@ import { followLogs, formatLogLine, logFilterFromQuery, queryLogs } from './quer
 import { pruneLogs, usedBytes } from './retention.js';
 import { parseDuration, parseTimeArg } from './time.js';
 import type { LogStore } from './store.js';
-import { lineRuns, tags, tempLogs } from './testkit.js';
+import { lineRuns, tags, tempLogs, withLogs } from './testkit.js';
 
 function fill(store: LogStore): void {
   const a = store.tagId(tags('web-http-dev-v001-1', 'log'));
@@ -60,9 +60,8 @@ test('--since takes durations and ISO times; anything else is a clear error', ()
   assert.throws(() => logFilterFromQuery(new URLSearchParams('limit=ten')), /whole number/);
 });
 
-test('followLogs yields new matching lines as they are stored, until aborted', async () => {
-  const t = tempLogs();
-  try {
+test('followLogs yields new matching lines as they are stored, until aborted', () =>
+  withLogs(async (t) => {
     const store = t.open();
     fill(store);
     const ac = new AbortController();
@@ -78,10 +77,7 @@ test('followLogs yields new matching lines as they are stored, until aborted', a
     store.append(lineRuns([{ tag, text: 'ERROR two' }]), []);
     await done;
     assert.deepEqual(got, ['ERROR one', 'ERROR two'], 'only new lines, not the ERROR stored before');
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
 test('pruneLogs deletes the oldest lines by age and by size', () => {
   const t = tempLogs();

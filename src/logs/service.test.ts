@@ -5,11 +5,10 @@ import path from 'node:path';
 import { runPaths } from '../server/paths.js';
 import { queryLogs } from './query.js';
 import { LogService, serverLogSources } from './service.js';
-import { tempLogs } from './testkit.js';
+import { withLogs } from './testkit.js';
 
-test("LogService follows a server's log file, stdout and stderr into .kiln/logs.db, each line tagged", async () => {
-  const t = tempLogs();
-  try {
+test("LogService follows a server's log file, stdout and stderr into .kiln/logs.db, each line tagged", () =>
+  withLogs(async (t) => {
     const paths = runPaths(t.dir);
     const files = paths.serverLogs('dev', 'web-http-dev', 'web-http-dev-v002-1');
     mkdirSync(path.dirname(files.log), { recursive: true });
@@ -33,7 +32,4 @@ test("LogService follows a server's log file, stdout and stderr into .kiln/logs.
       stderr: 'web-http-dev-v002 web-http-dev-v002-1 from stderr',
     });
     await logs.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));

@@ -5,13 +5,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { CONTINUED } from './lines.js';
 import { LogTailer } from './tailer.js';
-import { source, tempLogs, texts } from './testkit.js';
+import { source, texts, withLogs } from './testkit.js';
 
 const quiet = { watch: false, rotationGraceMs: 0 };
 
-test('a partial last line waits for its newline; CRLF and blank lines are kept as lines', async () => {
-  const t = tempLogs();
-  try {
+test('a partial last line waits for its newline; CRLF and blank lines are kept as lines', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, quiet);
     const src = source(t.dir, 'web-http-dev-v001-1');
@@ -27,14 +26,10 @@ test('a partial last line waits for its newline; CRLF and blank lines are kept a
     assert.equal(line.group, 'web-http-dev-v001');
     assert.equal(line.stream, 'log');
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('rotation by rename: the old file is finished through its open descriptor, the new one read from 0', async () => {
-  const t = tempLogs();
-  try {
+test('rotation by rename: the old file is finished through its open descriptor, the new one read from 0', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, quiet);
     const src = source(t.dir, 's1');
@@ -52,14 +47,10 @@ test('rotation by rename: the old file is finished through its open descriptor, 
     assert.deepEqual(texts(store), ['a1', 'a2', 'a3', 'a4-no-newline', 'b1', 'b2']);
     assert.equal(store.offsets().length, 1, 'the finished file has no offset row left');
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('rotation by truncation: a shorter file is read again from its beginning', async () => {
-  const t = tempLogs();
-  try {
+test('rotation by truncation: a shorter file is read again from its beginning', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, quiet);
     const src = source(t.dir, 's1', 'stdout');
@@ -71,14 +62,10 @@ test('rotation by truncation: a shorter file is read again from its beginning', 
     await tailer.pollOnce();
     assert.deepEqual(texts(store), ['old line one', 'old line two', 'new']);
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('a 10 MB line is stored in bounded pieces that join back to the line', async () => {
-  const t = tempLogs();
-  try {
+test('a 10 MB line is stored in bounded pieces that join back to the line', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, quiet);
     const src = source(t.dir, 's1');
@@ -97,14 +84,10 @@ test('a 10 MB line is stored in bounded pieces that join back to the line', asyn
     assert.equal(pieces.map((p) => (p.endsWith(CONTINUED) ? p.slice(0, -CONTINUED.length) : p)).join(''), huge);
     assert.ok(!pieces.some((p) => p.includes('\uFFFD')), 'no character was cut in half');
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('binary garbage is stored with replacement characters and the lines after it still arrive', async () => {
-  const t = tempLogs();
-  try {
+test('binary garbage is stored with replacement characters and the lines after it still arrive', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, quiet);
     const src = source(t.dir, 's1', 'stderr');
@@ -118,14 +101,10 @@ test('binary garbage is stored with replacement characters and the lines after i
     assert.ok(all[0]!.startsWith('\uFFFD'));
     assert.ok(!all.some((l) => l.includes('\0')));
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('a file that disappears is not fatal; one that appears later is read', async () => {
-  const t = tempLogs();
-  try {
+test('a file that disappears is not fatal; one that appears later is read', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const warnings: string[] = [];
     const tailer = new LogTailer(store, { ...quiet, onWarning: (m) => warnings.push(m) });
@@ -141,14 +120,10 @@ test('a file that disappears is not fatal; one that appears later is read', asyn
     await tailer.pollOnce();
     assert.deepEqual(texts(store), ['x1', 'y1']);
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('a removed source is read to its end, last line included, then let go', async () => {
-  const t = tempLogs();
-  try {
+test('a removed source is read to its end, last line included, then let go', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, quiet);
     const a = source(t.dir, 'a');
@@ -165,14 +140,10 @@ test('a removed source is read to its end, last line included, then let go', asy
     assert.deepEqual(texts(store, 'b'), ['b1', 'b2', 'b-last-without-newline']);
     assert.ok(store.offsets().find((o) => o.path === b.path)?.done);
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('a new tailer resumes at the saved offsets and finishes a file rotated while none ran', async () => {
-  const t = tempLogs();
-  try {
+test('a new tailer resumes at the saved offsets and finishes a file rotated while none ran', () =>
+  withLogs(async (t) => {
     const src = source(t.dir, 's1');
     const first = new LogTailer(t.open(), quiet);
     first.setSources([src]);
@@ -190,14 +161,10 @@ test('a new tailer resumes at the saved offsets and finishes a file rotated whil
     await second.pollOnce();
     assert.deepEqual(texts(store), ['l1', 'l2', 'partial', 'l3', 'n1']);
     await second.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('a source nobody lists after a restart is still read to its end', async () => {
-  const t = tempLogs();
-  try {
+test('a source nobody lists after a restart is still read to its end', () =>
+  withLogs(async (t) => {
     const src = source(t.dir, 'gone');
     const first = new LogTailer(t.open(), quiet);
     first.setSources([src]);
@@ -211,14 +178,10 @@ test('a source nobody lists after a restart is still read to its end', async () 
     await second.pollOnce();
     assert.deepEqual(texts(store), ['g1', 'g2 written while the control plane was down']);
     await second.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));
 
-test('start() follows files on its own', async () => {
-  const t = tempLogs();
-  try {
+test('start() follows files on its own', () =>
+  withLogs(async (t) => {
     const store = t.open();
     const tailer = new LogTailer(store, { pollMs: 20 });
     const src = source(t.dir, 's1');
@@ -228,7 +191,4 @@ test('start() follows files on its own', async () => {
     await new Promise<void>((resolve) => store.events.once('append', () => resolve()));
     assert.deepEqual(texts(store), ['hello']);
     await tailer.stop();
-  } finally {
-    t.cleanup();
-  }
-});
+  }));

@@ -40,6 +40,16 @@ export function tempLogs(): TempLogs {
   };
 }
 
+/** Runs `fn` with fresh temporary logs, closed and removed afterwards whatever happens. */
+export async function withLogs(fn: (t: TempLogs) => Promise<void> | void): Promise<void> {
+  const t = tempLogs();
+  try {
+    await fn(t);
+  } finally {
+    t.cleanup();
+  }
+}
+
 /** Every stored text, in id order (optionally of one server). */
 export function texts(store: LogStore, server?: string): string[] {
   const rows = server

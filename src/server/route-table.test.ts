@@ -2,11 +2,8 @@
 // fallback, and that a worker cluster (no port, no load balancer) is not routed at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openStateDb } from '../store/state-db.js';
-import { RuntimeState, type GroupState, type GroupTemplate, type ServerState } from '../store/runtime-state.js';
+import { tempRuntimeState } from '../store/testkit.js';
+import { type RuntimeState, type GroupState, type GroupTemplate, type ServerState } from '../store/runtime-state.js';
 import { validateRouteTable } from '../proxy/validate.js';
 import { buildRouteTable } from './route-table.js';
 
@@ -24,16 +21,6 @@ const template = (cluster: string, role: string, build: number): GroupTemplate =
   ...(role === 'http' ? { portName: 'http' } : {}),
 });
 
-function openState(t: { after(fn: () => void): void }): RuntimeState {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-routes-state-'));
-  const db = openStateDb(dir);
-  t.after(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return new RuntimeState(db);
-}
-
 function addGroup(state: RuntimeState, cluster: string, role: string, build: number, groupState: GroupState, servers: ServerState[]): string {
   const name = `${cluster}-v00${build}`;
   state.insertGroup({ name, cluster, build, release: `r${build}`, deployment_id: null, replicas: servers.length, template: template(cluster, role, build) });
@@ -46,7 +33,7 @@ function addGroup(state: RuntimeState, cluster: string, role: string, build: num
 }
 
 test('the newest kept group with a healthy server is the fallback; failed and emptied groups never are', (t) => {
-  const state = openState(t);
+  const state = tempRuntimeState(t);
   state.ensureCluster({ name: 'api-http-dev', env: 'dev', service: 'api', role: 'http', lb_port: 40100 });
   addGroup(state, 'api-http-dev', 'http', 1, 'disabled', ['healthy', 'healthy']);
   const kept = addGroup(state, 'api-http-dev', 'http', 2, 'draining', ['dead', 'healthy']);
@@ -71,7 +58,7 @@ test('the newest kept group with a healthy server is the fallback; failed and em
 });
 
 test('a cluster with no active group has no fallback either', (t) => {
-  const state = openState(t);
+  const state = tempRuntimeState(t);
   state.ensureCluster({ name: 'api-http-dev', env: 'dev', service: 'api', role: 'http', lb_port: 40100 });
   addGroup(state, 'api-http-dev', 'http', 1, 'disabled', ['healthy']);
   const c = buildRouteTable(state, 'shop.test', 1).clusters[0]!;
@@ -80,7 +67,7 @@ test('a cluster with no active group has no fallback either', (t) => {
 });
 
 test('a worker cluster (no port, no load balancer) gets no route and claims no host', (t) => {
-  const state = openState(t);
+  const state = tempRuntimeState(t);
   state.ensureCluster({ name: 'api-http-dev', env: 'dev', service: 'api', role: 'http', lb_port: 40100 });
   state.ensureCluster({ name: 'api-worker-dev', env: 'dev', service: 'api', role: 'worker', lb_port: null });
   state.setActive('api-http-dev', addGroup(state, 'api-http-dev', 'http', 1, 'active', ['healthy']));
