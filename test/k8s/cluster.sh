@@ -15,7 +15,7 @@ set -Eeuo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 for f in settings net pki configs components procs host; do . "$here/lib/$f.sh"; done
 image_cache="${KILN_K8S_CACHE:-/var/cache/kiln/k8s}/images"
-lock="/run/kiln-k8s.lock"
+lock="/run/$k8s_ns.lock"
 say() { echo "k8s cluster: $*" >&2; }
 now_ms() { date +%s%3N; }
 secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
@@ -27,9 +27,14 @@ node_ready() {
   [ "$(kubectl_ get node "$k8s_ns" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
+# What a running cluster was made from: these scripts and the images' sources. A cluster made by
+# other scripts is not reused (a changed kubelet setting must not be silently ignored).
+config_key() { cat "$here/cluster.sh" "$here"/lib/*.sh "$here"/images/* "$here/build.sh" | sha256sum | cut -c1-16; }
+
 healthy() {
   local c
   [ -x "$(bin_dir)/kubectl" ] && net_exists || return 1
+  [ "$(cat "$k8s_run/config-key" 2>/dev/null)" = "$(config_key)" ] || { say "the running cluster was made by other scripts: recreating it"; return 1; }
   for c in "${k8s_components[@]}"; do proc_alive "$c" || return 1; done
   kubectl_ get --raw /readyz >/dev/null 2>&1 && node_ready
 }
@@ -44,17 +49,20 @@ cmd_up() {
     say "a previous cluster is partly there: tearing it down first"; teardown
   fi
 
-  local tb out entry; tb="$(now_ms)"
-  out="$("$here/build.sh" 2>&1)" || { echo "$out" >&2; say "building the binaries failed (log above)"; return 1; }
-  entry="$(echo "$out" | tail -n 1)"
-  if echo "$out" | grep -q 'cache hit'; then say "binaries: cache hit ($(secs_since "$tb") s) $entry"
-  else say "binaries: built in $(secs_since "$tb") s $entry"; fi
+  # build.sh prints the cache entry on stdout and its progress on stderr (shown as it comes: a
+  # cold build takes a quarter of an hour or more).
+  local tb entry blog; tb="$(now_ms)"; blog="$(mktemp)"
+  entry="$( { "$here/build.sh" 2>&1 1>&3 | tee "$blog" >&2; } 3>&1 )" || { rm -f "$blog"; say "building the binaries failed (above)"; return 1; }
+  if grep -q 'cache hit' "$blog"; then echo "k8s cluster binaries: cache hit ($(secs_since "$tb") s) $entry" >&2
+  else echo "k8s cluster binaries: built in $(secs_since "$tb") s $entry" >&2; fi
+  rm -f "$blog"
   bin="$entry/bin"
 
   local tu; tu="$(now_ms)"
   trap 'say "bring-up failed: tearing down (logs stay in $k8s_logs)"; teardown' ERR
   mkdir -p "$k8s_run" "$k8s_state" "$k8s_logs"; chmod 700 "$k8s_state" "$k8s_run"
   ln -sfn "$bin" "$k8s_run/bin"
+  config_key > "$k8s_run/config-key"
   for c in "${k8s_components[@]}"; do : > "$k8s_logs/$c.log"; done
   host_record
   net_up
@@ -87,8 +95,11 @@ import_image() { # name: build-or-reuse the archive, import it (re-imported at e
   ctr --address "$k8s_containerd_sock" -n k8s.io images import --base-name "localhost/kiln/$1" "$tar" >/dev/null
 }
 
-teardown() {
-  local c pids i
+# Best effort, step by step: a step that fails (a part that never started) must not stop the rest,
+# so it runs in a subshell without -e.
+teardown() (
+  set +e; trap - ERR
+  local pids i
   procs_stop 10 kubelet kube-proxy kube-scheduler kube-controller-manager
   # Pods outlive the kubelet and containerd (their shims are separate processes): kill them.
   for i in 1 2 3; do
@@ -104,7 +115,7 @@ teardown() {
   cgroups_remove
   host_restore
   rm -rf "$k8s_run" "$k8s_state"
-}
+)
 
 cmd_down() {
   with_lock

@@ -13,14 +13,19 @@ interface Node {
 }
 interface Pod {
   metadata: { name: string };
-  status: { phase: string; podIP?: string; conditions?: Condition[]; containerStatuses?: { started?: boolean; imageID: string }[] };
+  status: {
+    phase: string;
+    podIP?: string;
+    conditions?: Condition[];
+    containerStatuses?: { started?: boolean; imageID: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+  };
 }
 interface EndpointSlice { endpoints?: { addresses: string[]; conditions: { ready?: boolean } }[] }
 
 const MINUTE = 60_000;
 const LOCAL_IMAGE = 'localhost/kiln/httpd:1';
 
-describe('the Kubernetes test cluster (a real node)', { timeout: 30 * MINUTE }, () => {
+describe('the Kubernetes test cluster (a real node)', { timeout: 60 * MINUTE }, () => {
   let c: TestCluster;
   let image: { archive: string; tag: string; digest: string };
   const namespaces: TestNamespace[] = [];
@@ -41,6 +46,15 @@ describe('the Kubernetes test cluster (a real node)', { timeout: 30 * MINUTE }, 
       .filter((e) => e.conditions.ready === true)
       .flatMap((e) => e.addresses)
       .sort();
+  // A pod that cannot start (no image, bad config) fails the wait at once, with the kubelet's reason.
+  const STUCK = ['ErrImageNeverPull', 'ErrImagePull', 'ImagePullBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff', 'InvalidImageName'];
+  const waitReady = (ns: string, name: string): Promise<void> =>
+    waitFor(`pod ${name} to be ready`, 3 * MINUTE, () => {
+      const p = pod(ns, name);
+      const waiting = p.status.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason && STUCK.includes(waiting.reason)) throw new Error(`pod ${name} cannot start: ${waiting.reason}: ${waiting.message ?? ''}`);
+      return isReady(p);
+    });
   const clusterIp = (ns: string, service: string): string =>
     c.kubectlJson<{ spec: { clusterIP: string } }>(['get', 'service', service, '-n', ns]).spec.clusterIP;
   const apply = (ns: string, input: string): void => void c.kubectl(['apply', '-n', ns, '-f', '-'], input);
@@ -130,7 +144,7 @@ describe('the Kubernetes test cluster (a real node)', { timeout: 30 * MINUTE }, 
     assert.equal(ref, `${c.registry}/kiln-test/httpd-${process.pid}@${image.digest}`);
     const ns = await namespace('kt-registry');
     apply(ns, list(serverPod('from-registry', { image: ref, pullPolicy: 'Always', labels: { app: 'from-registry' } })));
-    await waitFor('the pod pulled from the registry to be ready', 3 * MINUTE, () => isReady(pod(ns, 'from-registry')));
+    await waitReady(ns, 'from-registry');
     const p = pod(ns, 'from-registry');
     // The kubelet pulled it from the registry (imageID names whichever repository first held
     // this digest on the node, so only its digest is compared).
@@ -140,6 +154,16 @@ describe('the Kubernetes test cluster (a real node)', { timeout: 30 * MINUTE }, 
     const r = c.httpGet(`http://${p.status.podIP}:8080/`);
     assert.equal(r.status, 200, r.error);
     assert.match(r.body, /^from-registry /);
+  });
+
+  test('an imported image still runs with imagePullPolicy Never after the same image was pulled from the registry', async () => {
+    // The kubelet keeps pull records per image ID (KEP-2535); by default an imported image stops
+    // counting as preloaded once the same ID was pulled under another name (ErrImageNeverPull).
+    // The node trusts localhost/kiln/* as preloaded; this runs after the registry test on purpose.
+    const ns = await namespace('kt-preloaded');
+    apply(ns, list(serverPod('imported', { image: LOCAL_IMAGE, pullPolicy: 'Never', labels: { app: 'imported' } })));
+    await waitReady(ns, 'imported');
+    assert.ok(pod(ns, 'imported').status.containerStatuses?.[0]?.imageID.endsWith(`@${image.digest}`));
   });
 
   test('a Secret mounted read-only as a file is readable by the container and cannot be written', async () => {
@@ -152,7 +176,7 @@ describe('the Kubernetes test cluster (a real node)', { timeout: 30 * MINUTE }, 
         serverPod('with-secret', { image: LOCAL_IMAGE, pullPolicy: 'Never', labels: { app: 'with-secret' }, secretMounts: { 'app-secret': '/etc/app-secret' } }),
       ),
     );
-    await waitFor('the pod to be ready', 3 * MINUTE, () => isReady(pod(ns, 'with-secret')));
+    await waitReady(ns, 'with-secret');
     assert.equal(c.kubectl(['exec', '-n', ns, 'with-secret', '--', 'cat', '/etc/app-secret/token']), value);
     const write = () => c.kubectl(['exec', '-n', ns, 'with-secret', '--', 'sh', '-c', 'echo changed > /etc/app-secret/token']);
     assert.throws(write, /Read-only file system/);

@@ -4,10 +4,10 @@
 
 # Fixed host paths the node writes to whatever its configuration says: containerd's shims put
 # their sockets in /run/containerd/s, the kubelet links container logs into /var/log/containers and
-# opens /var/lib/kubelet/device-plugins/kubelet.sock, libcni caches results in /var/lib/cni, and
-# `ip netns add` makes /run/netns. A path that did not exist before is removed at teardown; in one
-# that did, only what the node put there.
-host_paths=(/run/containerd /var/log/containers /var/lib/kubelet /var/lib/cni /run/netns)
+# opens /var/lib/kubelet/device-plugins/kubelet.sock, and `ip netns add` makes /run/netns. A path
+# that did not exist before is removed at teardown; in one that did, only what the node put there.
+# (libcni's cache in /var/lib/cni is shared: see cni_results_remove.)
+host_paths=(/run/containerd /var/log/containers /var/lib/kubelet /run/netns)
 
 host_record() {
   local f="$k8s_run/host-before" k p
@@ -27,7 +27,7 @@ host_restore() {
   done < "$f"
   [ -d /var/log/containers ] && find /var/log/containers -maxdepth 1 -type l -lname "$k8s_state/*" -delete
   rm -f /var/lib/kubelet/device-plugins/kubelet.sock
-  [ -d /var/lib/cni/results ] && find /var/lib/cni/results -maxdepth 1 \( -name "$k8s_ns-*" -o -name "cni-loopback-*" \) -newer "$f" -delete
+  cni_results_remove
   for p in "${host_paths[@]}"; do
     grep -qx "existed $p" "$f" && continue
     if [ "$p" = /run/netns ]; then # ip netns add made it a mount point of itself
@@ -35,6 +35,19 @@ host_restore() {
     else rm -rf "$p"; fi
   done
   rm -f "$f"
+}
+
+# libcni's result cache is shared with any other CNI user (podman's CNI backend): only our
+# network's results go, with the loopback results of the same sandboxes, then dirs left empty.
+cni_results_remove() {
+  local d=/var/lib/cni/results r id
+  [ -d "$d" ] || return 0
+  for r in "$d/$k8s_ns"-*-eth0; do
+    [ -e "$r" ] || continue
+    id="${r#"$d/$k8s_ns"-}"; id="${id%-eth0}"
+    rm -f "$r" "$d/cni-loopback-$id-lo"
+  done
+  rmdir "$d" /var/lib/cni 2>/dev/null || true
 }
 
 # The kubelet's --cgroup-root must exist in every hierarchy. cpuset needs cpus/mems set before a

@@ -27,8 +27,8 @@ net_up() {
 }
 
 net_down() {
-  # Deleting the namespace removes its interfaces, the bridge, and every iptables/nft rule the CNI
-  # plugins, the kubelet and kube-proxy wrote (they live in the namespace, not on the host).
-  ip link del "$k8s_host_if" 2>/dev/null || true
+  # Deleting the namespace removes its interfaces (and so the host end of the veth), the bridge,
+  # and every iptables/nft rule the CNI plugins, the kubelet and kube-proxy wrote (they live in the
+  # namespace, not on the host).
   if [ -e "$k8s_netns_path" ]; then ip netns del "$k8s_ns" 2>/dev/null || { umount "$k8s_netns_path" 2>/dev/null; rm -f "$k8s_netns_path"; }; fi
 }

@@ -18,8 +18,8 @@ k8s_service_cidr="$prefix.64.0/24"
 k8s_service_ip="$prefix.64.1"    # the `kubernetes` Service
 k8s_pod_cidr="$prefix.128.0/24"
 
-k8s_host_if="kk-host"            # interface names are at most 15 characters
-k8s_node_if="kk-node"
+k8s_host_if="${k8s_ns:0:13}-h"  # in the host namespace, so named for the cluster (15 characters at most)
+k8s_node_if="kk-node"            # the rest live inside the namespace
 k8s_gw_if="kk-gw0"
 k8s_gw_peer_if="kk-gw1"
 k8s_bridge="kk-br0"
@@ -35,7 +35,7 @@ k8s_run="${KILN_K8S_RUN:-/run/kiln-k8s}"
 k8s_logs="${KILN_K8S_LOGS:-/var/log/kiln-k8s}"
 k8s_pki="$k8s_state/pki"
 k8s_kubeconfig="$k8s_state/admin.kubeconfig"
-k8s_cgroup_root="/kiln-k8s"      # the kubelet's --cgroup-root: everything it makes is under it
+k8s_cgroup_root="/$k8s_ns"       # the kubelet's --cgroup-root: everything it makes is under it
 
 k8s_containerd_sock="$k8s_run/containerd/containerd.sock"
 
