@@ -8,7 +8,7 @@ pki_sign() { # name subject [extension lines for a serving or client cert]
   openssl req -new -key "$d/$name.key" -subj "$subj" -out "$d/$name.csr" 2>/dev/null
   printf '%s\n' "$ext" > "$d/$name.ext"
   openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-    -days 30 -sha256 -extfile "$d/$name.ext" -out "$d/$name.crt" 2>/dev/null
+    -days 365 -sha256 -extfile "$d/$name.ext" -out "$d/$name.crt" 2>/dev/null
   rm -f "$d/$name.csr" "$d/$name.ext"
 }
 
@@ -24,7 +24,7 @@ pki_make() {
   [ -f "$d/READY" ] && return 0
   rm -rf "$d"; mkdir -p "$d"; chmod 700 "$d"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/ca.key" 2>/dev/null
-  openssl req -x509 -new -key "$d/ca.key" -subj "/CN=kiln-k8s-ca" -days 30 -sha256 \
+  openssl req -x509 -new -key "$d/ca.key" -subj "/CN=kiln-k8s-ca" -days 365 -sha256 \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$d/ca.crt" 2>/dev/null
   pki_sign apiserver "/CN=kube-apiserver" "$(pki_server_ext "IP:$k8s_node_ip,IP:$k8s_service_ip,IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local")"
   pki_sign kubelet-serving "/CN=$k8s_ns" "$(pki_server_ext "IP:$k8s_node_ip,DNS:$k8s_ns")"

@@ -9,6 +9,8 @@ proc_start() { # name argv...
   local name="$1"; shift
   mkdir -p "$k8s_run" "$k8s_logs"
   echo "--- start $(date -u +%FT%TZ): $*" >> "$k8s_logs/$name.log"
+  # A background job of a non-interactive shell is no process group leader, so setsid does not
+  # fork and nsenter execs: $! is the component's own pid (proc_pid checks its command line).
   setsid nsenter --net="$k8s_netns_path" -- "$@" </dev/null >>"$k8s_logs/$name.log" 2>&1 9>&- &
   echo $! > "$(proc_pidfile "$name")"
 }
