@@ -165,8 +165,10 @@ function hostileTar(entries: Array<Partial<TarHeader> & { name: string; body?: s
 }
 
 test('hostile archives are refused and write nothing outside the destination', async (t) => {
+  // dest sits two levels down so that every escape ('../../x') lands inside base, where the test can
+  // see it, and never in the shared temp directory (where another program may own an 'x').
   const base = tmp(t, 'hostile');
-  const dest = path.join(base, 'dest');
+  const dest = path.join(base, 'inner', 'dest');
   const cases: Array<{ why: RegExp; tar: Buffer }> = [
     { why: /contains "\.\."/, tar: hostileTar([{ name: 'app/../../x', body: 'pwn' }]) },
     { why: /absolute path/, tar: hostileTar([{ name: path.join(base, 'abs'), body: 'pwn' }]) },
@@ -184,6 +186,7 @@ test('hostile archives are refused and write nothing outside the destination', a
   ];
   for (const c of cases) {
     fs.rmSync(dest, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
     await assert.rejects(extractTar(c.tar, dest, { stripPrefix: 'app/' }), (e: unknown) => {
       assert.ok(e instanceof KilnError, String(e));
       assert.equal(e.code, 'CORRUPT_STORE');
@@ -191,8 +194,8 @@ test('hostile archives are refused and write nothing outside the destination', a
       return true;
     });
   }
-  assert.deepEqual(fs.readdirSync(base).sort(), ['dest']);
-  assert.equal(fs.existsSync(path.join(os.tmpdir(), 'x')) && fs.readFileSync(path.join(os.tmpdir(), 'x'), 'utf8') === 'pwn', false);
+  assert.deepEqual(fs.readdirSync(base).sort(), ['inner']);
+  assert.deepEqual(fs.readdirSync(path.join(base, 'inner')).sort(), ['dest']);
 });
 
 test('exclude patterns: bare names match at any depth, paths with / from the root, ** across directories', async (t) => {
