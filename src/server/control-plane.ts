@@ -17,7 +17,7 @@ import type { ProjectSpec } from '../spec/types.js';
 import { openStore, readToken, type Store } from '../store/init.js';
 import { getRelease } from '../release/index.js';
 import type { ReleaseManifest } from '../release/types.js';
-import { prepareDataForDeploy, type StoreDeployStep } from '../streams/data/index.js';
+import { formatDataStep, prepareDataForDeploy, type StoreDeployStep } from '../streams/data/index.js';
 import { RuntimeState, LIVE_GROUP_STATES } from '../store/runtime-state.js';
 import { executeDeploy, type DeployDeps, type Emit } from '../deploy/execute.js';
 import { planDeploy, formatPlan, environmentOf } from '../deploy/plan.js';
@@ -427,8 +427,3 @@ function str(v: unknown, field: string): string {
   return v;
 }
 
-function formatDataStep(s: StoreDeployStep): string {
-  if (s.ahead) return `data ${s.store}: already at ${s.from}, past the release's ${s.to}: nothing to apply`;
-  if (!s.entries.length) return `data ${s.store}: at ${s.to}, nothing to apply`;
-  return `data ${s.store}: ${s.from} -> ${s.to} (${s.entries.map((e) => e.name).join(', ')})`;
-}

@@ -178,6 +178,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
                   ...(e.kubernetes.kubeconfig !== undefined ? { kubeconfig: path.resolve(dir, e.kubernetes.kubeconfig) } : {}),
                   ...(e.kubernetes.context !== undefined ? { context: e.kubernetes.context } : {}),
                   ...(e.kubernetes.registry !== undefined ? { registry: e.kubernetes.registry } : {}),
+                  ...(e.kubernetes['registry-cert-dir'] !== undefined ? { registryCertDir: path.resolve(dir, e.kubernetes['registry-cert-dir']) } : {}),
                 },
               }
             : {}),

@@ -198,6 +198,7 @@ const kubernetesSettings = obj({
     'Registry the nodes pull from; images are pushed there by digest.',
     'none: images are imported into the node (a local cluster)',
   ),
+  'registry-cert-dir': optional(str('path'), 'Directory holding the registry\'s CA certificate (ca.crt) when it has a private CA; relative to kiln.yaml or absolute.'),
   'run-as-user': withDefault(int(1, 2_147_483_647), 'uid and gid of every server\'s container (never root).', 65532),
 });
 

@@ -115,6 +115,8 @@ export interface KubernetesEnvSpec {
   context?: string;
   namespace: string;
   registry?: string;
+  /** Absolute path. */
+  registryCertDir?: string;
   runAsUser: number;
 }
 

@@ -13,6 +13,8 @@ export interface KubernetesSettings {
    * as localhost/kiln/<project> and never pulled.
    */
   registry?: string;
+  /** Directory of the registry's CA (ca.crt), for a registry with a private CA (skopeo --dest-cert-dir). */
+  registryCertDir?: string;
   /** uid and gid every server's container runs as (never root). */
   runAsUser: number;
 }

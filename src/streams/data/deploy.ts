@@ -121,3 +121,10 @@ export async function prepareDataForDeploy(opts: PrepareDataOptions): Promise<St
   }
   return plans.map((p) => p.step);
 }
+
+/** One line per store for a deploy's progress: what was (or will be) applied. */
+export function formatDataStep(s: StoreDeployStep): string {
+  if (s.ahead) return `data ${s.store}: already at ${s.from}, past the release's ${s.to}: nothing to apply`;
+  if (!s.entries.length) return `data ${s.store}: at ${s.to}, nothing to apply`;
+  return `data ${s.store}: ${s.from} -> ${s.to} (${s.entries.map((e) => e.name).join(', ')})`;
+}
