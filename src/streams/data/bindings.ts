@@ -67,11 +67,18 @@ export function describeLocation(loc: StoreLocation): string {
   return loc.engine === 'sqlite' ? `${loc.store} (${loc.env}, sqlite ${loc.file})` : `${loc.store} (${loc.env}, postgres from secret ${loc.secret})`;
 }
 
+export interface ConnectOptions {
+  /** SQLite: how long a statement waits for another connection's lock before DATA_LOCKED. */
+  lockWaitMs?: number;
+  /** SQLite: called once when a statement has to wait for another connection's lock. */
+  onBusy?: () => void;
+}
+
 /** Opens the store; a SQLite file (and its directory) is created when missing. */
-export async function connectStore(loc: StoreLocation): Promise<StoreConnection> {
+export async function connectStore(loc: StoreLocation, opts: ConnectOptions = {}): Promise<StoreConnection> {
   if (loc.engine === 'sqlite') {
     fs.mkdirSync(path.dirname(loc.file), { recursive: true });
-    return openSqlite(loc.file);
+    return openSqlite(loc.file, { label: describeLocation(loc), ...opts });
   }
   const t = pgTargetOf(loc);
   try {
