@@ -146,30 +146,15 @@ export function lexSql(sql: string, dialect: SqlDialect): SqlToken[] {
   }
 
   /**
-   * SQLite's variables ($name, @name, :name, #name) as tokenize.c reads them: identifier
-   * characters, `::`, and a Tcl-style `(…)` suffix that runs to `)` or whitespace. Without
-   * this, `$a(');COMMIT;--` would look like a string here while SQLite runs the COMMIT.
+   * SQLite's variables ($name, @name, :name, #name): identifier characters, `$` among them
+   * ($$ and $q$ are variables, not delimiters). The Tcl forms ($a(…), $a::b) are compiled out
+   * of better-sqlite3's SQLite (transaction-control.test.ts checks against it): $a( is a
+   * syntax error there, so nothing after it runs.
    */
   function sqliteVariable(start: number): void {
     let j = start + 1;
-    let named = 0;
-    while (j < n) {
-      const ch = sql[j] as string;
-      if (identPart(ch)) {
-        named += 1;
-        j += 1;
-      } else if (ch === '(' && named > 0) {
-        j += 1;
-        while (j < n && !SPACE.test(sql[j] as string) && sql[j] !== ')') j += 1;
-        if (sql[j] === ')') j += 1;
-        break;
-      } else if (ch === ':' && sql[j + 1] === ':') {
-        j += 2;
-      } else {
-        break;
-      }
-    }
-    push(named > 0 ? 'param' : 'other', start, j);
+    while (j < n && identPart(sql[j] as string)) j += 1;
+    push(j > start + 1 ? 'param' : 'other', start, j);
   }
 
   /** PostgreSQL: `$1` is a parameter, `$tag$ … $tag$` a body, anything else an operator character. */
