@@ -2,6 +2,7 @@
 // workerData, progress and the outcome go back as messages. A long SQL statement, a CPU-bound
 // .js entry or a wait for a lock then blocks this thread only, never the control plane's DNS,
 // API and reconciler.
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KilnError } from '../../errors.js';
 import { runJob, type MigrationJob } from './migrate-job.js';
@@ -31,6 +32,13 @@ function serialize(e: unknown): SerializedError {
 
 const port = parentPort;
 if (port) {
+  // On Linux the nice value is per thread: this lowers the migration's thread only, so on a
+  // busy machine a CPU-bound entry yields the CPU to the control plane's DNS and API.
+  try {
+    os.setPriority(10);
+  } catch {
+    // Not allowed here: the migration then runs at the control plane's priority.
+  }
   const post = (m: WorkerMessage): void => port.postMessage(m);
   runJob(workerData as MigrationJob, (progress) => post({ type: 'progress', progress })).then(
     (outcome) => post({ type: 'done', outcome }),
