@@ -1,9 +1,9 @@
 // What `kiln release create` warns about: the changelog entries a release adds since its parent
 // that a deploy will refuse (or, with --breaking, apply although the previous release's servers
-// may break). The same lint as the deploy's gate (streams/data/gate.ts), read for both engines,
-// since the environment (and so the engine) is chosen only at deploy time.
+// may break). The same lint as the deploy's gate (streams/data/gate.ts), read for every engine
+// the store runs on, since the environment (and so the engine) is chosen only at deploy time.
 import type { ProjectSpec } from '../spec/types.js';
-import { changelogOf, lintChangelog, type LintFinding } from '../streams/data/index.js';
+import { changelogOf, lintChangelog, storeEngines, type LintFinding } from '../streams/data/index.js';
 import type { ReleaseManifest } from './types.js';
 
 /** Findings of the entries after the parent's head, up to the release's head, per store. */
@@ -13,7 +13,7 @@ export function releaseDataFindings(spec: ProjectSpec, release: ReleaseManifest,
     if (!spec.data[store]) continue;
     const since = parent?.data?.[store]?.position ?? 0;
     const changelog = changelogOf(spec, store);
-    out.push(...lintChangelog({ ...changelog, entries: changelog.entries.filter((e) => e.position <= head.position) }, since));
+    out.push(...lintChangelog({ ...changelog, entries: changelog.entries.filter((e) => e.position <= head.position) }, since, storeEngines(spec, store)));
   }
   return out;
 }

@@ -20,6 +20,7 @@ import {
   runOffThread,
   prunePgTemplates,
   snapshotStore,
+  storeEngines,
   storeOf,
   storeStatus,
   type PgReplicaStrategy,
@@ -231,7 +232,8 @@ export const dataLintCommand: CommandDef = {
     if (after !== undefined && (typeof after !== 'string' || !/^\d+$/.test(after))) {
       throw new KilnError('USAGE', `--after must be a whole number, got "${String(after)}"`, { location: { flag: '--after' } });
     }
-    const findings = lintChangelog(changelogOf(spec, store), after ? Number(after) : 0);
+    // Checked as each engine the store runs on (environments may override its engine) reads it.
+    const findings = lintChangelog(changelogOf(spec, store), after ? Number(after) : 0, storeEngines(spec, store));
     if (ctx.json) ctx.outJson(findings);
     else ctx.out(findings.length ? findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.reason}${f.allowed ? ' (allowed: kiln:breaking)' : ''}`).join('\n') : `${store}: no breaking entries, no transaction statements`);
     return findings.some((f) => !f.allowed) ? 1 : 0;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../../errors.js';
-import type { ProjectSpec } from '../../spec/types.js';
+import type { DataEngine, ProjectSpec } from '../../spec/types.js';
 import { storeOf } from './changelog.js';
 import type { StoreConnection } from './engine.js';
 import { openPostgres, parsePgUrl, type PgTarget } from './postgres.js';
@@ -48,6 +48,16 @@ export function locateStore(spec: ProjectSpec, kilnDir: string, env: string, sto
     });
   }
   return { engine, store, env, secret: binding.urlSecret, secretFile: secrets(env, binding.urlSecret) };
+}
+
+/** The engines a store runs on across the project's environments (what its entries are checked for). */
+export function storeEngines(spec: ProjectSpec, store: string): DataEngine[] {
+  const engines = new Set<DataEngine>([storeOf(spec, store).engine]);
+  for (const e of Object.values(spec.environments)) {
+    const engine = e.data?.[store]?.engine;
+    if (engine) engines.add(engine);
+  }
+  return [...engines].sort();
 }
 
 /** The PostgreSQL connection parts, read from the location's secret file. */

@@ -63,27 +63,38 @@ export function lintEntry(entry: ChangelogEntry, dialects: SqlDialect[] = ['sqli
 
 /** Findings of an SQL entry's text (lintEntry reads it from the file). */
 export function lintSql(entry: ChangelogEntry, sql: string, dialects: SqlDialect[]): LintFinding[] {
-  const seen = new Set<string>();
-  const out: LintFinding[] = [];
-  const add = (offset: number, kind: LintFinding['kind'], reason: string): void => {
-    const at = lineCol(sql, offset);
-    const key = `${at.line}:${at.column}:${reason}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    // A transaction statement is never allowed: the marker says servers may break, not that
-    // the entry may be half-applied.
-    out.push({ file: entry.file, name: entry.name, position: entry.position, ...at, kind, reason, allowed: kind === 'breaking' && entry.breaking });
+  // Found under which dialects: a finding of only some says which (a SQLite trigger's END is a
+  // COMMIT to PostgreSQL's lexer), one of all says nothing more.
+  const found = new Map<string, { offset: number; kind: LintFinding['kind']; reason: string; dialects: SqlDialect[] }>();
+  const add = (dialect: SqlDialect, offset: number, kind: LintFinding['kind'], reason: string): void => {
+    const key = `${offset}:${reason}`;
+    const f = found.get(key) ?? { offset, kind, reason, dialects: [] };
+    if (!f.dialects.includes(dialect)) f.dialects.push(dialect);
+    found.set(key, f);
   };
   for (const dialect of dialects) {
     for (const t of transactionStatements(sql, dialect)) {
-      add(t.offset, 'transaction', `${t.keyword} ends or opens a transaction, but Kiln runs each entry in its own: what follows it would be applied outside (half-applied, and every re-run fails)`);
+      add(dialect, t.offset, 'transaction', `${t.keyword} ends or opens a transaction, but Kiln runs each entry in its own: what follows it would be applied outside (half-applied, and every re-run fails)`);
     }
     for (const s of splitSql(sql, dialect)) {
-      for (const reason of findings(s.text)) add(s.start, 'breaking', reason);
+      for (const reason of findings(s.text)) add(dialect, s.start, 'breaking', reason);
     }
   }
+  const out = [...found.values()].map((f): LintFinding => ({
+    file: entry.file,
+    name: entry.name,
+    position: entry.position,
+    ...lineCol(sql, f.offset),
+    kind: f.kind,
+    reason: f.dialects.length < dialects.length ? `${f.reason} (on ${f.dialects.map((d) => DIALECT_NAMES[d]).join(', ')})` : f.reason,
+    // A transaction statement is never allowed: the marker says servers may break, not that
+    // the entry may be half-applied.
+    allowed: f.kind === 'breaking' && entry.breaking,
+  }));
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
 }
+
+const DIALECT_NAMES: Record<SqlDialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
 /** Findings of the entries after position `after` (default: all entries). */
 export function lintChangelog(changelog: Changelog, after = 0, dialects?: SqlDialect[]): LintFinding[] {
