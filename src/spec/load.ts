@@ -150,7 +150,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     },
     os,
     data: Object.fromEntries(
-      Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog) }]),
+      Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog), ...(d['lock-wait'] !== undefined ? { lockWaitMs: d['lock-wait'] } : {}) }]),
     ),
     services,
     environments: Object.fromEntries(

@@ -154,6 +154,7 @@ const os = variant({
 const dataStore = obj({
   engine: withDefault(oneOf(DATA_ENGINES), 'Database engine.', 'sqlite'),
   changelog: required(projectPath(), 'Directory of ordered migrations, relative to kiln.yaml.'),
+  'lock-wait': optional(duration(), 'How long a migration (deploy, `kiln data migrate`) waits for a lock another connection holds on the store before it fails with DATA_LOCKED.', '30s'),
 });
 
 /** A store's URL is never written in kiln.yaml: it comes from a secret file. */

@@ -86,6 +86,8 @@ export interface DataStoreSpec {
   name: string;
   engine: DataEngine;
   changelog: string;
+  /** How long a migration waits for another connection's lock (default 30 s). */
+  lockWaitMs?: number;
 }
 
 /** Where one store lives in one environment (kiln.yaml environments.<env>.data.<store>). */
