@@ -81,7 +81,10 @@ export async function planDeploy(
   }
   const roles: Array<{ service: string; role: string; cluster: ClusterName }> = [];
   for (const [service, svc] of Object.entries(release.services)) {
-    for (const role of Object.keys(svc.roles)) roles.push({ service, role, cluster: clusterName(service, role, env) });
+    // Checked up to its last server of a build past v999: a name that would not fit fails here, not mid-deploy.
+    for (const [role, r] of Object.entries(svc.roles)) {
+      roles.push({ service, role, cluster: clusterName(service, role, env, envSpec.scale[service]?.[role] ?? r.replicas) });
+    }
   }
   // Load-balancer ports first: flags of one service may name another's cluster URL.
   const lbPorts = new Map<string, number | null>();

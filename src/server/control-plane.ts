@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { KilnError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
-import { startDnsServer, type DnsServerHandle } from '../dns/server.js';
+import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { LogService, liveLogSources } from '../logs/service.js';
@@ -125,7 +125,7 @@ export class ControlPlane {
     claimPidFile(paths.serverPid);
     const cp = new ControlPlane(spec, store, paths, new RuntimeState(store.db), opts.log);
     await cp.recover();
-    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, zone: () => cp.zone, log: opts.log });
+    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log });
     await cp.listen(opts.tcp);
     cp.reconciler.start();
     cp.interruptedOps.start();

@@ -137,7 +137,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     project: raw.project,
     domain: raw.domain ?? `${raw.project}.test`,
     proxy: { host: raw.proxy.host, port: raw.proxy.port, tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'] },
-    dns: { host: raw.dns.host, port: raw.dns.port },
+    dns: { host: raw.dns.host, port: raw.dns.port, rateLimit: raw.dns['rate-limit'] },
     logs: {
       retention: {
         ...(raw.logs.retention['max-age'] !== undefined ? { maxAgeMs: raw.logs.retention['max-age'] } : {}),

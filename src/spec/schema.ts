@@ -240,6 +240,11 @@ export const projectSchema = obj({
     obj({
       host: withDefault(str('host', { check: hostCheck }), 'Address Kiln\'s DNS server binds (UDP and TCP).', '127.0.0.1'),
       port: withDefault(int(0, 65535), 'Port of Kiln\'s DNS server; it answers only for `domain`.', 5353),
+      'rate-limit': withDefault(
+        int(0, 10_000_000),
+        'UDP answers per second to one source address (bursts of twice this). Over it every second answer is an empty truncated one, so a real client retries over TCP (not limited), and the rest are dropped: a forged source gets no flood. `0`: no limit.',
+        1000,
+      ),
     }),
     'Kiln\'s DNS server, run by the control plane: cluster, group and server names of the zone.',
   ),

@@ -165,13 +165,18 @@ function knownRole(ctx: Ctx, svc: string, service: Service, role: string, at: st
   }
 }
 
-/** Every cluster of the environment must have a name that fits in a DNS label. */
+/**
+ * Every cluster of the environment must have names that fit in a DNS label: the longest one it
+ * produces is its last server (the environment's replicas) of a build past v999.
+ */
 function checkClusterNames(ctx: Ctx, env: string): void {
   const seen = new Set<string>();
+  const scale = ctx.spec.environments?.[env]?.scale ?? {};
   for (const [svc, service] of Object.entries(ctx.spec.services ?? {})) {
-    for (const role of Object.keys(service?.roles ?? {})) {
+    for (const [role, r] of Object.entries(service?.roles ?? {})) {
+      const replicas = scale[svc]?.[role] ?? r?.replicas ?? 1;
       try {
-        clusterName(svc, role, env);
+        clusterName(svc, role, env, typeof replicas === 'number' ? replicas : 1);
       } catch (e) {
         if (!(e instanceof KilnError)) throw e;
         if (seen.has(e.message)) continue;

@@ -155,7 +155,8 @@ export interface ProjectSpec {
   /** Central logs: retention of .kiln/logs.db and where lines are exported. */
   logs: { retention: { maxAgeMs?: number; maxBytes?: number }; export: { otlp?: string; loki?: string } };
   /** Kiln's DNS server (UDP and TCP on one port). */
-  dns: { host: string; port: number };
+  /** rateLimit: UDP answers per second per source address; 0: none. */
+  dns: { host: string; port: number; rateLimit?: number };
   os: Record<string, OsSpec>;
   data: Record<string, DataStoreSpec>;
   services: Record<string, ServiceSpec>;

@@ -74,7 +74,12 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     }
     const outDir = outputDir(work, svc, service, spec.file);
     progress('packing the app layer');
-    const packed = await packDirectory(outDir, { prefix: 'app/', exclude: svc.app.exclude, outFile: path.join(scratch, 'layer.tar') });
+    const packed = await packDirectory(outDir, {
+      prefix: 'app/',
+      exclude: svc.app.exclude,
+      outFile: path.join(scratch, 'layer.tar'),
+      displayName: path.join(svc.app.path, svc.app.output ?? ''),
+    });
     // Checked before storing: a refused build (e.g. a tag conflict) leaves the store untouched.
     opts.beforeStore?.(packed.digest);
     const blob = await oci.putBlobFromFile(packed.path);
