@@ -100,6 +100,8 @@ export interface RunSpec {
   pidFile?: string;
   /** Secret files (read-only) and SQLite store directories (read-write) the flags name. */
   mounts?: Mount[];
+  /** uid:gid the app runs as inside (--user); absent: the image's user. */
+  user?: string;
 }
 
 /** A host path bind-mounted into a server's container. */
@@ -139,6 +141,7 @@ export function runCommand(s: PodmanSettings, spec: RunSpec): Command {
     '--stop-timeout', String(s.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S),
     // Never restarted in place: a dead server is replaced by a new one (ARCHITECTURE.md).
     '--restart', 'no',
+    ...(spec.user ? ['--user', spec.user] : []),
     ...(spec.pidFile ? ['--pidfile', spec.pidFile] : []),
     ...Object.entries(labels(spec)).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     '--volume', `${spec.logDir}:${s.logMount ?? DEFAULT_LOG_MOUNT}:rw`,
