@@ -49,6 +49,8 @@ export function prepareServerFiles(kilnDir: string, f: ServerFiles, who: Identit
     const parts = partsUnder(kilnDir, dir);
     ensureDirChain(kilnDir, parts, (i) => (i === parts.length - 1 ? own(0o700) : gate));
   };
+  // The app files: shared by the project's servers, read-only (apps/<digest> is 0555, its files 0444).
+  ensureDirChain(kilnDir, ['apps'], () => ({ ...gate, mode: 0o750 }));
   ownedDir(f.workDir);
   ownedDir(path.dirname(f.logFile));
 

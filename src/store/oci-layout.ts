@@ -79,7 +79,7 @@ export class OciLayout {
 
   /** Create the layout if needed (idempotent) and open it. */
   static init(dir: string): OciLayout {
-    ensureDir(path.join(dir, 'blobs', 'sha256'));
+    ensureDir(path.join(dir, 'blobs', 'sha256'), 0o700);
     const marker = path.join(dir, 'oci-layout');
     if (!fs.existsSync(marker)) writeFileAtomic(marker, canonicalJson({ imageLayoutVersion: '1.0.0' }));
     const index = path.join(dir, 'index.json');

@@ -24,6 +24,14 @@ function fix(fd: number, want: Ownership): fs.Stats {
   return st;
 }
 
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function refuse(p: string, what: string): KilnError {
   return new KilnError('ISOLATION_UNAVAILABLE', `${p} is ${what}, where Kiln keeps a directory of its own`, {
     hint: 'something other than Kiln changed this store; remove that entry and run the command again',
@@ -49,8 +57,8 @@ export function ensureDirChain(root: string, parts: string[], level: (index: num
       fd = fs.openSync(cur, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') throw refuse(cur, 'a symbolic link');
-      if (code === 'ENOTDIR') throw refuse(cur, 'not a directory');
+      // O_DIRECTORY|O_NOFOLLOW on a link to a directory fails with ENOTDIR: say which it was.
+      if (code === 'ELOOP' || code === 'ENOTDIR') throw refuse(cur, isLink(cur) ? 'a symbolic link' : 'not a directory');
       throw e;
     }
     try {

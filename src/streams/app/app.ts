@@ -103,6 +103,8 @@ export async function materializeApp(oci: OciLayout, layerDigest: Digest, kilnDi
   const tmp = tempPathFor(final);
   try {
     await extractAppLayer(oci, layerDigest, tmp);
+    // Read-only for everyone who may enter apps/ (servers run as their own users: docs/isolation.md).
+    fs.chmodSync(tmp, 0o555);
     fs.renameSync(tmp, final);
     fsyncDir(appsDir);
   } catch (e) {
