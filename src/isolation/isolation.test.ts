@@ -52,9 +52,9 @@ test("prepareServer: the server's own dirs are its uid's, its secrets 0400, ever
   fs.mkdirSync(path.join(kilnDir, 'secrets', 'dev'), { recursive: true });
   fs.writeFileSync(path.join(kilnDir, 'secrets', 'dev', 'web_token'), 'x', { mode: 0o600 });
   fs.mkdirSync(path.join(kilnDir, 'data', 'dev'), { recursive: true });
-  fs.writeFileSync(path.join(kilnDir, 'data', 'dev', 'orders.db'), '', { mode: 0o644 });
+  fs.writeFileSync(path.join(kilnDir, 'data', 'dev', 'orders.db'), '', { mode: 0o600 });
   const custom = path.join(path.dirname(kilnDir), 'orders.sqlite');
-  fs.writeFileSync(custom, '', { mode: 0o644 });
+  fs.writeFileSync(custom, '', { mode: 0o600 });
   const who = isolation.prepareServer({
     env: 'dev',
     workDir: path.join(kilnDir, 'servers', 'web-http-dev-v001-1'),
@@ -71,6 +71,12 @@ test("prepareServer: the server's own dirs are its uid's, its secrets 0400, ever
   assert.deepEqual(owner(path.join(kilnDir, 'secrets', 'dev', 'web_token')), [who.uid, g, '0400']);
   assert.deepEqual(owner(path.join(kilnDir, 'data', 'dev')), [who.uid, g, '0700']);
   assert.deepEqual(owner(path.join(kilnDir, 'data', 'dev', 'orders.db')), [who.uid, g, '0600']);
+  // A hard link a server made in its own data directory to a file that is not its own stays as it is.
+  const victim = path.join(path.dirname(kilnDir), 'victim');
+  fs.writeFileSync(victim, 'root only', { mode: 0o600 });
+  fs.linkSync(victim, path.join(kilnDir, 'data', 'dev', 'evil.db'));
+  isolation.prepareServer({ env: 'dev', workDir: path.join(kilnDir, 'servers', 'web-http-dev-v001-2'), logFile: path.join(kilnDir, 'logs', 'dev', 'web-http-dev', 'x.log'), stores: [] });
+  assert.deepEqual(owner(victim), [0, 0, '0600'], 'a hard link is never given away');
   assert.deepEqual(owner(custom), [who.uid, g, '0600'], 'a store at a custom path');
   assert.deepEqual(owner(path.join(kilnDir, 'apps')), [0, g, '0750']);
   assert.deepEqual(owner(path.join(kilnDir, 'run')), [0, 0, '0700'], "the token and sockets stay Kiln's alone");

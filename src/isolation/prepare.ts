@@ -10,7 +10,8 @@
 // a migration that created a store, an `env create` copy) are owned before a server needs them.
 import path from 'node:path';
 import { KilnError } from '../errors.js';
-import { ensureDirChain, firstClosedAncestor, ownEntries, ownPath, type Ownership } from '../store/owned-paths.js';
+import fs from 'node:fs';
+import { ensureDirChain, firstClosedAncestor, ownEntries, ownFileByPath, type Ownership } from '../store/owned-paths.js';
 import type { Identity } from './isolation.js';
 
 export interface ServerFiles {
@@ -57,10 +58,14 @@ export function prepareServerFiles(kilnDir: string, f: ServerFiles, who: Identit
   const secrets = ensureDirChain(kilnDir, ['secrets', f.env], () => gate);
   ownEntries(secrets, own(0o400), gate);
 
+  // SQLite files are owned by path (lchown: no link is followed, no descriptor of a database the
+  // control plane may have open is closed) and keep their mode: created 0600 (umask 077), and
+  // data/<env> itself is 0700. A server may swap entries of its own directory; a mode change
+  // through a link would reach the link's target, so none is made.
   const data = ensureDirChain(kilnDir, ['data', f.env], (i) => (i === 0 ? gate : own(0o700)));
-  ownEntries(data, own(0o600));
+  for (const name of fs.readdirSync(data)) ownFileByPath(path.join(data, name), who);
   for (const file of f.stores) {
     if (path.dirname(path.resolve(file)) === data) continue;
-    for (const side of SQLITE_SIDE_FILES) ownPath(file + side, own(0o600));
+    for (const side of SQLITE_SIDE_FILES) ownFileByPath(file + side, who);
   }
 }

@@ -8,7 +8,7 @@
 // is tightened by the next command.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ownPath, type Ownership } from './owned-paths.js';
+import { ownFileByPath, ownPath, type Ownership } from './owned-paths.js';
 
 /** Directories the servers' group passes through (apps/ also lists and reads: app files are shared). */
 export const GATE_DIRS = ['secrets', 'data', 'logs', 'servers'] as const;
@@ -44,5 +44,6 @@ export function secureStoreModes(kilnDir: string, group: number | null): void {
   for (const d of GATE_DIRS) ownPath(path.join(kilnDir, d), own(gateMode(group), gateGid), 'dir');
   ownPath(path.join(kilnDir, 'apps'), own(group === null ? 0o700 : 0o750, gateGid), 'dir');
   for (const d of PRIVATE_DIRS) ownPath(path.join(kilnDir, d), own(0o700, privateGid), 'dir');
-  for (const f of PRIVATE_FILES) ownPath(path.join(kilnDir, f), own(0o600, privateGid));
+  // By path: these are databases this very process may have open (see ownFileByPath).
+  for (const f of PRIVATE_FILES) ownFileByPath(path.join(kilnDir, f), own(0o600, privateGid));
 }

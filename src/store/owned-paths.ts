@@ -16,9 +16,13 @@ export interface Ownership {
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 
-/** Sets owner and mode through an open descriptor, only where they differ. */
+/**
+ * Sets owner and mode through an open descriptor, only where they differ. A regular file with a
+ * second name is left alone: it may be a hard link to a file that is nobody's to give away.
+ */
 function fix(fd: number, want: Ownership): fs.Stats {
   const st = fs.fstatSync(fd);
+  if (st.isFile() && st.nlink !== 1) return st;
   if (st.uid !== want.uid || st.gid !== want.gid) fs.fchownSync(fd, want.uid, want.gid);
   if ((st.mode & 0o7777) !== want.mode) fs.fchmodSync(fd, want.mode);
   return st;
@@ -122,6 +126,26 @@ export function ownPath(p: string, want: Ownership, kind: 'file' | 'dir' = 'file
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Owner (and, for private files, mode) of a regular file by its path, never through a descriptor:
+ * closing any descriptor of a SQLite database drops the POSIX locks this process holds on it
+ * (state.db, logs.db and their -wal/-shm are open in the same process). lchown never follows a
+ * link; `mode` is only given for files in directories no server can write (a swap is impossible).
+ */
+export function ownFileByPath(p: string, want: { uid: number; gid: number; mode?: number }): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return;
+  }
+  // A second name may be a hard link a server made to a file that is not its own (where
+  // fs.protected_hardlinks is off): never give a server such a file.
+  if (!st.isFile() || st.nlink !== 1) return;
+  if (st.uid !== want.uid || st.gid !== want.gid) fs.lchownSync(p, want.uid, want.gid);
+  if (want.mode !== undefined && (st.mode & 0o7777) !== want.mode) fs.chmodSync(p, want.mode);
 }
 
 /**

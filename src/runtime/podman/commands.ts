@@ -216,7 +216,7 @@ export function podmanEnv(s: PodmanSettings, base: NodeJS.ProcessEnv = process.e
  * (native modules, generated files) matches the servers that will run it. The scratch copy of
  * the app is the only writable mount; the container is removed when the build ends.
  */
-export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string): Command {
+export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string, buildEnv: Record<string, string> = {}): Command {
   const [entry, ...rest] = argv;
   if (!entry) throw new Error('empty build command');
   return podman(s, [
@@ -228,6 +228,8 @@ export function buildInImageCommand(s: PodmanSettings, image: string, argv: stri
     '--workdir', '/build',
     '--env', 'LANG=C.UTF-8',
     '--env', 'TZ=UTC',
+    // The declared build-env only (recorded in the tag); no .kiln path is mounted.
+    ...Object.entries(buildEnv).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
     '--entrypoint', JSON.stringify([entry]),
     image,
     ...rest,

@@ -40,7 +40,7 @@ function project(t: { after: (fn: () => void) => void }, app: Partial<AppSpec> =
     services: {
       api: {
         name: 'api',
-        app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], ...app },
+        app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], buildEnv: {}, ...app },
         roles: { http: { name: 'http', replicas: 2, port: 'http', flags: {} } },
         flags: {},
       },
