@@ -86,6 +86,8 @@ describe('isolation', () => {
   before(async () => {
     assert.equal(process.getuid?.(), 0, 'isolation needs root: these tests run as root (as CI does)');
     p = await makeProject();
+    // A project directory others may pass through (as most are): what keeps them out is .kiln's.
+    fs.chmodSync(p.dir, 0o711);
     kiln = path.join(p.dir, '.kiln');
     fs.rmSync(path.join(p.dir, 'apps'), { recursive: true, force: true });
     fs.mkdirSync(path.join(p.dir, 'apps', 'probe'), { recursive: true });
