@@ -1,11 +1,13 @@
-// Secrets are files (ARCHITECTURE.md, "Flags"): `.kiln/secrets/<env>/<name>`, mode 0600, written
-// atomically. A flag carries the file's path, never the value, so no secret is in `ps`, a release
-// manifest, a log line or the state database.
+// Secrets are files (ARCHITECTURE.md, "Flags"): `.kiln/secrets/<env>/<name>`, written atomically,
+// mode 0600 for Kiln's user, or 0400 owned by the environment's server uid when Kiln runs as root
+// (docs/isolation.md): a server of another environment gets EACCES. A flag carries the file's
+// path, never the value, so no secret is in `ps`, a release manifest, a log line or state.db.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
 import { assertPart } from '../names/names.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
+import { recordedServerIdentity } from '../isolation/recorded.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
@@ -39,7 +41,10 @@ export function setSecret(kilnDir: string, env: string, name: string, value: Buf
   const dir = secretsDir(kilnDir, env);
   ensureDir(dir, 0o700);
   const file = path.join(dir, name);
-  writeFileAtomic(file, value, 0o600);
+  // Owned by the environment's servers from the moment it has its name: a running server that
+  // reads it again must not get EACCES (without a uid yet, the next server start owns it).
+  const owner = recordedServerIdentity(kilnDir, env);
+  writeFileAtomic(file, value, owner ? 0o400 : 0o600, owner ?? undefined);
   return file;
 }
 

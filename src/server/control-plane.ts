@@ -40,6 +40,7 @@ import { removeOrphanContainers, removeOrphanProcesses, type OrphanSweepDeps } f
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { StorageWatch } from './storage-watch.js';
+import { Isolation } from '../isolation/isolation.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -58,6 +59,8 @@ export class ControlPlane {
   /** pid:start-time:random: names this control plane in the deploy locks it holds. */
   private readonly lockOwner = lockOwnerId();
   private readonly runtimes: RuntimeLookup;
+  /** Who servers run as (docs/isolation.md); shown in status. */
+  private readonly isolation: Isolation;
   /** Central logs: every server's --log-file, stdout and stderr, tailed into .kiln/logs.db. */
   private readonly logs: LogService;
   /** Replaced whenever the route table changes; the DNS server reads it on every query. */
@@ -76,7 +79,8 @@ export class ControlPlane {
   ) {
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
-    const runtimes = runtimeLookup(() => this.currentSpec(), store.kilnDir);
+    this.isolation = new Isolation(store.kilnDir, store.db);
+    const runtimes = runtimeLookup(() => this.currentSpec(), store.kilnDir, this.isolation);
     this.runtimes = runtimes;
     this.logs = LogService.start({
       kilnDir: paths.kilnDir,
@@ -124,6 +128,8 @@ export class ControlPlane {
     const paths = runPaths(store.kilnDir);
     claimPidFile(paths.serverPid);
     const cp = new ControlPlane(spec, store, paths, new RuntimeState(store.db), opts.log);
+    // .kiln's modes (and its servers' group) before any server starts.
+    cp.isolation.secureStore();
     await cp.recover();
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log });
     await cp.listen(opts.tcp);
@@ -198,7 +204,7 @@ export class ControlPlane {
         if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
         // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
         const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
-        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view() };
+        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view(), isolation: this.isolation.view() };
       },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),

@@ -28,7 +28,7 @@ test('the documented example loads, with every default filled in', () => {
     const api = spec.services.api;
     assert.ok(api);
     assert.equal(api.os, 'bookworm');
-    assert.deepEqual(api.app, { path: 'apps/api', build: ['npm', 'ci'], output: 'dist', run: ['node', 'server.js'], exclude: [] });
+    assert.deepEqual(api.app, { path: 'apps/api', build: ['npm', 'ci'], output: 'dist', run: ['node', 'server.js'], exclude: [], buildEnv: {} });
     assert.deepEqual(api.roles.http, {
       name: 'http',
       replicas: 2,

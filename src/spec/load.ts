@@ -119,6 +119,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
         ...(s.app.output !== undefined ? { output: cleanRel(s.app.output) } : {}),
         run: s.app.run,
         exclude: s.app.exclude,
+        buildEnv: Object.fromEntries(Object.entries(s.app['build-env']).map(([k, v]) => [k, String(v)])),
       },
       roles,
       flags: s.flags as FlagMap,

@@ -66,6 +66,13 @@ const debName: StringCheck = (s) => (DEB_NAME.test(s) ? null : 'must be a Debian
 const deb = (label: string) => str(label, { check: debName, pattern: DEB_NAME.source });
 
 const projectPath = () => str('path', { check: insidePath });
+// HOME and TMPDIR point into the build's scratch directory; a build must not be sent elsewhere.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const buildEnvKey = {
+  check: (k: string) =>
+    !ENV_NAME.test(k) ? 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' : k === 'HOME' || k === 'TMPDIR' ? 'is set by Kiln (the build\'s scratch directory)' : null,
+  pattern: ENV_NAME.source,
+};
 const command = () => list(str('argument', { check: nonEmpty }), 1);
 
 const flags = () =>
@@ -124,6 +131,10 @@ const app = obj({
   output: optional(projectPath(), 'Subdirectory of the scratch copy that becomes the artifact. Default: all of it.'),
   run: required(command(), 'Command that starts one server, as a list of arguments, run in the artifact\'s directory.'),
   exclude: withDefault(list(str('path', { check: insidePath })), 'Files and directories left out of the artifact, relative to its root.'),
+  'build-env': withDefault(
+    mapOf('variable', buildEnvKey, scalar('Its value, passed as a string.')),
+    'Environment variables the build command gets: these and PATH, LANG=C.UTF-8, TZ=UTC, and HOME and TMPDIR in the scratch directory, nothing else from the caller\'s environment. Names and values are recorded in the app tag, so never put a secret here.',
+  ),
 });
 
 const service = obj({

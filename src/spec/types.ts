@@ -58,6 +58,8 @@ export interface AppSpec {
   run: string[];
   /** Files and directories left out of the artifact (relative to the output root). */
   exclude: string[];
+  /** The build command's only environment variables besides PATH, HOME, TMPDIR, LANG and TZ; recorded in the tag. */
+  buildEnv: Record<string, string>;
 }
 
 export interface ServiceSpec {

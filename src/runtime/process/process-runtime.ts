@@ -2,16 +2,25 @@
 // read-only app files, in its own working directory, configured only by flags.
 // Servers are started in their own session (detached) so that killing the control plane — even
 // with kill -9 — leaves them serving; a restarted control plane re-adopts them by (pid, start time).
+// Each runs as the user `prepare` gives (an unprivileged uid per environment when Kiln is root,
+// docs/isolation.md), with no supplementary groups.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import type { Runtime, ServerHandle, ServerLaunch } from '../types.js';
+import { KilnError } from '../../errors.js';
+import type { PrepareServer, Runtime, ServerHandle, ServerLaunch } from '../types.js';
 import { isProcessAlive, processStartTime } from './proc.js';
+import { openOutputFile } from './output-file.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ProcessRuntime implements Runtime {
   readonly name = 'process' as const;
+  private readonly prepare: PrepareServer;
+
+  constructor(opts: { prepare?: PrepareServer } = {}) {
+    this.prepare = opts.prepare ?? (() => null);
+  }
 
   command(launch: ServerLaunch): { file: string; args: string[]; cwd: string } {
     const [program, ...rest] = launch.run;
@@ -29,21 +38,27 @@ export class ProcessRuntime implements Runtime {
 
   async start(launch: ServerLaunch): Promise<ServerHandle> {
     const { file, args, cwd } = this.command(launch);
+    // Owns (and makes) its working and log directories, its secrets and stores.
+    const who = this.prepare(launch);
     mkdirSync(cwd, { recursive: true });
     mkdirSync(path.dirname(launch.stdoutFile), { recursive: true });
     mkdirSync(path.dirname(launch.logFile), { recursive: true });
-    const out = openSync(launch.stdoutFile, 'a');
-    const err = openSync(launch.stderrFile, 'a');
+    // In a directory the server owns: never follow a link or open a FIFO it put there.
+    const out = openOutputFile(launch.stdoutFile);
+    let err: number | undefined;
     try {
+      err = openOutputFile(launch.stderrFile);
       const child = spawn(file, args, {
         cwd,
         detached: true,
         stdio: ['ignore', out, err],
         // A minimal, explicit environment: configuration reaches the app as flags only.
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC' },
+        // libuv drops every supplementary group (setgroups(0)) before setgid/setuid.
+        ...(who ? { uid: who.uid, gid: who.gid } : {}),
       });
       const pid = await new Promise<number>((resolve, reject) => {
-        child.once('error', reject);
+        child.once('error', (e: NodeJS.ErrnoException) => reject(who && e.code === 'EACCES' ? unreachable(launch, file, who.uid) : e));
         child.once('spawn', () => resolve(child.pid as number));
       });
       child.unref();
@@ -54,7 +69,7 @@ export class ProcessRuntime implements Runtime {
       return { pid, startTime };
     } finally {
       closeSync(out);
-      closeSync(err);
+      if (err !== undefined) closeSync(err);
     }
   }
 
@@ -86,4 +101,11 @@ export class ProcessRuntime implements Runtime {
     signal('SIGKILL');
     while (this.isAlive(h)) await sleep(20);
   }
+}
+
+/** A program the server's user may not run: say which, and what to do. */
+function unreachable(launch: ServerLaunch, file: string, uid: number): KilnError {
+  return new KilnError('RUNTIME_FAILED', `server ${launch.name} runs as uid ${uid}, which cannot run ${file} (EACCES)`, {
+    hint: 'the program and every directory above it must be readable and passable by other users (docs/isolation.md)',
+  });
 }
