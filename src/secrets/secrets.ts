@@ -1,11 +1,13 @@
 // Secrets are files (ARCHITECTURE.md, "Flags"): `.kiln/secrets/<env>/<name>`, mode 0600, written
 // atomically. A flag carries the file's path, never the value, so no secret is in `ps`, a release
-// manifest, a log line or the state database.
+// manifest, a log line or the state database. Servers get a version file of the value instead of
+// the file itself, so a rotation rolls out as a new group (versions.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
 import { assertPart } from '../names/names.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
+import { currentVersion } from './versions.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
@@ -33,6 +35,15 @@ export function secretFile(kilnDir: string, env: string, name: string): string {
   return file;
 }
 
+/**
+ * The path a server's flag names: the version file of the secret's current value (`<name>@<digest>`),
+ * which never changes, so the servers of one group all read the value their group was planned with.
+ */
+export function secretVersionFile(kilnDir: string, env: string, name: string): string {
+  const file = secretFile(kilnDir, env, name);
+  return currentVersion(path.dirname(file), name);
+}
+
 export function setSecret(kilnDir: string, env: string, name: string, value: Buffer): string {
   check(name);
   if (value.length === 0) throw new KilnError('USAGE', `no value for secret "${name}" on standard input`, { hint: 'pipe the value in: kiln secret set <name> --env <env> < file' });
@@ -40,6 +51,7 @@ export function setSecret(kilnDir: string, env: string, name: string, value: Buf
   ensureDir(dir, 0o700);
   const file = path.join(dir, name);
   writeFileAtomic(file, value, 0o600);
+  currentVersion(dir, name);
   return file;
 }
 

@@ -24,6 +24,7 @@ import { planDeploy, formatPlan, environmentOf } from '../deploy/plan.js';
 import { planRollback, executeRollback } from '../deploy/rollback.js';
 import { teardown } from '../deploy/teardown.js';
 import { stopIdleKeptGroups } from '../deploy/kept.js';
+import { pruneUnusedSecretVersions } from '../deploy/secret-versions.js';
 import { freePort } from '../util/ports.js';
 import { materializeApp } from '../streams/app/index.js';
 import { createApiServer, type StreamWriter } from './api.js';
@@ -339,6 +340,12 @@ export class ControlPlane {
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
         await this.pruneImages(emit);
+        try {
+          const pruned = pruneUnusedSecretVersions(this.state, this.store.kilnDir, env);
+          if (pruned.length) emit('secrets.pruned', `removed ${pruned.length} secret version(s) no server uses any more`);
+        } catch (e) {
+          this.log(`removing unused secret versions of ${env}: ${(e as Error).message}`); // the next deploy tries again
+        }
         emit('deploy.succeeded', `${release.name} serves ${env} (${outcome.groups.length ? `switched after ${outcome.switchedAfterMs} ms` : 'every cluster unchanged'})`);
         return outcome;
       } catch (e) {
