@@ -170,6 +170,17 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
                 },
               }
             : {}),
+          ...(e.kubernetes
+            ? {
+                kubernetes: {
+                  namespace: e.kubernetes.namespace,
+                  runAsUser: e.kubernetes['run-as-user'],
+                  ...(e.kubernetes.kubeconfig !== undefined ? { kubeconfig: path.resolve(dir, e.kubernetes.kubeconfig) } : {}),
+                  ...(e.kubernetes.context !== undefined ? { context: e.kubernetes.context } : {}),
+                  ...(e.kubernetes.registry !== undefined ? { registry: e.kubernetes.registry } : {}),
+                },
+              }
+            : {}),
           scale: e.scale,
           flags: e.flags as Record<string, FlagMap>,
           ...(Object.keys(e.data).length ? { data: Object.fromEntries(

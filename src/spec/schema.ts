@@ -183,9 +183,28 @@ const podmanSettings = obj({
   'stop-timeout': optional(duration(), 'How long a container may take to stop after SIGTERM before it is killed.', '5s'),
 });
 
+/** A registry reference: host[:port] and an optional path, no scheme, tag or digest. */
+const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/;
+const registryCheck: StringCheck = (s) =>
+  REGISTRY.test(s) ? null : 'must be a registry as host[:port][/path] (lower case, no scheme, tag or digest), e.g. registry.internal:5000/team';
+
+/** Settings of the kubernetes runtime: which cluster, which namespace Kiln owns, where images go. */
+const kubernetesSettings = obj({
+  kubeconfig: optional(str('path'), 'kubeconfig file, relative to kiln.yaml or absolute.', '$KUBECONFIG, else ~/.kube/config'),
+  context: optional(str('context'), 'Context of the kubeconfig.', 'its current-context'),
+  namespace: required(name(), 'Namespace holding the environment\'s objects; Kiln changes only the objects it labels there.'),
+  registry: optional(
+    str('registry', { check: registryCheck, pattern: REGISTRY.source }),
+    'Registry the nodes pull from; images are pushed there by digest.',
+    'none: images are imported into the node (a local cluster)',
+  ),
+  'run-as-user': withDefault(int(1, 2_147_483_647), 'uid and gid of every server\'s container (never root).', 65532),
+});
+
 const environment = obj({
   runtime: withDefault(oneOf(RUNTIMES), 'Where the servers run.', 'process'),
   podman: optional(podmanSettings, 'Settings of the podman runtime (runtime: podman).'),
+  kubernetes: optional(kubernetesSettings, 'Settings of the kubernetes runtime (runtime: kubernetes); required there.'),
   scale: withDefault(
     mapOf('service', nameKey, mapOf('role', nameKey, int(0, 1000))),
     'Replicas per service and role in this environment, overriding the role\'s `replicas`.',

@@ -33,6 +33,7 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
   for (const [env, e] of Object.entries(spec.environments ?? {})) {
     if (!e) continue;
     checkClusterNames(ctx, env);
+    checkRuntimeSettings(ctx, env, e);
     for (const [svc, roles] of Object.entries(e.scale ?? {})) {
       const service = knownService(ctx, svc, ['environments', env, 'scale', svc]);
       if (!service) continue;
@@ -45,6 +46,19 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
       if (service) checkFlags(ctx, svc, null, flags ?? {}, ['environments', env, 'flags', svc]);
     }
     checkDataBindings(ctx, env, e.data ?? {});
+  }
+}
+
+type Environment = NonNullable<NonNullable<Project['environments']>[string]>;
+
+/** A runtime that needs settings has them; settings of another runtime are a likely mistake. */
+function checkRuntimeSettings(ctx: Ctx, env: string, e: Environment): void {
+  const runtime = e.runtime ?? 'process';
+  if (runtime === 'kubernetes' && !e.kubernetes) {
+    ctx.problems.at(ctx.at.key(['environments', env, 'runtime']), `environment "${env}" runs on kubernetes but has no kubernetes: settings`, 'add environments.' + env + '.kubernetes: { namespace: <namespace> } (and kubeconfig, context, registry as needed)');
+  }
+  if (e.kubernetes && runtime !== 'kubernetes') {
+    ctx.problems.at(ctx.at.key(['environments', env, 'kubernetes']), `environment "${env}" has kubernetes: settings but runs on ${runtime}`, `set environments.${env}.runtime: kubernetes, or remove the kubernetes: block`);
   }
 }
 

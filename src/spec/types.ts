@@ -108,10 +108,21 @@ export interface PodmanEnvSpec {
   stopTimeoutMs?: number;
 }
 
+/** `environments.<env>.kubernetes` (runtime/kubernetes/settings.ts uses the same shape). */
+export interface KubernetesEnvSpec {
+  /** Absolute path. */
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  registry?: string;
+  runAsUser: number;
+}
+
 export interface EnvironmentSpec {
   name: string;
   runtime: RuntimeName;
   podman?: PodmanEnvSpec;
+  kubernetes?: KubernetesEnvSpec;
   /** Per service, per role: replica count overriding the role's default. */
   scale: Record<string, Record<string, number>>;
   /** Per service: flag values overriding the service's and role's flags. */
