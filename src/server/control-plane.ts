@@ -23,6 +23,8 @@ import { executeDeploy, type DeployDeps, type Emit } from '../deploy/execute.js'
 import { planDeploy, formatPlan, environmentOf } from '../deploy/plan.js';
 import { planRollback, executeRollback } from '../deploy/rollback.js';
 import { teardown } from '../deploy/teardown.js';
+import { stopIdleKeptGroups } from '../deploy/kept.js';
+import { pruneUnusedSecretVersions } from '../deploy/secret-versions.js';
 import { freePort } from '../util/ports.js';
 import { materializeApp } from '../streams/app/index.js';
 import { createApiServer, type StreamWriter } from './api.js';
@@ -107,13 +109,7 @@ export class ControlPlane {
       servers: this.servers,
       pushRoutes: () => this.pushRoutes(),
       sweepOrphans: () => removeOrphanProcesses(this.orphanSweepDeps()),
-      ensureProxy: async () => {
-        if (!this.proxy.isRunning()) {
-          log('proxy is not running: starting it');
-          await this.proxy.ensure();
-          await this.pushRoutes();
-        }
-      },
+      ensureProxy: () => this.ensureProxy(),
       inFlight: (g) => this.inFlight(g),
       crashLoop: (g, why) => this.crashLoop(g, why),
       checkStorage: () => this.storage.check(),
@@ -153,6 +149,11 @@ export class ControlPlane {
       state.setGroupState(g.name, 'failed');
       await Promise.all(state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).map((s) => this.servers.stop(s, 2_000)));
       this.event(null, 'group.destroyed', `${g.name}: destroyed (its deploy was interrupted)`, { env: g.template.env, cluster: g.cluster, subject: g.name });
+    }
+    // Kept groups without a load balancer run nothing (deploy/kept.ts): a switch or rollback
+    // interrupted before it stopped one's servers is finished here.
+    for (const g of await stopIdleKeptGroups(state, this.servers)) {
+      this.event(null, 'group.stopped', `${g}: stopped, kept for rollback (its switch was interrupted)`, { env: state.group(g)?.template.env ?? '', cluster: state.group(g)?.cluster ?? '', subject: g });
     }
     let adopted = 0;
     for (const g of state.groups({ states: LIVE_GROUP_STATES })) {
@@ -264,6 +265,14 @@ export class ControlPlane {
     this.zone = z;
   }
 
+  /** Starts the proxy if it is not running (the reconciler's tick, and a deploy whose switch found it dead). */
+  private async ensureProxy(): Promise<void> {
+    if (this.proxy.isRunning()) return;
+    this.log('proxy is not running: starting it');
+    await this.proxy.ensure();
+    await this.pushRoutes();
+  }
+
   private async inFlight(group: string): Promise<number | null> {
     const s = await this.proxy.stats();
     return s ? (s.inFlight[group] ?? 0) : null;
@@ -282,6 +291,11 @@ export class ControlPlane {
       state: this.state,
       servers: this.servers,
       pushRoutes: () => this.pushRoutes(),
+      ensureProxy: () => this.ensureProxy(),
+      routedActive: async () => {
+        const t = await this.proxy.routes(1_000);
+        return t ? Object.fromEntries(t.clusters.map((c) => [c.name, c.active])) : null;
+      },
       inFlight: (g) => this.inFlight(g),
       appDir: (digest) => materializeApp(this.store.oci, digest, this.store.kilnDir),
     };
@@ -332,6 +346,12 @@ export class ControlPlane {
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
         await this.pruneImages(emit);
+        try {
+          const pruned = pruneUnusedSecretVersions(this.state, this.store.kilnDir, env);
+          if (pruned.length) emit('secrets.pruned', `removed ${pruned.length} secret version(s) no server uses any more`);
+        } catch (e) {
+          this.log(`removing unused secret versions of ${env}: ${(e as Error).message}`); // the next deploy tries again
+        }
         emit('deploy.succeeded', `${release.name} serves ${env} (${outcome.groups.length ? `switched after ${outcome.switchedAfterMs} ms` : 'every cluster unchanged'})`);
         return outcome;
       } catch (e) {

@@ -10,6 +10,7 @@
 // project with one `podman ps`, cached briefly and shared by concurrent callers.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { secretNameOf } from '../../secrets/versions.js';
 import { KilnError } from '../../errors.js';
 import { isProcessAlive, processStartTime } from '../process/proc.js';
 import {
@@ -118,7 +119,8 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
       if (value === null || !path.isAbsolute(value) || paths.has(value)) continue;
       const file = path.normalize(value);
       if (secretsDir !== null && path.dirname(file) === secretsDir) {
-        const container = path.posix.join(SECRETS_MOUNT, path.basename(file));
+        // A version file (secrets/versions.ts) appears under the secret's own name.
+        const container = path.posix.join(SECRETS_MOUNT, secretNameOf(file));
         mounts.push({ host: file, container, mode: 'ro' });
         paths.set(value, container);
         continue;

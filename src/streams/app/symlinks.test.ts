@@ -35,7 +35,7 @@ function project(t: { after: (fn: () => void) => void }, build?: string[]): { sp
     services: {
       api: {
         name: 'api',
-        app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], ...(build ? { build } : {}) },
+        app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], buildEnv: {}, ...(build ? { build } : {}) },
         roles: { http: { name: 'http', replicas: 1, port: 'http', flags: {} } },
         flags: {},
       },
