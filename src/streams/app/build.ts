@@ -15,6 +15,7 @@ import { MEDIA, OciLayout } from '../../store/oci-layout.js';
 import { packDirectory } from '../../image/tar.js';
 import { removeReadOnlyTree } from '../../image/tar-extract.js';
 import { buildIdentityOf } from '../../isolation/build-user.js';
+import { firstClosedAncestor } from '../../store/owned-paths.js';
 import type { Identity } from '../../isolation/isolation.js';
 
 export interface BuiltApp {
@@ -58,6 +59,24 @@ export function buildEnvironment(svc: ServiceSpec, scratch: string, callerPath =
     HOME: path.join(scratch, 'home'),
     TMPDIR: path.join(scratch, 'tmp'),
   };
+}
+
+/**
+ * The entries of a search path that an unprivileged user can pass through (o+x on every directory
+ * down to it). Root's PATH often names directories under /root: execvp as the build user would
+ * then fail with EACCES on them instead of finding the program further on, or saying it is not
+ * there.
+ */
+export function passableSearchPath(searchPath: string): string {
+  const open = (dir: string): boolean => {
+    try {
+      return firstClosedAncestor(path.join(dir, 'x')) === null; // checks dir itself, then each one above
+    } catch {
+      return false;
+    }
+  };
+  const kept = searchPath.split(':').filter((d) => path.isAbsolute(d) && open(d));
+  return kept.length ? kept.join(':') : DEFAULT_PATH;
 }
 
 /** Gives the scratch copy to the build user (links themselves, never their targets). */
@@ -107,7 +126,10 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
       fs.mkdirSync(env.HOME as string, { mode: 0o700 });
       fs.mkdirSync(env.TMPDIR as string, { mode: 0o700 });
       const runAs = opts.buildIn ? null : opts.runAs !== undefined ? opts.runAs : buildIdentityOf(opts.kilnDir);
-      if (runAs) chownTree(scratch, runAs);
+      if (runAs) {
+        chownTree(scratch, runAs);
+        env.PATH = passableSearchPath(env.PATH ?? DEFAULT_PATH);
+      }
       const wrapped = opts.buildIn?.wrap(svc.app.build, work, svc.app.buildEnv);
       await runBuild(wrapped ? [wrapped.file, ...wrapped.args] : svc.app.build, svc.app.build, work, service, progress, wrapped?.env ?? env, runAs);
     }
