@@ -41,6 +41,7 @@ import { InterruptedOps } from './interrupted-ops.js';
 import { removeOrphanContainers, removeOrphanProcesses, type OrphanSweepDeps } from './orphan-sweep.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
+import { KubeWatch } from './kube-watch.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 
@@ -57,6 +58,7 @@ export class ControlPlane {
   private readonly reconciler: Reconciler;
   /** A full or read-only .kiln: shown in status, reported as events (storage-watch.ts). */
   private readonly storage: StorageWatch;
+  private readonly kube: KubeWatch;
   private readonly locks: DeployLocks;
   /** pid:start-time:random: names this control plane in the deploy locks it holds. */
   private readonly lockOwner = lockOwnerId();
@@ -104,6 +106,7 @@ export class ControlPlane {
       log,
     });
     this.storage = new StorageWatch(paths.kilnDir, (kind, message) => this.event(null, kind, message, {}), log);
+    this.kube = new KubeWatch(() => this.currentSpec(), paths.kilnDir, (env, kind, message) => this.event(null, kind, message, { env }), log);
     this.reconciler = new Reconciler({
       state,
       servers: this.servers,
@@ -131,6 +134,7 @@ export class ControlPlane {
     await cp.listen(opts.tcp);
     cp.reconciler.start();
     cp.interruptedOps.start();
+    cp.kube.start();
     return cp;
   }
 
@@ -235,6 +239,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     await this.dns?.close();
+    await this.kube.stop();
     this.interruptedOps.stop();
     this.reconciler.stop();
     await Promise.all(this.apis.map((s) => new Promise((r) => s.close(r))));

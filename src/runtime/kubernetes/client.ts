@@ -5,7 +5,7 @@ import https from 'node:https';
 import { KilnError } from '../../errors.js';
 import type { KubeCredentials } from './kubeconfig.js';
 
-export type Kind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Secret' | 'ConfigMap' | 'Pod' | 'EndpointSlice' | 'Namespace';
+export type Kind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Secret' | 'ConfigMap' | 'Pod' | 'EndpointSlice' | 'Namespace' | 'Lease';
 
 const RESOURCES: Record<Kind, { group: string; plural: string; namespaced: boolean }> = {
   Deployment: { group: 'apis/apps/v1', plural: 'deployments', namespaced: true },
@@ -16,6 +16,7 @@ const RESOURCES: Record<Kind, { group: string; plural: string; namespaced: boole
   Pod: { group: 'api/v1', plural: 'pods', namespaced: true },
   EndpointSlice: { group: 'apis/discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
   Namespace: { group: 'api/v1', plural: 'namespaces', namespaced: false },
+  Lease: { group: 'apis/coordination.k8s.io/v1', plural: 'leases', namespaced: true },
 };
 
 /** Any object as the API returns it: Kiln reads only what it needs. */

@@ -13,7 +13,9 @@ import { secretFile } from '../../secrets/secrets.js';
 import { formatDataStep, prepareDataForDeploy } from '../../streams/data/index.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import type { ApiObject } from './client.js';
-import { readRecord, updateRecord, type ClusterRecord } from './cluster-record.js';
+import { listRecords, readRecord, updateRecord, type ClusterRecord } from './cluster-record.js';
+import { convergeKubernetes, pruneSecrets } from './converge.js';
+import { withLease } from './lease.js';
 import type { KubeEnv } from './environment.js';
 import { K8S_LABEL, secretObject, secretObjectName } from './manifests.js';
 import type { Deployment, Service } from './objects.js';
@@ -86,7 +88,18 @@ export async function planKubernetesDeploy(k: KubeEnv, release: ReleaseRecord): 
   return { plan, records, unchanged, secrets };
 }
 
-export async function deployKubernetes(k: KubeEnv, release: ReleaseRecord): Promise<KubeDeployResult> {
+/**
+ * A deploy under the environment's lease, after repairing what an interrupted operation left
+ * (converge.ts), so it plans from a namespace that matches its records.
+ */
+export function deployKubernetes(k: KubeEnv, release: ReleaseRecord): Promise<KubeDeployResult> {
+  return withLease(k, `the deploy of ${release.name}`, async () => {
+    for (const line of await convergeKubernetes(k)) k.progress(`repaired: ${line}`);
+    return deployUnderLease(k, release);
+  });
+}
+
+async function deployUnderLease(k: KubeEnv, release: ReleaseRecord): Promise<KubeDeployResult> {
   const { plan, records, unchanged, secrets } = await planKubernetesDeploy(k, release);
   const changed = plan.clusters.filter((c) => !unchanged.has(c.cluster));
   const result = (switchMs: number): KubeDeployResult => ({
@@ -158,9 +171,11 @@ export async function deployKubernetes(k: KubeEnv, release: ReleaseRecord): Prom
   for (const c of changed) {
     const record = records.get(c.cluster)!;
     const service = c.objects.find((o) => o.kind === 'Service' && o.metadata.name === c.cluster);
+    // The record first: interrupted after it, convergence finishes this switch (forward); before
+    // it, convergence deletes the new group, which never had traffic.
+    await updateRecord(k.client, { project: k.spec.project, env: k.env, cluster: c.cluster }, (r) => ({ ...r, active: c.group, previous: record.active }));
     if (service) await switchService(k, service as Service, c.group);
     else if (record.active) await scaleGroup(k, record.active, 0); // a worker: the previous group stops working
-    await updateRecord(k.client, { project: k.spec.project, env: k.env, cluster: c.cluster }, (r) => ({ ...r, active: c.group, previous: record.active }));
     k.progress(`${c.cluster}: switched to ${c.group}${record.active ? `, ${record.active} kept for rollback` : ''}`);
   }
   const switchMs = Date.now() - readyAt;
@@ -174,19 +189,15 @@ export async function deployKubernetes(k: KubeEnv, release: ReleaseRecord): Prom
   return result(switchMs);
 }
 
-/** Secrets no remaining group mounts are deleted (the values stay in .kiln/secrets). */
-export async function pruneSecrets(k: KubeEnv): Promise<void> {
-  const labels = { [K8S_LABEL.project]: k.spec.project, [K8S_LABEL.env]: k.env };
-  const used = new Set<string>();
-  for (const d of await k.client.list<Deployment & ApiObject>('Deployment', labels)) {
-    for (const v of d.spec.template.spec.volumes ?? []) if ('projected' in v) for (const s of v.projected.sources) used.add(s.secret.name);
-  }
-  for (const s of await k.client.list('Secret', labels)) if (!used.has(s.metadata.name)) await k.client.delete('Secret', s.metadata.name);
+/** Back to each cluster's kept group: a worker's is scaled up and waited for, then the Services switch. */
+export function rollbackKubernetes(k: KubeEnv, only?: string): Promise<Array<{ cluster: string; from: string; to: string }>> {
+  return withLease(k, 'the rollback', async () => {
+    for (const line of await convergeKubernetes(k)) k.progress(`repaired: ${line}`);
+    return rollbackUnderLease(k, only);
+  });
 }
 
-/** Back to each cluster's kept group: a worker's is scaled up and waited for, then the Services switch. */
-export async function rollbackKubernetes(k: KubeEnv, only?: string): Promise<Array<{ cluster: string; from: string; to: string }>> {
-  const { listRecords } = await import('./cluster-record.js');
+async function rollbackUnderLease(k: KubeEnv, only?: string): Promise<Array<{ cluster: string; from: string; to: string }>> {
   const records = (await listRecords(k.client, k.spec.project, k.env)).filter((r) => r.previous && r.active && (!only || r.cluster === only));
   if (!records.length) {
     throw new KilnError('NOTHING_TO_ROLL_BACK', only ? `cluster ${only} has no kept group in ${k.env}` : `no cluster of ${k.env} has a kept group`, { hint: 'a rollback needs a previous deploy whose group is still kept' });
@@ -202,8 +213,9 @@ export async function rollbackKubernetes(k: KubeEnv, only?: string): Promise<Arr
   }
   await waitGroupsReady(k, waits, 120_000);
   for (const r of records) {
-    if (!(await selectGroup(k, r.cluster, r.previous!))) await scaleGroup(k, r.active!, 0);
+    // The record first, as in a deploy (converge.ts finishes an interrupted switch).
     await updateRecord(k.client, { project: k.spec.project, env: k.env, cluster: r.cluster }, (x) => ({ ...x, active: r.previous, previous: r.active }));
+    if (!(await selectGroup(k, r.cluster, r.previous!))) await scaleGroup(k, r.active!, 0);
     moved.push({ cluster: r.cluster, from: r.active!, to: r.previous! });
   }
   return moved;

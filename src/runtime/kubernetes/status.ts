@@ -5,6 +5,7 @@ import { listRecords } from './cluster-record.js';
 import type { KubeEnv } from './environment.js';
 import { K8S_LABEL } from './manifests.js';
 import { podVerdict, type PodView } from './pods.js';
+import { withLease } from './lease.js';
 
 export interface KubeStatus {
   env: string;
@@ -74,7 +75,11 @@ export function formatKubeStatus(s: KubeStatus): string {
 }
 
 /** Every object Kiln made for the environment, gone (Deployments first, so no pod is left serving). */
-export async function downKubernetes(k: KubeEnv): Promise<number> {
+export function downKubernetes(k: KubeEnv): Promise<number> {
+  return withLease(k, 'kiln down', () => removeAll(k));
+}
+
+async function removeAll(k: KubeEnv): Promise<number> {
   const labels = { [K8S_LABEL.project]: k.spec.project, [K8S_LABEL.env]: k.env };
   let n = 0;
   for (const kind of ['Deployment', 'Service', 'Secret', 'ConfigMap'] as Kind[]) {

@@ -1,0 +1,103 @@
+// A small Kiln project for the real-cluster tests: a busybox base image, a web service (an
+// httpd answering /version and /healthz, a secret flag) and a worker, all deploying to one
+// kubernetes environment `prod` in the test's namespace. `release(v)` tags both apps and
+// creates a release whose servers answer `v`.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { TestCluster, TestNamespace } from './k8s.js';
+import { requireBusybox } from './podman.js';
+import { findRepoRoot } from '../e2e/lib/project.js';
+
+export const MINUTE = 60_000;
+
+export interface Run { status: number; stdout: string; stderr: string }
+
+const SERVER = ['#!/bin/sh', 'port=8080', 'for a in "$@"; do case "$a" in --port=*) port="${a#--port=}" ;; esac; done', 'echo "version $(cat /app/version) on $port"', 'exec /bin/busybox httpd -f -p "$port" -h /app', ''].join('\n');
+const WORKER = ['#!/bin/sh', 'echo "worker $(cat /app/version) up"', 'exec /bin/busybox sleep 100000', ''].join('\n');
+const CRASH = ['#!/bin/sh', 'echo "boom: cannot start"', 'exit 3', ''].join('\n');
+
+export interface ReleaseEdit { health?: string; run?: string }
+
+export interface K8sProject {
+  dir: string;
+  kiln(args: string[], input?: string): Run;
+  mustKiln(args: string[], input?: string): string;
+  /** Tags both apps at `<version>.0.0` answering `version`, creates a release, returns its name. */
+  release(version: string, edit?: ReleaseEdit): string;
+  /** Names of the project's objects of a kind in the namespace, sorted. */
+  objects(kind: string): string[];
+  remove(): void;
+}
+
+export function kilnAt(dir: string, args: string[], input?: string): Run {
+  const r = spawnSync(process.execPath, [path.join(findRepoRoot(), 'bin', 'kiln.js'), ...args], { cwd: dir, encoding: 'utf8', input, timeout: 10 * MINUTE });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { project: string; secret: string; extraYaml?: string[] }): K8sProject {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-${opts.project}-`));
+  const yaml = (edit: ReleaseEdit = {}): string =>
+    [
+      `project: ${opts.project}`,
+      ...(opts.extraYaml ?? []),
+      'os:',
+      '  base: { import: base.tar }',
+      'services:',
+      '  web:',
+      '    os: base',
+      `    app: { path: apps/web, run: [/bin/sh, ${edit.run ?? 'server.sh'}] }`,
+      '    roles:',
+      `      http: { replicas: 2, port: http, health: { path: ${edit.health ?? '/healthz'}, interval: 1s, grace: 20s } }`,
+      '    flags: { token-file: "${secret.web_token}" }',
+      '  jobs:',
+      '    os: base',
+      '    app: { path: apps/web, run: [/bin/sh, worker.sh] }',
+      '    roles:',
+      '      worker: { replicas: 1 }',
+      'environments:',
+      `  prod: { runtime: kubernetes, kubernetes: { namespace: ${ns.name}, kubeconfig: ${c.kubeconfig}, registry: "${c.registry}", registry-cert-dir: ${c.registryCertDir} } }`,
+      '',
+    ].join('\n');
+  const kiln = (args: string[], input?: string): Run => kilnAt(dir, args, input);
+  const mustKiln = (args: string[], input?: string): string => {
+    const r = kiln(args, input);
+    if (r.status !== 0) throw new Error(`kiln ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+
+  const root = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.copyFileSync(requireBusybox(), path.join(root, 'bin', 'busybox'));
+  fs.chmodSync(path.join(root, 'bin', 'busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(root, 'bin', 'sh'));
+  assert.equal(spawnSync('tar', ['-C', root, '-cf', path.join(dir, 'base.tar'), '.']).status, 0);
+  const app = path.join(dir, 'apps', 'web');
+  fs.mkdirSync(app, { recursive: true });
+  fs.writeFileSync(path.join(app, 'server.sh'), SERVER);
+  fs.writeFileSync(path.join(app, 'worker.sh'), WORKER);
+  fs.writeFileSync(path.join(app, 'crash.sh'), CRASH);
+  fs.writeFileSync(path.join(app, 'healthz'), 'ok\n');
+  fs.writeFileSync(path.join(dir, 'kiln.yaml'), yaml());
+  mustKiln(['init']);
+  mustKiln(['os', 'build', 'base']);
+  mustKiln(['secret', 'set', 'web_token', '--env', 'prod'], opts.secret);
+
+  return {
+    dir,
+    kiln,
+    mustKiln,
+    release: (version, edit) => {
+      fs.writeFileSync(path.join(app, 'version'), `${version}\n`);
+      fs.writeFileSync(path.join(dir, 'kiln.yaml'), yaml(edit));
+      mustKiln(['app', 'tag', 'web', `${version}.0.0`]);
+      mustKiln(['app', 'tag', 'jobs', `${version}.0.0`]);
+      return /^(r\d+) /m.exec(mustKiln(['release', 'create']))![1]!;
+    },
+    objects: (kind) =>
+      c.kubectlJson<{ items: Array<{ metadata: { name: string } }> }>(['get', kind, '-n', ns.name, '-l', `kiln.io/project=${opts.project}`]).items.map((o) => o.metadata.name).sort(),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
