@@ -10,6 +10,8 @@ export interface LoadSummary {
   /** The versions answered, in order of the request's start, runs collapsed ("1", "2"). */
   versions: string[];
   errors: string[];
+  /** When each version was first answered (ms since the epoch; the namespace shares the host's clock). */
+  firstAt: Record<string, number>;
 }
 
 // Runs in the namespace: 4 workers, a new connection per request (each one goes through the
@@ -17,13 +19,13 @@ export interface LoadSummary {
 const SCRIPT = `
 const http = require('node:http');
 const url = new URL(process.argv[1]);
-const seen = []; let failed = 0; const errors = []; let stop = false;
+const seen = []; let failed = 0; const errors = []; let stop = false; const firstAt = {};
 function one() {
   if (stop) return;
   const start = process.hrtime.bigint();
   const req = http.get({ host: url.hostname, port: url.port || 80, path: url.pathname, agent: false, timeout: 5000 }, (res) => {
     let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => {
-      if (res.statusCode === 200) seen.push([start, body.trim()]); else { failed++; if (errors.length < 10) errors.push('status ' + res.statusCode); }
+      if (res.statusCode === 200) { const v = body.trim(); seen.push([start, v]); if (!(v in firstAt)) firstAt[v] = Date.now(); } else { failed++; if (errors.length < 10) errors.push('status ' + res.statusCode); }
       setImmediate(one);
     });
   });
@@ -34,7 +36,7 @@ for (let i = 0; i < 4; i++) one();
 process.on('SIGTERM', () => { stop = true; setTimeout(() => {
   seen.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const versions = []; for (const [, v] of seen) if (versions[versions.length - 1] !== v) versions.push(v);
-  process.stdout.write(JSON.stringify({ requests: seen.length + failed, failed, versions, errors }) + '\\n');
+  process.stdout.write(JSON.stringify({ requests: seen.length + failed, failed, versions, errors, firstAt }) + '\\n');
   process.exit(0);
 }, 6000); });
 `;

@@ -11,7 +11,17 @@ export interface ExecResult {
 export function runCommand(cmd: Command, onLine?: (line: string) => void): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const [file, ...args] = cmd.argv as [string, ...string[]];
-    const child = spawn(file, args, { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A root filesystem's modes must not depend on the builder's umask: Kiln runs with 077 (its
+    // own files are private), under which mmdebstrap's directories would come out 0700 and an
+    // unprivileged container user could not even reach /run. The child inherits the umask at
+    // spawn, so it is 022 for exactly that call.
+    const previous = process.umask(0o022);
+    let child;
+    try {
+      child = spawn(file, args, { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    } finally {
+      process.umask(previous);
+    }
     let err = '';
     let partial = '';
     const onData = (d: Buffer): void => {
