@@ -143,6 +143,7 @@ describe('deploy on the podman runtime', () => {
     await p.kiln(['app', 'tag', 'api', '2.0.0']);
     await p.kiln(['release', 'create']);
     const load = startLoad({ url: `http://127.0.0.1:${p.proxyPort}/items`, host: 'api-http-staging.shop.test', mix: 'both', concurrency: 6 });
+    t.after(() => load.stop()); // a failed step must not leave the load running (the process would never exit)
     await waitFor(() => load.stats().total >= 200);
     await p.kiln(['deploy', 'r2', '--env', 'staging']);
     const n = load.stats().total;
@@ -153,13 +154,14 @@ describe('deploy on the podman runtime', () => {
     assert.deepEqual(report.segments(), ['1.0.0', '2.0.0']);
   });
 
-  test('a release that never gets healthy takes no traffic and leaves no container', async () => {
+  test('a release that never gets healthy takes no traffic and leaves no container', async (t) => {
     const before = containers();
     await p.bumpVersion('api', '3.0.0');
     await p.setUnhealthy('api', true);
     await p.kiln(['app', 'tag', 'api', '3.0.0']);
     await p.kiln(['release', 'create']);
     const load = startLoad({ url: `http://127.0.0.1:${p.proxyPort}/items`, host: 'api-http-staging.shop.test', mix: 'both', concurrency: 2 });
+    t.after(() => load.stop()); // a failed step must not leave the load running (the process would never exit)
     const res = await p.kiln(['deploy', 'r3', '--env', 'staging'], { allowFail: true });
     const report = await load.stop();
     assert.notEqual(res.code, 0);
@@ -170,9 +172,10 @@ describe('deploy on the podman runtime', () => {
     await p.setUnhealthy('api', false);
   });
 
-  test('kill -9 the control plane: no failed request; the restarted one adopts the containers', async () => {
+  test('kill -9 the control plane: no failed request; the restarted one adopts the containers', async (t) => {
     const before = containers();
     const load = startLoad({ url: `http://127.0.0.1:${p.proxyPort}/items`, host: 'api-http-staging.shop.test', mix: 'both', concurrency: 6 });
+    t.after(() => load.stop()); // a failed step must not leave the load running (the process would never exit)
     await waitFor(() => load.stats().total >= 200);
     server.kill('SIGKILL');
     await server.exited;

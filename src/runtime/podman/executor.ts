@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { KilnError } from '../../errors.js';
 import type { Command } from './commands.js';
+import { SYSTEM_UMASK, withUmask } from '../../util/umask.js';
 
 export interface ExecResult {
   code: number;
@@ -16,7 +17,8 @@ export type Executor = (cmd: Command) => Promise<ExecResult>;
 export function makeExecutor(env: NodeJS.ProcessEnv): Executor {
   return (cmd) =>
     new Promise((resolve, reject) => {
-      execFile(cmd.file, cmd.args, { env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      // Layers podman and skopeo unpack must not get Kiln's umask 077 (util/umask.ts).
+      withUmask(SYSTEM_UMASK, () => execFile(cmd.file, cmd.args, { env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
         if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
           reject(
             new KilnError('RUNTIME_FAILED', `${cmd.file} is not installed (needed by the podman runtime)`, {
@@ -27,7 +29,7 @@ export function makeExecutor(env: NodeJS.ProcessEnv): Executor {
         }
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
-      });
+      }));
     });
 }
 

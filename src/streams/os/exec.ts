@@ -1,6 +1,7 @@
 // The one place the OS stream runs external commands (built as data elsewhere).
 import { spawn } from 'node:child_process';
 import type { Command } from './mmdebstrap.js';
+import { SYSTEM_UMASK, withUmask } from '../../util/umask.js';
 
 export interface ExecResult {
   code: number | null;
@@ -11,17 +12,8 @@ export interface ExecResult {
 export function runCommand(cmd: Command, onLine?: (line: string) => void): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const [file, ...args] = cmd.argv as [string, ...string[]];
-    // A root filesystem's modes must not depend on the builder's umask: Kiln runs with 077 (its
-    // own files are private), under which mmdebstrap's directories would come out 0700 and an
-    // unprivileged container user could not even reach /run. The child inherits the umask at
-    // spawn, so it is 022 for exactly that call.
-    const previous = process.umask(0o022);
-    let child;
-    try {
-      child = spawn(file, args, { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    } finally {
-      process.umask(previous);
-    }
+    // A root filesystem's modes must not follow Kiln's umask 077 (util/umask.ts).
+    const child = withUmask(SYSTEM_UMASK, () => spawn(file, args, { env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     let err = '';
     let partial = '';
     const onData = (d: Buffer): void => {
