@@ -7,6 +7,11 @@
 //
 // Usage: npm run build && node bench/dns.js [--runs 5] [--duration 5] [--clusters 20]
 //        [--clients 1] [--outstanding 100] [--pin] [--loop] [--no-cache] [--json]
+//        [--rate-limit 1000000000] [--baseline <another kiln checkout, built>]
+// --rate-limit: Kiln's per-source UDP limit for the run: the load comes from one address, so by
+// default it is far above the query rate (the limiter runs on every query, drops none).
+// --baseline: also runs that checkout's Kiln DNS server (e.g. main, in a worktree) interleaved
+// with this one, and prints kiln / baseline: what a change costs.
 // Options may also be given as environment variables: BENCH_RUNS, BENCH_DURATION, ...
 // --pin: server on CPU 1, load generator on CPU 0. --loop: use the Node loop even if dnsperf is there.
 // --no-cache: Kiln without its answer cache (every query decoded, looked up and encoded).
@@ -34,6 +39,8 @@ const opts = {
   loop: flag('loop'),
   noCache: flag('no-cache'),
   json: flag('json'),
+  rateLimit: Number(option('rate-limit', '1000000000')),
+  baseline: option('baseline', ''),
 };
 
 const has = (cmd) => {
@@ -163,9 +170,14 @@ async function main() {
     const queryFile = path.join(dir, 'queries.txt');
     writeFileSync(queryFile, names.map((n) => `${n} A`).join('\n') + '\n');
 
-    const [kc, ka] = pinned('1', process.execPath, [path.join(here, 'dns-kiln.js'), path.join(dir, 'snapshot.json'), ...(opts.noCache ? ['0'] : [])]);
+    const [kc, ka] = pinned('1', process.execPath, [path.join(here, 'dns-kiln.js'), path.join(dir, 'snapshot.json'), opts.noCache ? '0' : '-', String(opts.rateLimit)]);
     const kiln = start(kc, ka);
     const kilnPort = Number(await firstLine(kiln.child));
+    // The baseline's dns-kiln.js may predate the rate-limit argument: it gets only what it knows.
+    const base = opts.baseline
+      ? start(...pinned('1', process.execPath, [path.join(path.resolve(opts.baseline), 'bench', 'dns-kiln.js'), path.join(dir, 'snapshot.json'), ...(opts.noCache ? ['0'] : [])]))
+      : null;
+    const basePort = base ? Number(await firstLine(base.child, 'the baseline DNS server')) : 0;
 
     const dnsmasqPort = await freePort('127.0.0.1');
     const [dc, da] = pinned('1', 'dnsmasq', [
@@ -185,14 +197,24 @@ async function main() {
       if (a !== b) throw new Error(`kiln and dnsmasq disagree on ${n}: ${a} vs ${b}`);
     }
 
-    const servers = { kiln: { port: kilnPort, pid: kiln.child.pid }, dnsmasq: { port: dnsmasqPort, pid: dnsmasq.child.pid } };
+    if (base) {
+      for (const n of probes) {
+        const [a, b] = await Promise.all([dig(kilnPort, n), dig(basePort, n)]);
+        if (a !== b) throw new Error(`kiln and the baseline disagree on ${n}: ${a} vs ${b}`);
+      }
+    }
+    const servers = {
+      kiln: { port: kilnPort, pid: kiln.child.pid },
+      ...(base ? { baseline: { port: basePort, pid: base.child.pid } } : {}),
+      dnsmasq: { port: dnsmasqPort, pid: dnsmasq.child.pid },
+    };
     for (const s of Object.values(servers)) await measure(s.port, s.pid, queryFile, names, 1); // warm-up
-    const runs = { kiln: [], dnsmasq: [] };
+    const runs = Object.fromEntries(Object.keys(servers).map((k) => [k, []]));
     for (let i = 0; i < opts.runs; i++) {
       for (const [name, s] of Object.entries(servers)) {
         const r = await measure(s.port, s.pid, queryFile, names, opts.duration);
         runs[name].push(r);
-        if (!opts.json) console.error(`run ${i + 1}/${opts.runs} ${name.padEnd(7)} ${r.qps.toFixed(0).padStart(7)} q/s  lost ${r.lost}  ${r.cpuUsPerQuery.toFixed(1)} µs CPU/query`);
+        if (!opts.json) console.error(`run ${i + 1}/${opts.runs} ${name.padEnd(8)} ${r.qps.toFixed(0).padStart(7)} q/s  lost ${r.lost}  ${r.cpuUsPerQuery.toFixed(1)} µs CPU/query`);
       }
     }
     const summary = Object.fromEntries(
@@ -206,6 +228,15 @@ async function main() {
       dnsmasq: summary.dnsmasq,
       ratio: summary.kiln.qps / summary.dnsmasq.qps,
       cpuRatio: summary.kiln.cpuUsPerQuery / summary.dnsmasq.cpuUsPerQuery,
+      ...(base
+        ? {
+            baseline: summary.baseline,
+            baselineRatio: summary.kiln.qps / summary.baseline.qps,
+            baselineCpuRatio: summary.kiln.cpuUsPerQuery / summary.baseline.cpuUsPerQuery,
+            // Per run (interleaved, so neighbours share the machine's state): spread of the ratio.
+            baselineRunRatios: runs.kiln.map((r, i) => r.qps / runs.baseline[i].qps),
+          }
+        : {}),
       runs,
     };
     if (opts.json) console.log(JSON.stringify(result, null, 2));
@@ -213,8 +244,16 @@ async function main() {
       const line = (k) => `${k.padEnd(8)} ${result[k].qps.toFixed(0).padStart(8)} q/s   ${result[k].latencyMs.toFixed(3)} ms avg   ${result[k].cpuUsPerQuery.toFixed(1)} µs CPU/query   lost ${result[k].lost}`;
       console.log(`DNS: ${names.length} names, ${opts.runs} runs of ${opts.duration} s with ${result.tool} (medians)`);
       console.log(line('kiln'));
+      if (base) console.log(line('baseline'));
       console.log(line('dnsmasq'));
       console.log(`kiln / dnsmasq: ${result.ratio.toFixed(2)}x queries/s, ${result.cpuRatio.toFixed(2)}x CPU per query`);
+      if (base) {
+        const rr = result.baselineRunRatios;
+        console.log(
+          `kiln / baseline (${opts.baseline}): ${result.baselineRatio.toFixed(3)}x queries/s (per run min ${Math.min(...rr).toFixed(3)}, max ${Math.max(...rr).toFixed(3)}), ` +
+            `${result.baselineCpuRatio.toFixed(3)}x CPU per query; rate limit ${opts.rateLimit}/s per source`,
+        );
+      }
     }
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

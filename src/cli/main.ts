@@ -29,6 +29,9 @@ async function findCommand(argv: string[]): Promise<{ cmd: CommandDef; rest: str
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Hostile by default: whatever Kiln (and the servers and builds it starts) creates is private
+  // to its owner unless a mode says otherwise (docs/isolation.md).
+  process.umask(0o077);
   const wantsJson = argv.includes('--json');
   const printError = (e: KilnError): void =>
     printCliError(e, wantsJson, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });

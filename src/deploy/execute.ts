@@ -2,19 +2,23 @@
 //   1. create a new group per cluster and start its servers;
 //   2. wait for every server's health check — on any failure destroy all new groups and stop:
 //      the old groups never stopped serving and no request reached the new ones;
-//   3. switch every cluster of the release to its new group in one route-table update;
-//   4. drain the previous groups, keep them disabled for rollback, destroy older ones.
+//   3. switch every cluster of the release to its new group in one route-table update, confirmed
+//      by reading the proxy's table back (confirm-routes.ts: a proxy killed at that moment);
+//   4. drain the previous groups, keep them disabled for rollback (a worker's: stopped, kept.ts),
+//      destroy older ones.
 import { KilnError } from '../errors.js';
-import type { GroupRow, RuntimeState, ServerRow } from '../store/runtime-state.js';
-import type { ServerManager, StartedServer } from '../server/server-manager.js';
+import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
+import type { ServerManager } from '../server/server-manager.js';
 import type { DeployPlan } from './plan.js';
+import { confirmRoutes, PROXY_BACK_TIMEOUT_MS, type RoutingDeps, type Want } from './confirm-routes.js';
+import { keptStateOf, stopKeptGroup } from './kept.js';
+import { startServers } from './start-servers.js';
 
 export type Emit = (kind: string, message: string, about?: { cluster?: string; subject?: string }) => void;
 
-export interface DeployDeps {
+export interface DeployDeps extends RoutingDeps {
   state: RuntimeState;
   servers: ServerManager;
-  pushRoutes(): Promise<void>;
   /** In-flight requests the proxy has for a group, or null if it can't tell. */
   inFlight(group: string): Promise<number | null>;
   /** Read-only directory with the files of an app tag. */
@@ -85,75 +89,85 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
   }
 
   // 2. Start and health-check every server; the first failure cancels the rest.
-  const abort = new AbortController();
-  let slowestHealthyMs = 0;
-  let failure: { server: ServerRow; group: GroupRow; detail: string } | null = null;
-  const startOne = async (g: GroupRow): Promise<void> => {
-    let s: StartedServer;
-    try {
-      s = await servers.start(g);
-    } catch (e) {
-      const row = state.servers({ group: g.name }).at(-1);
-      if (row && !failure) failure = { server: row, group: g, detail: (e as Error).message };
-      abort.abort();
-      return;
-    }
-    const started = Date.now();
-    emit('server.started', `${s.row.name}: pid ${s.handle.pid}${s.row.port ? `, port ${s.row.port}` : ''}`, { cluster: g.cluster, subject: s.row.name });
-    const result = await servers.waitHealthy(g, s, abort.signal);
-    if (result.ok) {
-      slowestHealthyMs = Math.max(slowestHealthyMs, Date.now() - started);
-      state.setServerState(s.row.name, 'healthy', result.detail);
-      emit('server.healthy', `${s.row.name}: healthy (${result.detail})`, { cluster: g.cluster, subject: s.row.name });
-    } else if (!abort.signal.aborted || !failure) {
-      state.setServerState(s.row.name, 'unhealthy', result.detail);
-      if (!failure) failure = { server: state.server(s.row.name) as ServerRow, group: g, detail: result.detail };
-      abort.abort();
-    }
-  };
-  await Promise.all(created.flatMap((g) => Array.from({ length: g.replicas }, () => startOne(g))));
+  const { slowestHealthyMs, failure } = await startServers(deps, created, emit);
 
   if (failure) {
-    const f = failure as { server: ServerRow; group: GroupRow; detail: string };
+    const f = failure;
     const details = servers.tail(f.server, f.group);
     emit('deploy.failed', `${f.server.name} failed its health check: ${f.detail}; destroying the new groups`, { cluster: f.group.cluster, subject: f.server.name });
-    for (const g of created) {
-      state.setGroupState(g.name, 'failed');
-      await Promise.all(state.servers({ group: g.name }).map((s) => servers.stop(s, 2_000)));
-      emit('group.destroyed', `${g.name}: destroyed (never received traffic)`, { cluster: g.cluster, subject: g.name });
-    }
+    await destroyNewGroups(deps, created, emit, 'never received traffic');
     throw new KilnError('DEPLOY_FAILED', `deploy of ${plan.release} to ${plan.env} failed: server ${f.server.name} ${f.detail}`, {
       hint: 'the previous servers kept serving; nothing was switched',
       details,
     });
   }
 
-  // 3. One switch for the whole release.
+  // 3. One switch for the whole release. A previous group with a route drains; one without
+  // (a worker) has nothing to disable, so it is kept stopped (kept.ts).
   const switched = state.tx(() =>
     changing.map((c) => {
       const prev = state.cluster(c.cluster)?.active_group ?? null;
+      const prevRow = prev ? state.group(prev) : undefined;
+      const kept = prevRow ? keptStateOf(state, prevRow) : null;
       state.setActive(c.cluster, c.group);
       state.setGroupState(c.group, 'active');
-      if (prev) state.setGroupState(prev, 'draining');
-      return { cluster: c.cluster, group: c.group, previous: prev };
+      if (prev && kept) state.setGroupState(prev, kept);
+      return { cluster: c.cluster, group: c.group, previous: prev, kept };
     }),
   );
-  await deps.pushRoutes();
+  // What the proxy routes decides the outcome: a proxy killed at the switch is restarted and
+  // asked; only if it cannot be brought to route the new groups is the switch undone.
+  const routed = await confirmRoutes(deps, routedClusters(state, switched));
+  if (!routed.ok) {
+    state.tx(() => {
+      for (const s of switched) {
+        state.setActive(s.cluster, s.previous);
+        if (s.previous) state.setGroupState(s.previous, 'active');
+      }
+    });
+    emit('deploy.failed', `kiln proxy did not route the new groups within ${(deps.proxyBackTimeoutMs ?? PROXY_BACK_TIMEOUT_MS) / 1000} s (${routed.detail}); the switch was undone`);
+    await deps.pushRoutes().catch(() => undefined);
+    await destroyNewGroups(deps, created, emit, 'its switch was undone');
+    throw new KilnError('DEPLOY_FAILED', `deploy of ${plan.release} to ${plan.env} failed: kiln proxy did not route the new groups (${routed.detail})`, {
+      hint: 'the previous groups are active again; see .kiln/logs/proxy.log for why the proxy is down, then deploy again',
+    });
+  }
+  if (routed.attempts > 1) emit('proxy.recovered', `kiln proxy was back after ${routed.attempts - 1} failed attempt(s) and routes the new groups`);
   const switchedAfterMs = Date.now() - t0;
   for (const s of switched) {
     emit('cluster.switched', `${s.cluster}: ${s.previous ?? '(none)'} -> ${s.group}`, { cluster: s.cluster, subject: s.group });
   }
 
-  // 4. Drain, keep one, destroy the rest.
+  // 4. Drain (or stop), keep one, destroy the rest.
   await Promise.all(
-    switched.filter((s) => s.previous).map(async (s) => {
-      await drainGroup(deps, s.previous as string);
-      emit('group.disabled', `${s.previous}: drained, kept disabled for rollback`, { cluster: s.cluster, subject: s.previous as string });
+    switched.map(async (s) => {
+      if (!s.previous) return;
+      if (s.kept === 'stopped') {
+        await stopKeptGroup(state, servers, s.previous);
+        emit('group.stopped', `${s.previous}: stopped, kept for rollback (no load balancer to disable: rollback starts new servers)`, { cluster: s.cluster, subject: s.previous });
+        return;
+      }
+      await drainGroup(deps, s.previous);
+      emit('group.disabled', `${s.previous}: drained, kept disabled for rollback`, { cluster: s.cluster, subject: s.previous });
     }),
   );
   for (const s of switched) await destroyOlderGroups(deps, s.cluster, [s.group, s.previous], emit);
 
-  return { deployment, release: plan.release, env: plan.env, groups: switched, switchedAfterMs, slowestHealthyMs };
+  return { deployment, release: plan.release, env: plan.env, groups: switched.map(({ cluster, group, previous }) => ({ cluster, group, previous })), switchedAfterMs, slowestHealthyMs };
+}
+
+/** Clusters with a load balancer among `switched`, with the group each must route to. */
+export function routedClusters(state: RuntimeState, switched: ReadonlyArray<{ cluster: string; group: string | null }>): Want[] {
+  return switched.filter((s) => (state.cluster(s.cluster)?.lb_port ?? null) !== null).map((s) => ({ cluster: s.cluster, group: s.group }));
+}
+
+/** New groups that took no traffic (or lost it again): failed, servers stopped. */
+async function destroyNewGroups(deps: DeployDeps, created: GroupRow[], emit: Emit, why: string): Promise<void> {
+  for (const g of created) {
+    deps.state.setGroupState(g.name, 'failed');
+    await Promise.all(deps.state.servers({ group: g.name }).map((s) => deps.servers.stop(s, 2_000)));
+    emit('group.destroyed', `${g.name}: destroyed (${why})`, { cluster: g.cluster, subject: g.name });
+  }
 }
 
 /** Waits until the proxy has no request in flight for the group, then marks it disabled. */
@@ -171,12 +185,13 @@ export async function drainGroup(deps: DeployDeps, group: string): Promise<void>
 /** Destroys every live group of the cluster except the ones to keep. */
 export async function destroyOlderGroups(deps: DeployDeps, cluster: string, keep: Array<string | null>, emit: Emit): Promise<void> {
   const doomed = deps.state
-    .groups({ cluster, states: ['disabled', 'draining', 'active', 'creating'] })
+    .groups({ cluster, states: ['disabled', 'stopped', 'draining', 'active', 'creating'] })
     .filter((g) => !keep.includes(g.name) && g.state !== 'active');
   if (!doomed.length) return;
   for (const g of doomed) deps.state.setGroupState(g.name, 'destroyed');
-  // Out of the route table first, then stop: no request is sent to a server being stopped.
-  await deps.pushRoutes();
+  // Out of the route table first, then stop: no request is sent to a server being stopped. A proxy
+  // killed meanwhile is restarted first; if it stays down, nothing is routed to them either.
+  await confirmRoutes(deps, []);
   for (const g of doomed) {
     await Promise.all(deps.state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).map((s) => deps.servers.stop(s)));
     emit('group.destroyed', `${g.name}: destroyed`, { cluster, subject: g.name });

@@ -9,7 +9,7 @@ import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { renderFlagTemplate } from './flags.js';
 import { dataFlagValue, locateStore } from '../streams/data/index.js';
-import { secretFile } from '../secrets/secrets.js';
+import { secretVersionFile } from '../secrets/secrets.js';
 
 export interface ClusterPlan {
   cluster: string;
@@ -17,8 +17,8 @@ export interface ClusterPlan {
   role: string;
   /**
    * "create": a new group, then a switch. "unchanged": the cluster's active group already runs
-   * exactly this (same app and image digests, run command, rendered flags, replicas, port,
-   * health, runtime): it keeps its group, nothing is started or switched (`group` is that group).
+   * exactly this (same app and image digests, run command, rendered flags — which name each
+   * secret's version, so a new secret value is a change —, replicas, port, health, runtime): it keeps its group, nothing is started or switched (`group` is that group).
    */
   action: 'create' | 'unchanged';
   /** Group this deploy will create, e.g. "api-http-dev-v004" (or the kept one when unchanged). */
@@ -81,7 +81,10 @@ export async function planDeploy(
   }
   const roles: Array<{ service: string; role: string; cluster: ClusterName }> = [];
   for (const [service, svc] of Object.entries(release.services)) {
-    for (const role of Object.keys(svc.roles)) roles.push({ service, role, cluster: clusterName(service, role, env) });
+    // Checked up to its last server of a build past v999: a name that would not fit fails here, not mid-deploy.
+    for (const [role, r] of Object.entries(svc.roles)) {
+      roles.push({ service, role, cluster: clusterName(service, role, env, envSpec.scale[service]?.[role] ?? r.replicas) });
+    }
   }
   // Load-balancer ports first: flags of one service may name another's cluster URL.
   const lbPorts = new Map<string, number | null>();
@@ -101,7 +104,15 @@ export async function planDeploy(
     const flags = renderFlagTemplate(
       [svc.flags, r.flags, envSpec.flags[service] ?? {}],
       r.port !== undefined,
-      { env, release: release.name, clusterUrls, dataUrl: (store) => dataFlagValue(locateStore(spec, where.kilnDir, env, store)), secretPath: (name) => secretFile(where.kilnDir, env, name) },
+      {
+        env,
+        release: release.name,
+        clusterUrls,
+        // Secrets (a PostgreSQL store's URL too) as version files: a new value is a new path,
+        // so a rotated secret makes its clusters changed and rolls out as new groups.
+        dataUrl: (store) => dataFlagValue(locateStore(spec, where.kilnDir, env, store, (e, n) => secretVersionFile(where.kilnDir, e, n))),
+        secretPath: (name) => secretVersionFile(where.kilnDir, env, name),
+      },
       service,
     );
     const wanted: ClusterPlan = {

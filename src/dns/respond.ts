@@ -125,3 +125,30 @@ function encodable(q: Question): boolean {
   if (!/^[\x21-\x7e]+$/.test(q.name) || q.name.length > 253) return false;
   return q.name.split('.').every((l) => l.length > 0 && l.length <= 63);
 }
+
+/**
+ * The smallest answer to `query`: its header and question, TC set, no records, so a client
+ * asks again over TCP (the rate limiter's "slip"). Read from the bytes, not decoded: it must
+ * cost less than a full answer. Null for anything but one plain question.
+ */
+export function truncatedReply(query: Buffer): Buffer | null {
+  if (query.length < 12 || query.readUInt16BE(4) !== 1) return null;
+  const flags = query.readUInt16BE(2);
+  if (flags & QR) return null;
+  let off = 12;
+  for (;;) {
+    const len = query[off];
+    if (len === undefined || len > 63) return null; // past the end, or a compression pointer
+    off += 1 + len;
+    if (len === 0) break;
+  }
+  off += 4; // QTYPE, QCLASS
+  if (off > query.length) return null;
+  const out = Buffer.from(query.subarray(0, off));
+  const opcode = (flags >> 11) & 0xf;
+  out.writeUInt16BE(QR | (opcode << 11) | dnsPacket.TRUNCATED_RESPONSE | (flags & dnsPacket.RECURSION_DESIRED), 2);
+  out.writeUInt16BE(0, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(0, 10);
+  return out;
+}

@@ -150,7 +150,7 @@ test('opcodes other than QUERY are NOTIMP; a zone that fails to build gives SERV
   assert.equal((await dig(handle.udpPort, ['api-http-dev.shop.test'])).status, 'NOERROR');
 });
 
-test('a port in use is a clear error; TCP connections beyond the limit are closed and idle ones time out', async (t) => {
+test('a port in use is a clear error; a TCP connection beyond the limit evicts the idlest, and idle ones time out', async (t) => {
   const dns = await startTestDns(sampleSnapshot(), { maxTcpConnections: 2, tcpIdleMs: 300 });
   t.after(() => dns.handle.close());
   await assert.rejects(
@@ -169,10 +169,10 @@ test('a port in use is a clear error; TCP connections beyond the limit are close
   const a = await open();
   const b = await open();
   const c = await open();
-  await c.closed; // over the limit: closed by the server
+  await a.closed; // over the limit: the connection idle longest makes room
   // Idle connections are closed by the server (a sent half length prefix does not keep it open).
-  a.sock.write(Buffer.from([0x00]));
-  await Promise.all([a.closed, b.closed]);
+  b.sock.write(Buffer.from([0x00]));
+  await Promise.all([b.closed, c.closed]);
   // The server still answers both ways.
   assert.equal((await dig(dns.port, ['+tcp', 'api-http-dev.shop.test'])).status, 'NOERROR');
   assert.equal((await dig(dns.port, ['api-http-dev.shop.test'])).status, 'NOERROR');

@@ -2,10 +2,16 @@
 // The zone is read through a function on every query, so when the control plane swaps in the
 // zone of a new state (a deploy's switch), the very next answer is the new one. Every socket
 // error is logged and survived: a DNS server that any packet can crash is a denial of service.
+// Hostile clients (issue 11, defect 14): UDP answers are rate limited per source address
+// (rate-limit.ts); a TCP connection is closed when it has sent no complete query for the idle
+// time (a byte trickle does not keep it), and when all connection slots are taken a new client
+// evicts the connection idle longest, so idle connections can never lock new clients out.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { KilnError } from '../errors.js';
 import { ResponseCache } from './cache.js';
+import { ResponseRateLimiter, type RateLimit } from './rate-limit.js';
+import { truncatedReply } from './respond.js';
 import type { Zone } from './zone.js';
 
 export interface DnsServerOptions {
@@ -16,8 +22,10 @@ export interface DnsServerOptions {
   log?: (message: string) => void;
   /** A TCP connection with no complete query for this long is closed (RFC 7766 6.2.3). */
   tcpIdleMs?: number;
-  /** Connections beyond this are closed at once. */
+  /** At most this many TCP connections; a new one beyond it evicts the one idle longest. */
   maxTcpConnections?: number;
+  /** UDP answers per source address (see rate-limit.ts); default DEFAULT_RATE_LIMIT, null: none. */
+  rateLimit?: RateLimit | null;
   /** Answers cached per zone, by query bytes (0: none). */
   cacheSize?: number;
 }
@@ -31,6 +39,8 @@ export interface DnsServerHandle {
 const DEFAULT_TCP_IDLE_MS = 10_000;
 const DEFAULT_MAX_TCP = 128;
 const DEFAULT_CACHE_SIZE = 4096;
+/** kiln.yaml `dns.rate-limit`'s default: far above what a host's own servers ask, far below a flood. */
+export const DEFAULT_RATE_LIMIT = 1000;
 /** A client that sends queries but does not read answers is cut off past this much backlog. */
 const MAX_TCP_BACKLOG = 1 << 20;
 
@@ -38,9 +48,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
   const log = opts.log ?? ((): void => {});
   const idleMs = opts.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
   const maxConns = opts.maxTcpConnections ?? DEFAULT_MAX_TCP;
-  const conns = new Set<net.Socket>();
+  const conns = new Map<net.Socket, TcpConn>();
   const cache = new ResponseCache(opts.cacheSize ?? DEFAULT_CACHE_SIZE);
   const answer = (query: Buffer, transport: 'udp' | 'tcp'): Buffer | null => cache.respond(query, opts.zone, transport);
+  const limit = opts.rateLimit === undefined ? { perSecond: DEFAULT_RATE_LIMIT } : opts.rateLimit;
+  const limiter = limit && limit.perSecond > 0 ? new ResponseRateLimiter(limit) : null;
 
   const udp = (): dgram.Socket => {
     const family = net.isIPv6(opts.host) ? 'udp6' : 'udp4';
@@ -51,7 +63,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
     s.once('listening', () => (bound = true));
     s.on('error', (e) => bound && log(`dns: udp socket error: ${e.message}`));
     s.on('message', (msg, rinfo) => {
-      const out = answer(msg, 'udp');
+      // Not a query (too short, or a response): never answered, so it costs its source nothing.
+      if (msg.length < 12 || (msg[2] as number) & 0x80) return;
+      const verdict = limiter ? limiter.check(rinfo.address, Date.now()) : 'answer';
+      const out = verdict === 'answer' ? answer(msg, 'udp') : verdict === 'truncate' ? truncatedReply(msg) : null;
       if (!out) return;
       s.send(out, rinfo.port, rinfo.address, (err) => {
         if (err) log(`dns: udp reply to ${rinfo.address}:${rinfo.port} failed: ${err.message}`);
@@ -62,11 +77,17 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
   const tcp = (): net.Server => {
     const server = net.createServer((sock) => {
       if (conns.size >= maxConns) {
-        sock.destroy();
-        return;
+        const idle = idlest(conns.values());
+        if (!idle) {
+          // Every connection is mid-query: the newcomer waits for its retry.
+          sock.destroy();
+          return;
+        }
+        idle.sock.destroy();
+        conns.delete(idle.sock);
       }
-      conns.add(sock);
-      serveTcp(sock, answer, idleMs, log);
+      const conn = serveTcp(sock, answer, idleMs, log);
+      conns.set(sock, conn);
       sock.on('close', () => conns.delete(sock));
     });
     return server;
@@ -82,7 +103,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
     close: async () => {
       if (closed) return;
       closed = true;
-      for (const c of conns) c.destroy();
+      for (const c of conns.keys()) c.destroy();
       await Promise.all([
         new Promise<void>((r) => u.close(() => r())),
         new Promise<void>((r) => t.close(() => r())),
@@ -91,11 +112,35 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
   };
 }
 
-/** Length-prefixed messages (RFC 1035 4.2.2), any number per connection, answered in order. */
-function serveTcp(sock: net.Socket, answer: (q: Buffer, t: 'tcp') => Buffer | null, idleMs: number, log: (m: string) => void): void {
+interface TcpConn {
+  sock: net.Socket;
+  /** When its last complete query came (or it connected), ms. */
+  lastQueryAt: number;
+  /** Bytes of an incomplete message are buffered: the client is mid-query. */
+  partial: boolean;
+}
+
+/** The connection with no query in progress and no answer unsent that has waited longest. */
+function idlest(conns: Iterable<TcpConn>): TcpConn | null {
+  let best: TcpConn | null = null;
+  for (const c of conns) {
+    if (c.partial || c.sock.writableLength > 0) continue;
+    if (!best || c.lastQueryAt < best.lastQueryAt) best = c;
+  }
+  return best;
+}
+
+/**
+ * Length-prefixed messages (RFC 1035 4.2.2), any number per connection, answered in order. The
+ * idle timer restarts only on a complete query: bytes that never make one don't keep it open.
+ */
+function serveTcp(sock: net.Socket, answer: (q: Buffer, t: 'tcp') => Buffer | null, idleMs: number, log: (m: string) => void): TcpConn {
+  const conn: TcpConn = { sock, lastQueryAt: Date.now(), partial: false };
   let pending = Buffer.alloc(0);
   sock.setNoDelay(true);
-  sock.setTimeout(idleMs, () => sock.destroy());
+  const idle = setTimeout(() => sock.destroy(), idleMs);
+  idle.unref();
+  sock.on('close', () => clearTimeout(idle));
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -104,6 +149,8 @@ function serveTcp(sock: net.Socket, answer: (q: Buffer, t: 'tcp') => Buffer | nu
       if (pending.length < 2 + len) break;
       const msg = pending.subarray(2, 2 + len);
       pending = pending.subarray(2 + len);
+      conn.lastQueryAt = Date.now();
+      idle.refresh();
       const out = answer(msg, 'tcp');
       // A message not to be answered (a response, a stub of a header) is skipped: the length
       // prefix still says where the next one starts.
@@ -117,9 +164,11 @@ function serveTcp(sock: net.Socket, answer: (q: Buffer, t: 'tcp') => Buffer | nu
         return;
       }
     }
+    conn.partial = pending.length > 0;
     // Copy the partial tail so the whole chunk it points into can be freed.
     if (pending.length) pending = Buffer.from(pending);
   });
+  return conn;
 }
 
 /** Binds UDP and TCP to one port; with port 0, retries until the kernel's UDP pick is free for TCP too. */

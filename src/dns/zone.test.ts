@@ -28,10 +28,17 @@ test('answers keep the asker\'s spelling of the name; lookups ignore case', () =
   assert.equal(a.answers[0]!.name, 'API-Http-Dev.SHOP.test.');
 });
 
-test('ANY gives every record of a name; the apex has SOA and NS', () => {
+test('ANY is answered minimally (RFC 8482): one HINFO for a name with records, NXDOMAIN and NODATA as for any type', () => {
   const z = buildZone(sampleSnapshot());
-  assert.deepEqual(z.lookup('api-http-dev-v004.shop.test', 'ANY').answers.map((a) => a.type).sort(), ['A', 'A', 'TXT', 'TXT']);
-  assert.deepEqual(z.lookup('shop.test', 'ANY').answers.map((a) => a.type).sort(), ['NS', 'SOA']);
+  for (const name of ['api-http-dev-v004.shop.test', 'shop.test', 'api-http-dev.shop.test']) {
+    const a = z.lookup(name, 'ANY');
+    assert.equal(a.rcode, 'NOERROR');
+    assert.deepEqual(a.answers, [{ name, type: 'HINFO', ttl: 5, data: { cpu: 'RFC8482', os: '' } }]);
+    assert.deepEqual([a.authorities, a.additionals], [[], []]);
+  }
+  assert.equal(z.lookup('nope.shop.test', 'ANY').rcode, 'NXDOMAIN');
+  const nodata = z.lookup('_tcp.api-http-dev.shop.test', 'ANY');
+  assert.deepEqual([nodata.rcode, nodata.answers.length, nodata.authorities[0]?.type], ['NOERROR', 0, 'SOA']);
 });
 
 test('the SOA serial follows the content: same snapshot, same serial; a change, another', () => {

@@ -180,6 +180,11 @@ export class Zone {
     const types = qtype === 'ANY' ? DATA_TYPES : DATA_TYPES.includes(qtype as DataType) ? [qtype as DataType] : [];
     const answers: Answer[] = [];
     for (const t of types) answers.push(...this.records(node, t, qname));
+    // ANY is answered minimally (RFC 8482 4.2): one synthesized HINFO instead of every record,
+    // so a forged ANY query gains an attacker nothing; a client asks for the types it needs.
+    if (qtype === 'ANY' && answers.length > 0) {
+      return { rcode: 'NOERROR', answers: [{ name: qname, type: 'HINFO', ttl: TTL, data: { cpu: 'RFC8482', os: '' } }], authorities: [], additionals: [] };
+    }
     if (answers.length === 0) return { rcode: 'NOERROR', answers, authorities: [this.soa], additionals: [] };
     return { rcode: 'NOERROR', answers, authorities: [], additionals: this.glue(answers) };
   }

@@ -72,9 +72,11 @@ export function defaultLike(spec: ProjectSpec): string {
 export function checkCreate(spec: ProjectSpec, req: EnvCreateRequest, rel: ReleaseRecord): { like: string } {
   const like = req.like ?? defaultLike(spec);
   definitionLike(spec, req.name, like);
-  // Every cluster name of the release must fit in a DNS label (says which part is too long).
+  // Every name of the release's clusters must fit in a DNS label, up to the last server of a
+  // build past v999 (says which part is too long).
+  const scale = spec.environments[like]?.scale ?? {};
   for (const [service, svc] of Object.entries(rel.manifest.services)) {
-    for (const role of Object.keys(svc.roles)) clusterName(service, role, req.name);
+    for (const [role, r] of Object.entries(svc.roles)) clusterName(service, role, req.name, scale[service]?.[role] ?? r.replicas);
   }
   if (req.dataFrom !== undefined) {
     try {

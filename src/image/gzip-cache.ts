@@ -46,7 +46,7 @@ export async function gzipLayer(oci: OciLayout, kilnDir: string, diffId: Digest)
     },
   });
   try {
-    await pipeline(fs.createReadStream(src), zlib.createGzip({ level: GZIP_LEVEL }), tap, fs.createWriteStream(tmp, { mode: 0o444 }));
+    await pipeline(fs.createReadStream(src), zlib.createGzip({ level: GZIP_LEVEL }), tap, fs.createWriteStream(tmp, { mode: 0o400 }));
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;

@@ -132,9 +132,8 @@ export async function extractTar(src: string | Buffer, destDir: string, opts: Ex
         madeFiles.push({ abs, mode: h.mode & 0o777 });
         result.files++;
       } else if (type === '2') {
-        if (linkname === '' || path.isAbsolute(linkname)) throw refuse(fullName, `symlink target "${linkname}" is absolute`);
-        const target = path.resolve(path.dirname(abs), linkname);
-        if (!inside(root, target)) throw refuse(fullName, `symlink target "${linkname}" points outside ${destDir}`);
+        const problem = symlinkProblem(root, abs, linkname);
+        if (problem) throw refuse(fullName, problem.replace('<root>', destDir));
         removeIfPresent(abs, fullName);
         fs.symlinkSync(linkname, abs);
         result.symlinks++;
@@ -168,6 +167,17 @@ function relativeName(name: string, strip: string): string | null {
   if (rel === '') return null;
   if (rel.includes('\0')) throw refuse(name, 'NUL in path');
   return rel;
+}
+
+/**
+ * Why a symlink at `linkAbs` (inside `root`) with target `linkname` may not be in an app layer,
+ * or null: its target must be relative and stay inside the root ("<root>" in the text). One rule
+ * for both ends: extraction refuses such a link, so packing (`kiln app tag`) refuses it first.
+ */
+export function symlinkProblem(root: string, linkAbs: string, linkname: string): string | null {
+  if (linkname === '' || path.isAbsolute(linkname)) return `symlink target "${linkname}" is absolute`;
+  if (!inside(root, path.resolve(path.dirname(linkAbs), linkname))) return `symlink target "${linkname}" points outside <root>`;
+  return null;
 }
 
 function inside(root: string, p: string): boolean {

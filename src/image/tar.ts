@@ -11,6 +11,8 @@ import { BLOCK, encodeHeader, padding, type TarEntryType } from './tar-header.js
 import { compileExcludes } from './exclude.js';
 import { LayerWriter } from './layer-writer.js';
 
+import { symlinkProblem } from './tar-extract.js';
+
 export { extractTar, removeReadOnlyTree, type ExtractOptions, type ExtractResult } from './tar-extract.js';
 
 export interface PackOptions {
@@ -26,6 +28,8 @@ export interface PackOptions {
    * nodes, FIFOs and sockets (the runtime provides /dev). mtimes are still fixed.
    */
   rootfs?: boolean;
+  /** How errors name the packed directory (e.g. "apps/api"); default its path. */
+  displayName?: string;
 }
 
 export interface PackResult {
@@ -71,7 +75,7 @@ export async function packDirectory(dir: string, opts: PackOptions = {}): Promis
   const entries: Entry[] = [];
   if (prefix) entries.push({ name: prefix, abs: dir, type: 'dir', mode: 0o755, size: 0, linkname: '', uid: 0, gid: 0 });
   const inodes = opts.rootfs ? new Map<string, Entry[]>() : undefined;
-  walk(dir, '', prefix, excluded, entries, inodes);
+  walk(dir, '', prefix, excluded, entries, inodes, opts.displayName ?? dir);
   // determinism: entries sorted by name bytes, not in readdir order (which depends on the
   // filesystem and on the order files were created). Parents sort before their children.
   const keys = new Map(entries.map((e) => [e, Buffer.from(e.name)]));
@@ -116,7 +120,15 @@ function normalizePrefix(p: string): string {
   return t.endsWith('/') ? t : t + '/';
 }
 
-function walk(root: string, rel: string, prefix: string, excluded: (rel: string) => boolean, out: Entry[], inodes?: Map<string, Entry[]>): void {
+function walk(
+  root: string,
+  rel: string,
+  prefix: string,
+  excluded: (rel: string) => boolean,
+  out: Entry[],
+  inodes: Map<string, Entry[]> | undefined,
+  shownAs: string,
+): void {
   const absDir = rel ? path.join(root, rel) : root;
   for (const name of fs.readdirSync(absDir)) {
     const r = rel ? `${rel}/${name}` : name;
@@ -125,18 +137,28 @@ function walk(root: string, rel: string, prefix: string, excluded: (rel: string)
     const st = fs.lstatSync(abs);
     if (inodes) {
       walkRootfs(st, abs, `${prefix}${r}`, out, inodes);
-      if (st.isDirectory()) walk(root, r, prefix, excluded, out, inodes);
+      if (st.isDirectory()) walk(root, r, prefix, excluded, out, inodes, shownAs);
       continue;
     }
     if (st.isDirectory()) {
       // determinism: modes are normalised (0755 dirs and executables, 0644 the rest), so the
       // builder's umask and chmod habits don't leak in; uid/gid are 0 (see tar-header.ts).
       out.push({ name: `${prefix}${r}/`, abs, type: 'dir', mode: 0o755, size: 0, linkname: '', uid: 0, gid: 0 });
-      walk(root, r, prefix, excluded, out);
+      walk(root, r, prefix, excluded, out, undefined, shownAs);
     } else if (st.isSymbolicLink()) {
       // Symlinks are kept as links (not followed), so a link can't pull in files from outside.
       // Their mode means nothing on Linux; 0777 is what ls shows and what other tools write.
-      out.push({ name: `${prefix}${r}`, abs, type: 'symlink', mode: 0o777, size: 0, linkname: fs.readlinkSync(abs), uid: 0, gid: 0 });
+      const linkname = fs.readlinkSync(abs);
+      // A link deploy would refuse to extract is refused now, naming the file, not at deploy time.
+      const problem = symlinkProblem(root, abs, linkname);
+      if (problem) {
+        const file = path.join(shownAs, r);
+        throw new KilnError('BUILD_FAILED', `${file}: ${problem.replace('<root>', `the app (${shownAs})`)}; deploy would refuse it`, {
+          location: { file },
+          hint: 'make the link relative and inside the app, copy the file into the app instead, or leave it out with app.exclude',
+        });
+      }
+      out.push({ name: `${prefix}${r}`, abs, type: 'symlink', mode: 0o777, size: 0, linkname, uid: 0, gid: 0 });
     } else if (st.isFile()) {
       // determinism: hard links are stored as plain files: inode sharing differs between copies.
       out.push({ name: `${prefix}${r}`, abs, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, size: st.size, linkname: '', uid: 0, gid: 0 });

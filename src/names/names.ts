@@ -41,10 +41,11 @@ export function buildSuffix(build: number): string {
   return 'v' + String(build).padStart(3, '0');
 }
 
-function tooLong(name: string, parts: Array<[string, string]>): KilnError {
+/** `fixed`: the part Kiln adds (a suffix), shown but never the one the hint says to shorten. */
+function tooLong(name: string, parts: Array<[string, string]>, fixed?: [string, string]): KilnError {
   const over = name.length - MAX_LABEL;
   const longest = [...parts].sort((a, b) => b[1].length - a[1].length)[0];
-  const which = parts.map(([k, v]) => `${k} "${v}" (${v.length})`).join(' + ');
+  const which = [...parts, ...(fixed ? [fixed] : [])].map(([k, v]) => `${k} "${v}" (${v.length})`).join(' + ');
   return new KilnError(
     'NAME_INVALID',
     `name "${name}" is ${name.length} characters, ${over} over the ${MAX_LABEL}-character DNS label limit: ${which}`,
@@ -52,21 +53,35 @@ function tooLong(name: string, parts: Array<[string, string]>): KilnError {
   );
 }
 
-export function clusterName(service: string, role: string, env: string): ClusterName {
+/**
+ * The build number names are checked with: builds past v999 take four digits (v1000), so a
+ * cluster that validates can deploy 9999 builds, not only its first thousand.
+ */
+export const CHECKED_BUILD = 1000;
+
+/**
+ * `servers`: the most servers a group of this cluster runs (its replicas, at least 1). The check
+ * is made on the longest name the cluster produces within that horizon, `<cluster>-v1000-<servers>`,
+ * so a name that validates never fails later, at a deploy, on its 1000th build or its last server.
+ */
+export function clusterName(service: string, role: string, env: string, servers = 1): ClusterName {
   assertPart('service', service);
   assertPart('role', role);
   assertPart('environment', env);
   const name = `${service}-${role}-${env}`;
-  // Check with the longest suffixes a server of this cluster will realistically get
-  // ("-v000-1"), so a cluster that validates can always deploy its first builds.
-  const longestServer = `${name}-${buildSuffix(0)}-1`;
+  const last = Math.max(1, Math.floor(servers));
+  const suffix = `-${buildSuffix(CHECKED_BUILD)}-${last}`;
+  const longestServer = `${name}${suffix}`;
   if (longestServer.length > MAX_LABEL) {
-    throw tooLong(longestServer, [
-      ['service', service],
-      ['role', role],
-      ['environment', env],
-      ['build and server suffix', `-${buildSuffix(0)}-1`],
-    ]);
+    throw tooLong(
+      longestServer,
+      [
+        ['service', service],
+        ['role', role],
+        ['environment', env],
+      ],
+      [`suffix of build ${CHECKED_BUILD}, server ${last}`, suffix],
+    );
   }
   return name as ClusterName;
 }

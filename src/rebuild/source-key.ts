@@ -12,7 +12,8 @@ const SKIP = new Set(['.git', '.kiln', 'node_modules']);
 
 export function sourceKey(srcDir: string, svc: ServiceSpec, buildsIn: string | null): string {
   const h = crypto.createHash('sha256');
-  h.update(JSON.stringify({ build: svc.app.build ?? null, output: svc.app.output ?? null, exclude: svc.app.exclude, buildsIn }));
+  const buildEnv = Object.keys(svc.app.buildEnv).length ? { buildEnv: svc.app.buildEnv } : {}; // absent: keys made before build-env stay valid
+  h.update(JSON.stringify({ build: svc.app.build ?? null, output: svc.app.output ?? null, exclude: svc.app.exclude, buildsIn, ...buildEnv }));
   const walk = (dir: string, rel: string): void => {
     const names = fs.readdirSync(dir).sort();
     for (const name of names) {

@@ -16,7 +16,7 @@ import type { ReleaseImage, ReleaseRecord } from '../release/types.js';
 import { buildEnvironmentFor } from '../runtime/podman/build-in-os.js';
 import type { ProjectSpec } from '../spec/types.js';
 import type { Store } from '../store/init.js';
-import { appStream, buildApp, getTag, listTags, tagApp } from '../streams/app/index.js';
+import { appStream, appTagSource, buildApp, getTag, listTags, tagApp } from '../streams/app/index.js';
 import type { TagSource } from '../streams/app/tags.js';
 import { changelogHead } from '../streams/data/index.js';
 import { buildOs, osStream } from '../streams/os/index.js';
@@ -88,12 +88,7 @@ export async function rebuildWorld(store: Store, spec: ProjectSpec, opts: Rebuil
       emit({ kind: 'app', stream, changed: false, message: `${stream}:${head.tag} unchanged (rebuilt: same content)` });
       continue;
     }
-    const source: TagSource = {
-      path: svc.app.path,
-      ...(svc.app.build ? { build: svc.app.build } : {}),
-      ...(svc.app.output ? { output: svc.app.output } : {}),
-      ...(buildIn ? { builtIn: buildIn.describe } : {}),
-    };
+    const source: TagSource = appTagSource(svc, buildIn?.describe);
     const tag = tagApp(store.db, store.oci, service, freeVersion(store, stream, head?.tag ?? null, built.digest), built, source).tag;
     cache.apps[service] = { key, digest: built.digest };
     writeRebuildCache(store.kilnDir, cache);

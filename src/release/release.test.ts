@@ -17,7 +17,7 @@ const health = { path: '/healthz', intervalMs: 200, timeoutMs: 1000, retries: 3,
 function service(name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
     name,
-    app: { path: `apps/${name}`, run: ['node', 'server.js'], exclude: [] },
+    app: { path: `apps/${name}`, run: ['node', 'server.js'], exclude: [], buildEnv: {} },
     roles: { http: { name: 'http', replicas: 2, port: 'http', health, flags: {} } },
     flags: { 'log-file': '${log.file}' },
     ...extra,

@@ -36,6 +36,12 @@ export interface ImageRef {
   digest: `sha256:${string}`;
 }
 
+/**
+ * Readies a server's files for the user it runs as and returns that user (src/isolation/):
+ * null runs it as Kiln's own user. Runtimes call it right before starting the server.
+ */
+export type PrepareServer = (launch: ServerLaunch) => { uid: number; gid: number } | null;
+
 /** How to find a started server again, also after a control-plane restart. */
 export interface ServerHandle {
   pid: number;

@@ -1,11 +1,16 @@
-// Secrets are files (ARCHITECTURE.md, "Flags"): `.kiln/secrets/<env>/<name>`, mode 0600, written
-// atomically. A flag carries the file's path, never the value, so no secret is in `ps`, a release
-// manifest, a log line or the state database.
+// Secrets are files (ARCHITECTURE.md, "Flags"): `.kiln/secrets/<env>/<name>`, written atomically,
+// mode 0600 for Kiln's user, or 0400 owned by the environment's server uid when Kiln runs as root
+// (docs/isolation.md): a server of another environment gets EACCES. A flag carries the file's
+// path, never the value, so no secret is in `ps`, a release manifest, a log line or state.db.
+// Servers get a version file of the value instead of the file itself, so a rotation rolls out as
+// a new group (versions.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
 import { assertPart } from '../names/names.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
+import { recordedServerIdentity } from '../isolation/recorded.js';
+import { currentVersion } from './versions.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
@@ -33,13 +38,26 @@ export function secretFile(kilnDir: string, env: string, name: string): string {
   return file;
 }
 
+/**
+ * The path a server's flag names: the version file of the secret's current value (`<name>@<digest>`),
+ * which never changes, so the servers of one group all read the value their group was planned with.
+ */
+export function secretVersionFile(kilnDir: string, env: string, name: string): string {
+  const file = secretFile(kilnDir, env, name);
+  return currentVersion(path.dirname(file), name, recordedServerIdentity(kilnDir, env) ?? undefined);
+}
+
 export function setSecret(kilnDir: string, env: string, name: string, value: Buffer): string {
   check(name);
   if (value.length === 0) throw new KilnError('USAGE', `no value for secret "${name}" on standard input`, { hint: 'pipe the value in: kiln secret set <name> --env <env> < file' });
   const dir = secretsDir(kilnDir, env);
   ensureDir(dir, 0o700);
   const file = path.join(dir, name);
-  writeFileAtomic(file, value, 0o600);
+  // Owned by the environment's servers from the moment it has its name: a running server that
+  // reads it again must not get EACCES (without a uid yet, the next server start owns it).
+  const owner = recordedServerIdentity(kilnDir, env);
+  writeFileAtomic(file, value, owner ? 0o400 : 0o600, owner ?? undefined);
+  currentVersion(dir, name, owner ?? undefined);
   return file;
 }
 

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { KilnError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
-import { startDnsServer, type DnsServerHandle } from '../dns/server.js';
+import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { LogService, liveLogSources } from '../logs/service.js';
@@ -17,12 +17,14 @@ import type { ProjectSpec } from '../spec/types.js';
 import { openStore, readToken, type Store } from '../store/init.js';
 import { getRelease } from '../release/index.js';
 import type { ReleaseManifest } from '../release/types.js';
-import { prepareDataForDeploy, type StoreDeployStep } from '../streams/data/index.js';
+import { formatDataStep, prepareDataForDeploy, type StoreDeployStep } from '../streams/data/index.js';
 import { RuntimeState, LIVE_GROUP_STATES } from '../store/runtime-state.js';
 import { executeDeploy, type DeployDeps, type Emit } from '../deploy/execute.js';
 import { planDeploy, formatPlan, environmentOf } from '../deploy/plan.js';
 import { planRollback, executeRollback } from '../deploy/rollback.js';
 import { teardown } from '../deploy/teardown.js';
+import { stopIdleKeptGroups } from '../deploy/kept.js';
+import { pruneUnusedSecretVersions } from '../deploy/secret-versions.js';
 import { freePort } from '../util/ports.js';
 import { materializeApp } from '../streams/app/index.js';
 import { createApiServer, type StreamWriter } from './api.js';
@@ -40,6 +42,7 @@ import { removeOrphanContainers, removeOrphanProcesses, type OrphanSweepDeps } f
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { StorageWatch } from './storage-watch.js';
+import { Isolation } from '../isolation/isolation.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -58,6 +61,8 @@ export class ControlPlane {
   /** pid:start-time:random: names this control plane in the deploy locks it holds. */
   private readonly lockOwner = lockOwnerId();
   private readonly runtimes: RuntimeLookup;
+  /** Who servers run as (docs/isolation.md); shown in status. */
+  private readonly isolation: Isolation;
   /** Central logs: every server's --log-file, stdout and stderr, tailed into .kiln/logs.db. */
   private readonly logs: LogService;
   /** Replaced whenever the route table changes; the DNS server reads it on every query. */
@@ -76,7 +81,8 @@ export class ControlPlane {
   ) {
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
-    const runtimes = runtimeLookup(() => this.currentSpec(), store.kilnDir);
+    this.isolation = new Isolation(store.kilnDir, store.db);
+    const runtimes = runtimeLookup(() => this.currentSpec(), store.kilnDir, this.isolation);
     this.runtimes = runtimes;
     this.logs = LogService.start({
       kilnDir: paths.kilnDir,
@@ -103,13 +109,7 @@ export class ControlPlane {
       servers: this.servers,
       pushRoutes: () => this.pushRoutes(),
       sweepOrphans: () => removeOrphanProcesses(this.orphanSweepDeps()),
-      ensureProxy: async () => {
-        if (!this.proxy.isRunning()) {
-          log('proxy is not running: starting it');
-          await this.proxy.ensure();
-          await this.pushRoutes();
-        }
-      },
+      ensureProxy: () => this.ensureProxy(),
       inFlight: (g) => this.inFlight(g),
       crashLoop: (g, why) => this.crashLoop(g, why),
       checkStorage: () => this.storage.check(),
@@ -124,8 +124,10 @@ export class ControlPlane {
     const paths = runPaths(store.kilnDir);
     claimPidFile(paths.serverPid);
     const cp = new ControlPlane(spec, store, paths, new RuntimeState(store.db), opts.log);
+    // .kiln's modes (and its servers' group) before any server starts.
+    cp.isolation.secureStore();
     await cp.recover();
-    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, zone: () => cp.zone, log: opts.log });
+    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log });
     await cp.listen(opts.tcp);
     cp.reconciler.start();
     cp.interruptedOps.start();
@@ -147,6 +149,11 @@ export class ControlPlane {
       state.setGroupState(g.name, 'failed');
       await Promise.all(state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).map((s) => this.servers.stop(s, 2_000)));
       this.event(null, 'group.destroyed', `${g.name}: destroyed (its deploy was interrupted)`, { env: g.template.env, cluster: g.cluster, subject: g.name });
+    }
+    // Kept groups without a load balancer run nothing (deploy/kept.ts): a switch or rollback
+    // interrupted before it stopped one's servers is finished here.
+    for (const g of await stopIdleKeptGroups(state, this.servers)) {
+      this.event(null, 'group.stopped', `${g}: stopped, kept for rollback (its switch was interrupted)`, { env: state.group(g)?.template.env ?? '', cluster: state.group(g)?.cluster ?? '', subject: g });
     }
     let adopted = 0;
     for (const g of state.groups({ states: LIVE_GROUP_STATES })) {
@@ -198,7 +205,7 @@ export class ControlPlane {
         if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
         // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
         const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
-        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view() };
+        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view(), isolation: this.isolation.view() };
       },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
@@ -258,6 +265,14 @@ export class ControlPlane {
     this.zone = z;
   }
 
+  /** Starts the proxy if it is not running (the reconciler's tick, and a deploy whose switch found it dead). */
+  private async ensureProxy(): Promise<void> {
+    if (this.proxy.isRunning()) return;
+    this.log('proxy is not running: starting it');
+    await this.proxy.ensure();
+    await this.pushRoutes();
+  }
+
   private async inFlight(group: string): Promise<number | null> {
     const s = await this.proxy.stats();
     return s ? (s.inFlight[group] ?? 0) : null;
@@ -276,6 +291,11 @@ export class ControlPlane {
       state: this.state,
       servers: this.servers,
       pushRoutes: () => this.pushRoutes(),
+      ensureProxy: () => this.ensureProxy(),
+      routedActive: async () => {
+        const t = await this.proxy.routes(1_000);
+        return t ? Object.fromEntries(t.clusters.map((c) => [c.name, c.active])) : null;
+      },
       inFlight: (g) => this.inFlight(g),
       appDir: (digest) => materializeApp(this.store.oci, digest, this.store.kilnDir),
     };
@@ -326,6 +346,12 @@ export class ControlPlane {
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
         await this.pruneImages(emit);
+        try {
+          const pruned = pruneUnusedSecretVersions(this.state, this.store.kilnDir, env);
+          if (pruned.length) emit('secrets.pruned', `removed ${pruned.length} secret version(s) no server uses any more`);
+        } catch (e) {
+          this.log(`removing unused secret versions of ${env}: ${(e as Error).message}`); // the next deploy tries again
+        }
         emit('deploy.succeeded', `${release.name} serves ${env} (${outcome.groups.length ? `switched after ${outcome.switchedAfterMs} ms` : 'every cluster unchanged'})`);
         return outcome;
       } catch (e) {
@@ -427,8 +453,3 @@ function str(v: unknown, field: string): string {
   return v;
 }
 
-function formatDataStep(s: StoreDeployStep): string {
-  if (s.ahead) return `data ${s.store}: already at ${s.from}, past the release's ${s.to}: nothing to apply`;
-  if (!s.entries.length) return `data ${s.store}: at ${s.to}, nothing to apply`;
-  return `data ${s.store}: ${s.from} -> ${s.to} (${s.entries.map((e) => e.name).join(', ')})`;
-}

@@ -1,7 +1,13 @@
 // Servers no live server row owns are stopped, so a crash never leaves a duplicate serving:
 // processes (a kill between spawning a server and recording its pid) at start and every 2 s with
-// the reconciler, containers (a crash between `podman run` and the row's update) at start.
+// the reconciler, containers (a crash between `podman run` and the row's update) at start. Also
+// what a server left behind: processes carrying its marker (runtime/process/tree.ts) once the
+// server itself is gone, e.g. a setsid grandchild of a server that was killed.
+import path from 'node:path';
 import { serverProcesses } from '../runtime/process/orphans.js';
+import { isProcessAlive } from '../runtime/process/proc.js';
+import { markedProcesses } from '../runtime/process/tree.js';
+import { runPaths } from './paths.js';
 import type { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
@@ -35,6 +41,17 @@ export async function removeOrphanProcesses(deps: OrphanSweepDeps): Promise<void
     await deps.runtimes('', 'process').stop({ pid: p.pid, startTime: p.startTime }, 2_000);
     if (row && row.pid === p.pid && LIVE_SERVER_STATES.has(row.state)) state.setServerState(row.name, 'stopped', 'its group was destroyed');
     deps.log(`stopped orphan server process ${p.server} (pid ${p.pid})`);
+  }
+  // Descendants whose server is gone (or is no longer one this state keeps running).
+  const serversDir = path.dirname(runPaths(deps.kilnDir).serverDir('x'));
+  for (const [server, procs] of markedProcesses(serversDir)) {
+    const row = state.server(server);
+    const groupLive = row ? (LIVE_GROUP_STATES as readonly string[]).includes(state.group(row.group_name)?.state ?? '') : false;
+    const leaderLives = row ? (row.pid === null ? row.state === 'starting' : isProcessAlive(row.pid, row.start_time ?? '')) : false;
+    if (row && groupLive && LIVE_SERVER_STATES.has(row.state) && leaderLives) continue;
+    const first = procs[0]!;
+    await deps.runtimes('', 'process').stop({ pid: first.pid, startTime: first.startTime, ref: path.join(serversDir, server) }, 2_000);
+    deps.log(`stopped ${procs.length} process(es) left behind by server ${server} (pids ${procs.map((p) => p.pid).join(', ')})`);
   }
 }
 

@@ -27,7 +27,9 @@ export function runPaths(kilnDir: string): RunPaths {
     proxyAdmin: path.join(runDir, 'proxy.sock'),
     proxyRoutes: path.join(runDir, 'proxy-routes.json'),
     proxyLog: path.join(kilnDir, 'logs', 'proxy.log'),
-    serverDir: (name) => path.join(runDir, 'servers', name),
+    // Not in run/ (Kiln's alone): a server running as its own user passes through to its own
+    // working directory (docs/isolation.md).
+    serverDir: (name) => path.join(kilnDir, 'servers', name),
     serverLogs: (env, cluster, server) => {
       const dir = path.join(kilnDir, 'logs', env, cluster);
       return {

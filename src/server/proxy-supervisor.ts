@@ -50,8 +50,18 @@ export class ProxySupervisor {
     }
   }
 
-  /** Adopts the running proxy, or starts one (it restores its routes from its own file). */
-  async ensure(): Promise<'adopted' | 'started'> {
+  private ensuring: Promise<'adopted' | 'started'> | null = null;
+
+  /**
+   * Adopts the running proxy, or starts one (it restores its routes from its own file). One at a
+   * time: the reconciler and a deploy whose switch found the proxy dead may both ask.
+   */
+  ensure(): Promise<'adopted' | 'started'> {
+    if (!this.ensuring) this.ensuring = this.ensureNow().finally(() => (this.ensuring = null));
+    return this.ensuring;
+  }
+
+  private async ensureNow(): Promise<'adopted' | 'started'> {
     const want = `${this.listen.host}:${this.listen.port}`;
     const current = this.readPid();
     if (current && isProcessAlive(current.pid, current.startTime) && (await this.answers())) {
@@ -117,6 +127,16 @@ export class ProxySupervisor {
     try {
       const r = await unixRequest(this.paths.proxyAdmin, 'GET', '/stats', { timeoutMs });
       return r.status === 200 ? (JSON.parse(r.body) as ProxyStats) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The route table the proxy applies now; null when it is down or does not answer in time. */
+  async routes(timeoutMs = 2000): Promise<RouteTable | null> {
+    try {
+      const r = await unixRequest(this.paths.proxyAdmin, 'GET', '/routes', { timeoutMs });
+      return r.status === 200 ? (JSON.parse(r.body) as RouteTable) : null;
     } catch {
       return null;
     }

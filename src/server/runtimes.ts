@@ -2,24 +2,31 @@
 // from kiln.yaml (`environments.<env>.podman`), so nothing about this machine is hard-coded.
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { ProcessRuntime } from '../runtime/process/process-runtime.js';
-import type { Runtime } from '../runtime/types.js';
+import type { PrepareServer, Runtime } from '../runtime/types.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { settingsFromEnv } from '../runtime/podman/settings.js';
 import { sqliteStoreFiles } from '../streams/data/bindings.js';
+import type { Isolation } from '../isolation/isolation.js';
 
 export type RuntimeLookup = (env: string, kind: string) => Runtime;
 
-/** `spec`: the project, or a function reading it when a runtime is first needed (created environments). */
-export function runtimeLookup(spec: ProjectSpec | (() => ProjectSpec), kilnDir: string): RuntimeLookup {
-  const processRuntime = new ProcessRuntime();
+/**
+ * `spec`: the project, or a function reading it when a runtime is first needed (created environments).
+ * `isolation`: who servers run as (docs/isolation.md); without it (e.g. only stopping), as Kiln.
+ */
+export function runtimeLookup(spec: ProjectSpec | (() => ProjectSpec), kilnDir: string, isolation?: Isolation): RuntimeLookup {
+  const specNow = (): ProjectSpec => (typeof spec === 'function' ? spec() : spec);
+  const prepare: PrepareServer = (launch) =>
+    isolation?.prepareServer({ env: launch.env, workDir: launch.workDir, logFile: launch.logFile, stores: Object.keys(sqliteStoreFiles(specNow(), kilnDir, launch.env)) }) ?? null;
+  const processRuntime = new ProcessRuntime({ prepare });
   const podman = new Map<string, PodmanRuntime>();
   return (env, kind) => {
     if (kind !== 'podman') return processRuntime;
     let r = podman.get(env);
     if (!r) {
-      const project = typeof spec === 'function' ? spec() : spec;
+      const project = specNow();
       // SQLite files at custom paths get their directory mounted too (issue 4).
-      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(project.environments[env]?.podman), sqliteFiles: (e) => sqliteStoreFiles(project, kilnDir, e) });
+      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(project.environments[env]?.podman), sqliteFiles: (e) => sqliteStoreFiles(project, kilnDir, e), prepare });
       podman.set(env, r);
     }
     return r;

@@ -4,6 +4,7 @@ import { fqdn } from '../names/names.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { CRASH_LOOP_DEFAULTS } from './crash-loop.js';
 import { LIVE_GROUP_STATES, type GroupRow, type RuntimeState } from '../store/runtime-state.js';
+import { formatIsolation, type IsolationView } from '../isolation/isolation.js';
 
 export interface StatusServer {
   name: string;
@@ -47,6 +48,8 @@ export interface StatusView {
   clusters: StatusCluster[];
   /** Whether the control plane can write .kiln (added by the control plane, see storage-watch.ts). */
   storage?: { ok: boolean; message: string | null; since: string | null };
+  /** Who servers and builds run as, and what isolation is lost when Kiln is not root (added by the control plane). */
+  isolation?: IsolationView;
 }
 
 export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string): StatusView {
@@ -116,7 +119,8 @@ function shownGroups(state: RuntimeState, cluster: string, active: string | null
 export function formatStatus(v: StatusView): string {
   const lines: string[] = [];
   if (v.storage && !v.storage.ok) lines.push(`! storage since ${v.storage.since}: ${v.storage.message}`);
-  if (!v.clusters.length) return [...lines, `nothing deployed${v.env ? ` in ${v.env}` : ''} yet`].join('\n');
+  const isolation = v.isolation ? [formatIsolation(v.isolation)] : [];
+  if (!v.clusters.length) return [...lines, `nothing deployed${v.env ? ` in ${v.env}` : ''} yet`, ...isolation].join('\n');
   if (v.lastDeployment) {
     const d = v.lastDeployment;
     lines.push(`${v.env}: last ${d.kind} ${d.release} ${d.state}`);
@@ -130,5 +134,5 @@ export function formatStatus(v: StatusView): string {
       for (const s of g.servers) lines.push(`    ${s.name}  ${s.state.padEnd(9)} pid ${s.pid ?? '-'}${s.port ? `  port ${s.port}` : ''}`);
     }
   }
-  return lines.join('\n');
+  return [...lines, ...isolation].join('\n');
 }

@@ -93,7 +93,7 @@ test('invalid names are reported at the name; an unformable cluster name at the 
   assert.equal(at(only(problems, /^service name "Api" in services must be lower-case letters/)), '3:3');
   const cluster = only(problems, /cannot name the cluster of service "web", role "http"/);
   assert.equal(at(cluster), '10:3');
-  assert.match(cluster.message, /name "web-http-production-environment-for-the-europe-west-region-42-v000-1" is 68 characters, 5 over the 63-character DNS label limit/);
+  assert.match(cluster.message, /name "web-http-production-environment-for-the-europe-west-region-42-v1000-1" is 69 characters, 6 over the 63-character DNS label limit/);
   assert.equal(cluster.hint, 'shorten the environment name "production-environment-for-the-europe-west-region-42"');
 });
 

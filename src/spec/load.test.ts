@@ -28,7 +28,7 @@ test('the documented example loads, with every default filled in', () => {
     const api = spec.services.api;
     assert.ok(api);
     assert.equal(api.os, 'bookworm');
-    assert.deepEqual(api.app, { path: 'apps/api', build: ['npm', 'ci'], output: 'dist', run: ['node', 'server.js'], exclude: [] });
+    assert.deepEqual(api.app, { path: 'apps/api', build: ['npm', 'ci'], output: 'dist', run: ['node', 'server.js'], exclude: [], buildEnv: {} });
     assert.deepEqual(api.roles.http, {
       name: 'http',
       replicas: 2,
@@ -91,7 +91,7 @@ test('import OS bases, postgres stores, secrets, $$ and numbers as flags load as
       '    roles: { http: { port: http, health: { path: /ready, grace: 1.5m } } }',
       '    flags: { db: "${data.orders.url}", key: "${secret.orders_url}", price: "$$5", workers: 4, debug: true }',
       'environments:',
-      '  prod: { runtime: kubernetes, flags: { api: { workers: 8 } } }',
+      '  prod: { runtime: kubernetes, kubernetes: { namespace: shop, kubeconfig: ./kube/config }, flags: { api: { workers: 8 } } }',
     ),
   );
   assert.deepEqual(spec.os.custom, { name: 'custom', kind: 'import', from: './rootfs.tar' });
@@ -101,6 +101,8 @@ test('import OS bases, postgres stores, secrets, $$ and numbers as flags load as
   assert.equal(spec.services.api?.roles.http?.health?.graceMs, 90_000);
   assert.deepEqual(spec.services.api?.flags, { db: '${data.orders.url}', key: '${secret.orders_url}', price: '$$5', workers: 4, debug: true });
   assert.deepEqual(spec.environments.prod?.flags, { api: { workers: 8 } });
+  // The kubeconfig is resolved against kiln.yaml's directory; the user id has its default.
+  assert.deepEqual(spec.environments.prod?.kubernetes, { namespace: 'shop', runAsUser: 65532, kubeconfig: path.join(spec.dir, 'kube', 'config') });
 });
 
 test('findSpecFile looks in the directory and its parents', () => {

@@ -119,6 +119,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
         ...(s.app.output !== undefined ? { output: cleanRel(s.app.output) } : {}),
         run: s.app.run,
         exclude: s.app.exclude,
+        buildEnv: Object.fromEntries(Object.entries(s.app['build-env']).map(([k, v]) => [k, String(v)])),
       },
       roles,
       flags: s.flags as FlagMap,
@@ -137,7 +138,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     project: raw.project,
     domain: raw.domain ?? `${raw.project}.test`,
     proxy: { host: raw.proxy.host, port: raw.proxy.port, tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'] },
-    dns: { host: raw.dns.host, port: raw.dns.port },
+    dns: { host: raw.dns.host, port: raw.dns.port, rateLimit: raw.dns['rate-limit'] },
     logs: {
       retention: {
         ...(raw.logs.retention['max-age'] !== undefined ? { maxAgeMs: raw.logs.retention['max-age'] } : {}),
@@ -150,7 +151,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     },
     os,
     data: Object.fromEntries(
-      Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog) }]),
+      Object.entries(raw.data).map(([name, d]) => [name, { name, engine: d.engine, changelog: cleanRel(d.changelog), ...(d['lock-wait'] !== undefined ? { lockWaitMs: d['lock-wait'] } : {}) }]),
     ),
     services,
     environments: Object.fromEntries(
@@ -167,6 +168,18 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
                   ...(e.podman.network !== undefined ? { network: e.podman.network } : {}),
                   ...(e.podman['containers-conf'] !== undefined ? { containersConf: path.resolve(dir, e.podman['containers-conf']) } : {}),
                   ...(e.podman['stop-timeout'] !== undefined ? { stopTimeoutMs: e.podman['stop-timeout'] } : {}),
+                },
+              }
+            : {}),
+          ...(e.kubernetes
+            ? {
+                kubernetes: {
+                  namespace: e.kubernetes.namespace,
+                  runAsUser: e.kubernetes['run-as-user'],
+                  ...(e.kubernetes.kubeconfig !== undefined ? { kubeconfig: path.resolve(dir, e.kubernetes.kubeconfig) } : {}),
+                  ...(e.kubernetes.context !== undefined ? { context: e.kubernetes.context } : {}),
+                  ...(e.kubernetes.registry !== undefined ? { registry: e.kubernetes.registry } : {}),
+                  ...(e.kubernetes['registry-cert-dir'] !== undefined ? { registryCertDir: path.resolve(dir, e.kubernetes['registry-cert-dir']) } : {}),
                 },
               }
             : {}),

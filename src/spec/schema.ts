@@ -66,6 +66,13 @@ const debName: StringCheck = (s) => (DEB_NAME.test(s) ? null : 'must be a Debian
 const deb = (label: string) => str(label, { check: debName, pattern: DEB_NAME.source });
 
 const projectPath = () => str('path', { check: insidePath });
+// HOME and TMPDIR point into the build's scratch directory; a build must not be sent elsewhere.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const buildEnvKey = {
+  check: (k: string) =>
+    !ENV_NAME.test(k) ? 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' : k === 'HOME' || k === 'TMPDIR' ? 'is set by Kiln (the build\'s scratch directory)' : null,
+  pattern: ENV_NAME.source,
+};
 const command = () => list(str('argument', { check: nonEmpty }), 1);
 
 const flags = () =>
@@ -124,6 +131,10 @@ const app = obj({
   output: optional(projectPath(), 'Subdirectory of the scratch copy that becomes the artifact. Default: all of it.'),
   run: required(command(), 'Command that starts one server, as a list of arguments, run in the artifact\'s directory.'),
   exclude: withDefault(list(str('path', { check: insidePath })), 'Files and directories left out of the artifact, relative to its root.'),
+  'build-env': withDefault(
+    mapOf('variable', buildEnvKey, scalar('Its value, passed as a string.')),
+    'Environment variables the build command gets: these and PATH, LANG=C.UTF-8, TZ=UTC, and HOME and TMPDIR in the scratch directory, nothing else from the caller\'s environment. Names and values are recorded in the app tag, so never put a secret here.',
+  ),
 });
 
 const service = obj({
@@ -154,6 +165,7 @@ const os = variant({
 const dataStore = obj({
   engine: withDefault(oneOf(DATA_ENGINES), 'Database engine.', 'sqlite'),
   changelog: required(projectPath(), 'Directory of ordered migrations, relative to kiln.yaml.'),
+  'lock-wait': optional(duration(), 'How long a migration (deploy, `kiln data migrate`) waits for a lock another connection holds on the store before it fails with DATA_LOCKED.', '30s'),
 });
 
 /** A store's URL is never written in kiln.yaml: it comes from a secret file. */
@@ -183,9 +195,29 @@ const podmanSettings = obj({
   'stop-timeout': optional(duration(), 'How long a container may take to stop after SIGTERM before it is killed.', '5s'),
 });
 
+/** A registry reference: host[:port] and an optional path, no scheme, tag or digest. */
+const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/;
+const registryCheck: StringCheck = (s) =>
+  REGISTRY.test(s) ? null : 'must be a registry as host[:port][/path] (lower case, no scheme, tag or digest), e.g. registry.internal:5000/team';
+
+/** Settings of the kubernetes runtime: which cluster, which namespace Kiln owns, where images go. */
+const kubernetesSettings = obj({
+  kubeconfig: optional(str('path'), 'kubeconfig file, relative to kiln.yaml or absolute.', '$KUBECONFIG, else ~/.kube/config'),
+  context: optional(str('context'), 'Context of the kubeconfig.', 'its current-context'),
+  namespace: required(name(), 'Namespace holding the environment\'s objects; Kiln changes only the objects it labels there.'),
+  registry: optional(
+    str('registry', { check: registryCheck, pattern: REGISTRY.source }),
+    'Registry the nodes pull from; images are pushed there by digest.',
+    'none: images are imported into the node (a local cluster)',
+  ),
+  'registry-cert-dir': optional(str('path'), 'Directory holding the registry\'s CA certificate (ca.crt) when it has a private CA; relative to kiln.yaml or absolute.'),
+  'run-as-user': withDefault(int(1, 2_147_483_647), 'uid and gid of every server\'s container (never root).', 65532),
+});
+
 const environment = obj({
   runtime: withDefault(oneOf(RUNTIMES), 'Where the servers run.', 'process'),
   podman: optional(podmanSettings, 'Settings of the podman runtime (runtime: podman).'),
+  kubernetes: optional(kubernetesSettings, 'Settings of the kubernetes runtime (runtime: kubernetes); required there.'),
   scale: withDefault(
     mapOf('service', nameKey, mapOf('role', nameKey, int(0, 1000))),
     'Replicas per service and role in this environment, overriding the role\'s `replicas`.',
@@ -219,6 +251,11 @@ export const projectSchema = obj({
     obj({
       host: withDefault(str('host', { check: hostCheck }), 'Address Kiln\'s DNS server binds (UDP and TCP).', '127.0.0.1'),
       port: withDefault(int(0, 65535), 'Port of Kiln\'s DNS server; it answers only for `domain`.', 5353),
+      'rate-limit': withDefault(
+        int(0, 10_000_000),
+        'UDP answers per second to one source address (bursts of twice this). Over it every second answer is an empty truncated one, so a real client retries over TCP (not limited), and the rest are dropped: a forged source gets no flood. `0`: no limit.',
+        1000,
+      ),
     }),
     'Kiln\'s DNS server, run by the control plane: cluster, group and server names of the zone.',
   ),

@@ -33,6 +33,7 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
   for (const [env, e] of Object.entries(spec.environments ?? {})) {
     if (!e) continue;
     checkClusterNames(ctx, env);
+    checkRuntimeSettings(ctx, env, e);
     for (const [svc, roles] of Object.entries(e.scale ?? {})) {
       const service = knownService(ctx, svc, ['environments', env, 'scale', svc]);
       if (!service) continue;
@@ -45,6 +46,19 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
       if (service) checkFlags(ctx, svc, null, flags ?? {}, ['environments', env, 'flags', svc]);
     }
     checkDataBindings(ctx, env, e.data ?? {});
+  }
+}
+
+type Environment = NonNullable<NonNullable<Project['environments']>[string]>;
+
+/** A runtime that needs settings has them; settings of another runtime are a likely mistake. */
+function checkRuntimeSettings(ctx: Ctx, env: string, e: Environment): void {
+  const runtime = e.runtime ?? 'process';
+  if (runtime === 'kubernetes' && !e.kubernetes) {
+    ctx.problems.at(ctx.at.key(['environments', env, 'runtime']), `environment "${env}" runs on kubernetes but has no kubernetes: settings`, 'add environments.' + env + '.kubernetes: { namespace: <namespace> } (and kubeconfig, context, registry as needed)');
+  }
+  if (e.kubernetes && runtime !== 'kubernetes') {
+    ctx.problems.at(ctx.at.key(['environments', env, 'kubernetes']), `environment "${env}" has kubernetes: settings but runs on ${runtime}`, `set environments.${env}.runtime: kubernetes, or remove the kubernetes: block`);
   }
 }
 
@@ -151,13 +165,18 @@ function knownRole(ctx: Ctx, svc: string, service: Service, role: string, at: st
   }
 }
 
-/** Every cluster of the environment must have a name that fits in a DNS label. */
+/**
+ * Every cluster of the environment must have names that fit in a DNS label: the longest one it
+ * produces is its last server (the environment's replicas) of a build past v999.
+ */
 function checkClusterNames(ctx: Ctx, env: string): void {
   const seen = new Set<string>();
+  const scale = ctx.spec.environments?.[env]?.scale ?? {};
   for (const [svc, service] of Object.entries(ctx.spec.services ?? {})) {
-    for (const role of Object.keys(service?.roles ?? {})) {
+    for (const [role, r] of Object.entries(service?.roles ?? {})) {
+      const replicas = scale[svc]?.[role] ?? r?.replicas ?? 1;
       try {
-        clusterName(svc, role, env);
+        clusterName(svc, role, env, typeof replicas === 'number' ? replicas : 1);
       } catch (e) {
         if (!(e instanceof KilnError)) throw e;
         if (seen.has(e.message)) continue;

@@ -58,6 +58,8 @@ export interface AppSpec {
   run: string[];
   /** Files and directories left out of the artifact (relative to the output root). */
   exclude: string[];
+  /** The build command's only environment variables besides PATH, HOME, TMPDIR, LANG and TZ; recorded in the tag. */
+  buildEnv: Record<string, string>;
 }
 
 export interface ServiceSpec {
@@ -86,6 +88,8 @@ export interface DataStoreSpec {
   name: string;
   engine: DataEngine;
   changelog: string;
+  /** How long a migration waits for another connection's lock (default 30 s). */
+  lockWaitMs?: number;
 }
 
 /** Where one store lives in one environment (kiln.yaml environments.<env>.data.<store>). */
@@ -108,10 +112,23 @@ export interface PodmanEnvSpec {
   stopTimeoutMs?: number;
 }
 
+/** `environments.<env>.kubernetes` (runtime/kubernetes/settings.ts uses the same shape). */
+export interface KubernetesEnvSpec {
+  /** Absolute path. */
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  registry?: string;
+  /** Absolute path. */
+  registryCertDir?: string;
+  runAsUser: number;
+}
+
 export interface EnvironmentSpec {
   name: string;
   runtime: RuntimeName;
   podman?: PodmanEnvSpec;
+  kubernetes?: KubernetesEnvSpec;
   /** Per service, per role: replica count overriding the role's default. */
   scale: Record<string, Record<string, number>>;
   /** Per service: flag values overriding the service's and role's flags. */
@@ -140,7 +157,8 @@ export interface ProjectSpec {
   /** Central logs: retention of .kiln/logs.db and where lines are exported. */
   logs: { retention: { maxAgeMs?: number; maxBytes?: number }; export: { otlp?: string; loki?: string } };
   /** Kiln's DNS server (UDP and TCP on one port). */
-  dns: { host: string; port: number };
+  /** rateLimit: UDP answers per second per source address; 0: none. */
+  dns: { host: string; port: number; rateLimit?: number };
   os: Record<string, OsSpec>;
   data: Record<string, DataStoreSpec>;
   services: Record<string, ServiceSpec>;

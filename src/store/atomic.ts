@@ -30,13 +30,15 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomic(target: string, data: string | Buffer, mode = 0o644): void {
+export function writeFileAtomic(target: string, data: string | Buffer, mode = 0o600, owner?: { uid: number; gid: number }): void {
   const tmp = tempPathFor(target);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', mode);
     fs.writeFileSync(fd, data);
-    // The umask may have narrowed `mode` at open; set it exactly.
+    // The umask may have narrowed `mode` at open; set it exactly. An owner is set before the
+    // rename, so the file never appears under its name owned by anyone else.
+    if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
     fs.fchmodSync(fd, mode);
     fs.fsyncSync(fd);
     fs.closeSync(fd);

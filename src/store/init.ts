@@ -8,6 +8,8 @@ import { KilnError } from '../errors.js';
 import { ensureDir, fsyncDir, tempPathFor } from './atomic.js';
 import { OciLayout } from './oci-layout.js';
 import { openStateDb, type Database } from './state-db.js';
+import { IsolationIdTable } from './isolation-ids.js';
+import { secureStoreModes } from './modes.js';
 
 export const KILN_DIR = '.kiln';
 
@@ -25,17 +27,22 @@ export function kilnDirOf(projectDir: string): string {
 export function initKilnDir(projectDir: string): { kilnDir: string; created: boolean } {
   const kilnDir = kilnDirOf(projectDir);
   const created = !fs.existsSync(path.join(kilnDir, 'state.db'));
-  ensureDir(kilnDir);
+  ensureDir(kilnDir, 0o700);
   // Keep the store out of the project's git: it is local state and build cache.
   const gitignore = path.join(kilnDir, '.gitignore');
-  if (!fs.existsSync(gitignore)) fs.writeFileSync(gitignore, '*\n');
-  openStateDb(kilnDir).close();
-  OciLayout.init(path.join(kilnDir, 'oci'));
-  const runDir = path.join(kilnDir, 'run');
-  ensureDir(runDir, 0o700);
-  fs.chmodSync(runDir, 0o700); // also when it existed with looser permissions
-  createTokenOnce(path.join(runDir, 'token'));
-  ensureDir(path.join(kilnDir, 'logs'));
+  if (!fs.existsSync(gitignore)) fs.writeFileSync(gitignore, '*\n', { mode: 0o600 });
+  const db = openStateDb(kilnDir);
+  try {
+    OciLayout.init(path.join(kilnDir, 'oci'));
+    const runDir = path.join(kilnDir, 'run');
+    ensureDir(runDir, 0o700);
+    createTokenOnce(path.join(runDir, 'token'));
+    ensureDir(path.join(kilnDir, 'logs'), 0o700);
+    // Also when they existed with looser modes (run/, oci/, state.db, …: store/modes.ts).
+    secureStoreModes(kilnDir, serversGroup(db));
+  } finally {
+    db.close();
+  }
   return { kilnDir, created };
 }
 
@@ -77,7 +84,17 @@ export function openStore(projectDir: string): Store {
     });
   }
   const db = openStateDb(kilnDir);
+  secureStoreModes(kilnDir, serversGroup(db));
   return { kilnDir, db, oci: OciLayout.open(path.join(kilnDir, 'oci')) };
+}
+
+/**
+ * The servers' group once the control plane recorded one (only root switches users,
+ * src/isolation/): commands keep .kiln passable for it instead of closing it on running servers.
+ */
+function serversGroup(db: Database): number | null {
+  if (process.geteuid?.() !== 0) return null;
+  return new IsolationIdTable(db).get('group') ?? null;
 }
 
 /** The control plane's API token from .kiln/run/token. */

@@ -79,7 +79,7 @@ export class OciLayout {
 
   /** Create the layout if needed (idempotent) and open it. */
   static init(dir: string): OciLayout {
-    ensureDir(path.join(dir, 'blobs', 'sha256'));
+    ensureDir(path.join(dir, 'blobs', 'sha256'), 0o700);
     const marker = path.join(dir, 'oci-layout');
     if (!fs.existsSync(marker)) writeFileAtomic(marker, canonicalJson({ imageLayoutVersion: '1.0.0' }));
     const index = path.join(dir, 'index.json');
@@ -113,7 +113,7 @@ export class OciLayout {
     const digest = sha256Digest(data);
     const file = this.blobPath(digest);
     // Content addressing: an existing blob with this name already holds these bytes.
-    if (!fs.existsSync(file)) writeFileAtomic(file, data, 0o444);
+    if (!fs.existsSync(file)) writeFileAtomic(file, data, 0o400);
     return { digest, size: data.length };
   }
 
@@ -123,7 +123,7 @@ export class OciLayout {
     const tmp = tempPathFor(path.join(dir, 'incoming'));
     const hash = crypto.createHash('sha256');
     let size = 0;
-    const fd = fs.openSync(tmp, 'wx', 0o444);
+    const fd = fs.openSync(tmp, 'wx', 0o400);
     try {
       const sink = new Writable({
         write(chunk: Buffer, _enc, cb) {

@@ -4,10 +4,14 @@ import type Database from 'better-sqlite3';
 import type { HealthCheckSpec, RuntimeName } from '../spec/types.js';
 import type { ImageRef } from '../runtime/types.js';
 
-export type GroupState = 'creating' | 'active' | 'draining' | 'disabled' | 'failed' | 'destroyed';
+/**
+ * 'stopped': kept for rollback like 'disabled', but with no servers running: the previous group of
+ * a cluster without a load balancer (a worker), which has no route to disable (deploy/kept.ts).
+ */
+export type GroupState = 'creating' | 'active' | 'draining' | 'disabled' | 'stopped' | 'failed' | 'destroyed';
 export type ServerState = 'starting' | 'healthy' | 'unhealthy' | 'dead' | 'stopped';
-/** Groups that still have (or should have) running servers. */
-export const LIVE_GROUP_STATES: readonly GroupState[] = ['creating', 'active', 'draining', 'disabled'];
+/** Groups that are not gone: they have (or should have, or may get again on rollback) servers. */
+export const LIVE_GROUP_STATES: readonly GroupState[] = ['creating', 'active', 'draining', 'disabled', 'stopped'];
 
 /** Everything needed to start one more server of a group exactly like its siblings. */
 export interface GroupTemplate {

@@ -3,6 +3,7 @@
 // Each one runs in its own transaction and is recorded in schema_migrations.
 import { CRASH_LOOP_FAILURES_SQL } from './crash-loop-failures.js';
 import { DEPLOY_LOCKS_SQL } from './deploy-lock.js';
+import { ISOLATION_IDS_SQL } from './isolation-ids.js';
 import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
@@ -69,5 +70,10 @@ export const MIGRATIONS: Migration[] = [
     version: 6,
     name: 'crash-loop failure times per server group',
     sql: CRASH_LOOP_FAILURES_SQL,
+  },
+  {
+    version: 7,
+    name: 'uids and gids of the servers and builds (isolation)',
+    sql: ISOLATION_IDS_SQL,
   },
 ];

@@ -93,6 +93,17 @@ describe('deploy on the podman runtime', () => {
     assert.equal(st.clusters.find((c) => c.name === 'api-http-staging')?.groups[0]?.healthy, 2);
     const inspect = spawnSync('podman', ['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', containers()[0]!], { env: pod.env, encoding: 'utf8' });
     assert.equal(inspect.stdout.trim(), 'true');
+    // Not root inside (docs/isolation.md): every process of every container runs as staging's own
+    // uid, and a container has only its own secret files mounted (the api's URL, not web's token).
+    for (const c of containers()) {
+      const top = spawnSync('podman', ['top', c, 'huser'], { env: pod.env, encoding: 'utf8' });
+      const users = top.stdout.trim().split('\n').slice(1).map((l) => l.trim());
+      assert.ok(users.length > 0 && users.every((u) => u !== '0' && u !== 'root'), `${c} runs as ${users.join(', ')}: ${top.stderr}`);
+      const mounts = spawnSync('podman', ['inspect', '--format', '{{range .Mounts}}{{.Destination}} {{end}}', c], { env: pod.env, encoding: 'utf8' }).stdout;
+      const secrets = mounts.split(' ').filter((m) => m.startsWith('/run/kiln/secrets/'));
+      const name = spawnSync('podman', ['inspect', '--format', '{{.Name}}', c], { env: pod.env, encoding: 'utf8' }).stdout;
+      assert.deepEqual(secrets, name.includes('.web-') ? ['/run/kiln/secrets/web_token'] : name.includes('.api-') ? ['/run/kiln/secrets/orders_url'] : [], `${name}: ${mounts}`);
+    }
     // The app wrote its log through --log-file into the mounted log directory on the host.
     const logDir = path.join(p.dir, '.kiln', 'logs', 'staging', 'api-http-staging');
     assert.ok(fs.readdirSync(logDir).some((f) => f.endsWith('.log') && fs.readFileSync(path.join(logDir, f), 'utf8').includes('"listening"')));

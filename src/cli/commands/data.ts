@@ -16,13 +16,16 @@ import {
   formatPosition,
   lintChangelog,
   locateStore,
-  migrateStore,
+  describeProgress,
+  runOffThread,
   prunePgTemplates,
   snapshotStore,
+  storeEngines,
   storeOf,
   storeStatus,
   type PgReplicaStrategy,
 } from '../../streams/data/index.js';
+import { parseDuration } from '../../spec/dsl.js';
 import type { CommandContext, CommandDef, OptionDef } from '../command.js';
 
 const storeArg = { name: 'store', required: true, description: 'data store from kiln.yaml' };
@@ -91,31 +94,57 @@ export const dataStatusCommand: CommandDef = {
 export const dataMigrateCommand: CommandDef = {
   name: 'data migrate',
   summary: 'apply a store\'s pending changelog entries, each in its own transaction',
-  description: 'Refuses (and applies nothing) when an applied entry was edited, removed or skipped.',
+  description:
+    'Refuses (and applies nothing) when an applied entry was edited, removed or skipped, when an entry\n' +
+    'would end Kiln\'s transaction (COMMIT, BEGIN, …), or when an entry would break servers still running\n' +
+    'the previous release (the same check as deploy; --breaking applies it anyway). Waits for a lock\n' +
+    'another connection holds up to --lock-wait (default: the store\'s lock-wait, 30s), then DATA_LOCKED.',
   positionals: [storeArg],
-  options: { env: envOpt, 'to-position': toPositionOpt },
+  options: {
+    env: envOpt,
+    'to-position': toPositionOpt,
+    breaking: { type: 'boolean', description: 'apply entries that would break the previous release\'s servers (drop, rename, NOT NULL)' },
+    'lock-wait': { type: 'string', value: '<duration>', description: 'how long to wait for another connection\'s lock, e.g. 10s (default: data.<store>.lock-wait, 30s)' },
+  },
   json: true,
-  examples: ['kiln data migrate orders --env dev', 'kiln data migrate orders --env dev --to-position 2'],
+  examples: ['kiln data migrate orders --env dev', 'kiln data migrate orders --env dev --to-position 2', 'kiln data migrate orders --env dev --breaking'],
   async run(ctx) {
     const { spec, store } = specAndStore(ctx);
     const loc = locateStore(spec, kilnDirOf(spec.dir), envOf(ctx), store);
     const changelog = changelogOf(spec, store);
     const toPosition = toPositionOf(ctx);
-    const conn = await connectStore(loc);
-    try {
-      const r = await migrateStore(conn, changelog, describeLocation(loc), {
+    const lockWaitMs = lockWaitOf(ctx) ?? spec.data[store]?.lockWaitMs;
+    // The same gate as deploy (gate.ts); the migration runs on a worker thread (off-thread.ts).
+    const r = await runOffThread(
+      {
+        target: { kind: 'store', loc },
+        changelog,
+        what: describeLocation(loc),
         ...(toPosition !== undefined ? { toPosition } : {}),
-        onWait: (h) => ctx.progress(`waiting for the migration lock held by ${h.owner} (expires ${h.expires_at})`),
-        onEntry: (e, ms) => ctx.progress(`applied ${e.name} (${ms} ms)`),
-      });
-      if (ctx.json) ctx.outJson({ store, env: loc.env, ...r });
-      else ctx.out(r.applied.length ? `${store} (${loc.env}): ${formatPosition(r.from)} -> ${formatPosition(r.to)}, ${r.applied.length} entries applied` : `${store} (${loc.env}) is at ${formatPosition(r.to)}: nothing to apply`);
-      return 0;
-    } finally {
-      await conn.close();
-    }
+        breaking: { allow: ctx.options['breaking'] === true, override: `pass --breaking (kiln data migrate ${store} --env ${loc.env} --breaking)` },
+        ...(lockWaitMs !== undefined ? { lockWaitMs, waitMs: lockWaitMs } : {}),
+      },
+      {
+        onProgress: (p) => {
+          const line = describeProgress(p);
+          if (line) ctx.progress(line);
+        },
+      },
+    );
+    const result = { from: r.from, to: r.to, applied: r.applied };
+    if (ctx.json) ctx.outJson({ store, env: loc.env, ...result });
+    else ctx.out(r.applied.length ? `${store} (${loc.env}): ${formatPosition(r.from)} -> ${formatPosition(r.to)}, ${r.applied.length} entries applied` : `${store} (${loc.env}) is at ${formatPosition(r.to)}: nothing to apply`);
+    return 0;
   },
 };
+
+function lockWaitOf(ctx: CommandContext): number | undefined {
+  const v = ctx.options['lock-wait'];
+  if (v === undefined) return undefined;
+  const ms = typeof v === 'string' ? parseDuration(v) : null;
+  if (ms === null) throw new KilnError('USAGE', `--lock-wait must be a duration such as 500ms, 10s or 2m, got "${String(v)}"`, { location: { flag: '--lock-wait' } });
+  return ms;
+}
 
 export const dataSnapshotCommand: CommandDef = {
   name: 'data snapshot',
@@ -189,8 +218,10 @@ export const dataReplicaCommand: CommandDef = {
 
 export const dataLintCommand: CommandDef = {
   name: 'data lint',
-  summary: 'changelog entries that would break servers still running the previous release',
-  description: 'DROP TABLE/COLUMN, RENAME, ALTER COLUMN TYPE, NOT NULL without DEFAULT. An entry with a\n"-- kiln:breaking" header is allowed (listed, exit 0).',
+  summary: 'changelog entries that would break servers still running the previous release, or escape their transaction',
+  description:
+    'DROP TABLE/COLUMN, RENAME, ALTER COLUMN TYPE, NOT NULL without DEFAULT. An entry with a\n"-- kiln:breaking" header is allowed (listed, exit 0).\n' +
+    'COMMIT, BEGIN, END, ROLLBACK, SAVEPOINT, RELEASE, START/PREPARE TRANSACTION: refused always (Kiln runs each\nentry in its own transaction). Strings, quoted names, comments and $$ bodies are skipped.',
   positionals: [storeArg],
   options: { after: { type: 'string', value: '<n>', description: 'only entries after this position' } },
   json: true,
@@ -201,9 +232,10 @@ export const dataLintCommand: CommandDef = {
     if (after !== undefined && (typeof after !== 'string' || !/^\d+$/.test(after))) {
       throw new KilnError('USAGE', `--after must be a whole number, got "${String(after)}"`, { location: { flag: '--after' } });
     }
-    const findings = lintChangelog(changelogOf(spec, store), after ? Number(after) : 0);
+    // Checked as each engine the store runs on (environments may override its engine) reads it.
+    const findings = lintChangelog(changelogOf(spec, store), after ? Number(after) : 0, storeEngines(spec, store));
     if (ctx.json) ctx.outJson(findings);
-    else ctx.out(findings.length ? findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.reason}${f.allowed ? ' (allowed: kiln:breaking)' : ''}`).join('\n') : `${store}: no breaking entries`);
+    else ctx.out(findings.length ? findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.reason}${f.allowed ? ' (allowed: kiln:breaking)' : ''}`).join('\n') : `${store}: no breaking entries, no transaction statements`);
     return findings.some((f) => !f.allowed) ? 1 : 0;
   },
 };

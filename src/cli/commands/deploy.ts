@@ -1,4 +1,5 @@
 import type { CommandDef } from '../command.js';
+import { kubeDeploy } from '../kubernetes.js';
 import { KilnError } from '../../errors.js';
 import { ApiClient } from '../../server/client.js';
 import { findKilnDir } from '../project.js';
@@ -21,6 +22,8 @@ export const deployCommand: CommandDef = {
   async run(ctx) {
     const env = ctx.options.env;
     if (typeof env !== 'string') throw new KilnError('USAGE', 'missing --env <env>', { location: { flag: '--env' } });
+    const onKube = await kubeDeploy(ctx, env, String(ctx.positionals[0]), ctx.options['dry-run'] === true);
+    if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));
     const body = { release: ctx.positionals[0], env, dryRun: ctx.options['dry-run'] === true };
     const result = await client.stream<Record<string, unknown>>('/v1/deploy', body, (e) => ctx.progress(`  ${e.message}`));

@@ -1,4 +1,5 @@
 import type { CommandDef } from '../command.js';
+import { kubeDown } from '../kubernetes.js';
 import { existsSync } from 'node:fs';
 import { ApiClient } from '../../server/client.js';
 import { downOffline } from '../../server/down-offline.js';
@@ -22,6 +23,8 @@ export const downCommand: CommandDef = {
   async run(ctx) {
     const kilnDir = findKilnDir(ctx.cwd);
     const env = typeof ctx.options.env === 'string' ? ctx.options.env : undefined;
+    const onKube = await kubeDown(ctx, env);
+    if (onKube !== null) return onKube;
     let result: unknown;
     if (existsSync(runPaths(kilnDir).apiSocket)) {
       try {

@@ -32,6 +32,7 @@ const entries: Array<[string, Loader]> = [
   ['status', async () => (await import('./status.js')).statusCommand],
   ['logs', async () => (await import('./logs.js')).logsCommand],
   ['flags', async () => (await import('./flags.js')).flagsCommand],
+  ['render kubernetes', async () => (await import('./render.js')).renderKubernetesCommand],
   ['rollback', async () => (await import('./rollback.js')).rollbackCommand],
   ['env create', async () => (await import('./env.js')).envCreateCommand],
   ['env list', async () => (await import('./env.js')).envListCommand],

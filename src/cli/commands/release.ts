@@ -9,6 +9,7 @@ import { listTags } from '../../streams/app/index.js';
 import { osStream } from '../../streams/os/index.js';
 import { changelogHead } from '../../streams/data/index.js';
 import { diffSources } from '../../release/diff-sources.js';
+import { formatDataWarnings, releaseDataFindings } from '../../release/data-warnings.js';
 
 /**
  * The image of every service with an OS base whose stream has a tag. A service whose base was
@@ -64,7 +65,11 @@ export const releaseCreateCommand: CommandDef = {
       });
       const rec = 'unchanged' in r ? r.unchanged : r;
       const created = !('unchanged' in r);
-      if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created });
+      // The entries this release adds that a deploy refuses (or applies only because of --breaking).
+      const parent = created && rec.manifest.parent ? getRelease(store.db, store.oci, rec.manifest.parent).manifest : undefined;
+      const warnings = created ? releaseDataFindings(spec, rec.manifest, parent) : [];
+      for (const line of formatDataWarnings(rec.name, rec.manifest.breaking === true, warnings)) ctx.progress(line);
+      if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created, warnings });
       else if (!created) ctx.out(`no changes since ${rec.name} (${rec.digest}): no release made`);
       else {
         const services = Object.entries(rec.manifest.services).map(([s, v]) => `${s}=${v.app.tag}`).join(' ');

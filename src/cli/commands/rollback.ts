@@ -1,4 +1,5 @@
 import type { CommandDef } from '../command.js';
+import { kubeRollback } from '../kubernetes.js';
 import { KilnError } from '../../errors.js';
 import { ApiClient } from '../../server/client.js';
 import { findKilnDir } from '../project.js';
@@ -14,6 +15,8 @@ export const rollbackCommand: CommandDef = {
   async run(ctx) {
     const env = ctx.options.env;
     if (typeof env !== 'string') throw new KilnError('USAGE', 'missing --env <env>', { location: { flag: '--env' } });
+    const onKube = await kubeRollback(ctx, env, ctx.positionals[0]);
+    if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));
     const body = { env, ...(ctx.positionals[0] ? { cluster: ctx.positionals[0] } : {}) };
     const result = await client.stream<{ steps: Array<{ cluster: string; from: string; to: string }> }>('/v1/rollback', body, (e) =>

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { CommandDef } from '../command.js';
 import { KilnError } from '../../errors.js';
 import { environmentOf } from '../../deploy/plan.js';
@@ -23,7 +24,7 @@ async function readStdin(): Promise<Buffer> {
 
 export const secretSetCommand: CommandDef = {
   name: 'secret set',
-  summary: 'store a secret for an environment from standard input (0600 file; never echoed)',
+  summary: 'store a secret for an environment from standard input (a file only its servers can read; never echoed)',
   description:
     'Servers get a secret as the path of its file (`${secret.<name>}` in flags), never its value:\n' +
     'no secret is in ps, a manifest, a log line or the state database. Setting it again replaces it.',
@@ -34,7 +35,7 @@ export const secretSetCommand: CommandDef = {
     const env = envOption(ctx.options.env);
     environmentOf(loadProjectSpec(ctx.cwd), env);
     const file = setSecret(findKilnDir(ctx.cwd), env, ctx.positionals[0] as string, await readStdin());
-    ctx.out(`secret ${ctx.positionals[0]} set for ${env} (${file}, mode 0600)`);
+    ctx.out(`secret ${ctx.positionals[0]} set for ${env} (${file}, mode 0${(statSync(file).mode & 0o777).toString(8)})`);
     return 0;
   },
 };

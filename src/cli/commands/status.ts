@@ -1,4 +1,5 @@
 import type { CommandDef } from '../command.js';
+import { kubeStatus } from '../kubernetes.js';
 import { ApiClient } from '../../server/client.js';
 import { formatStatus, type StatusView } from '../../server/status.js';
 import { findKilnDir } from '../project.js';
@@ -11,8 +12,10 @@ export const statusCommand: CommandDef = {
   json: true,
   examples: ['kiln status --env dev', 'kiln status --env dev --json'],
   async run(ctx) {
-    const client = new ApiClient(findKilnDir(ctx.cwd));
     const env = typeof ctx.options.env === 'string' ? ctx.options.env : undefined;
+    const onKube = await kubeStatus(ctx, env);
+    if (onKube !== null) return onKube;
+    const client = new ApiClient(findKilnDir(ctx.cwd));
     const view = await client.get<StatusView>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
     if (ctx.json) ctx.outJson(view);
     else ctx.out(formatStatus(view));

@@ -23,6 +23,6 @@ export async function buildEnvironmentFor(store: Store, spec: ProjectSpec, servi
   const imageName = runtime.imageRef(spec.project, image);
   return {
     describe: `${osTag.stream}:${osTag.tag}`,
-    wrap: (argv, dir) => ({ ...buildInImageCommand(settings, imageName, argv, dir), env: podmanEnv(settings) }),
+    wrap: (argv, dir, buildEnv) => ({ ...buildInImageCommand(settings, imageName, argv, dir, buildEnv), env: podmanEnv(settings) }),
   };
 }

@@ -65,6 +65,10 @@ test('run: per-environment settings are passed through, host networking publishe
   assert.deepEqual(at('--pidfile'), []);
   const withPid = runCommand({}, { ...spec, pidFile: '/p/.kiln/run/servers/s/container.pid' }).args;
   assert.equal(withPid[withPid.indexOf('--pidfile') + 1], '/p/.kiln/run/servers/s/container.pid');
+  assert.deepEqual(at('--user'), [], "without isolation: the image's user");
+  const asUser = runCommand({}, { ...spec, user: '1879048200:1879048201' }).args;
+  assert.equal(asUser[asUser.indexOf('--user') + 1], '1879048200:1879048201', 'as root: the environment’s uid and the servers’ group');
+  assert.ok(asUser.indexOf('--user') < asUser.indexOf(spec.image), 'an option of run, before the image');
 });
 
 test('containers.conf reaches podman through CONTAINERS_CONF, not a flag', () => {

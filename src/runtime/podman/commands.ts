@@ -100,6 +100,8 @@ export interface RunSpec {
   pidFile?: string;
   /** Secret files (read-only) and SQLite store directories (read-write) the flags name. */
   mounts?: Mount[];
+  /** uid:gid the app runs as inside (--user); absent: the image's user. */
+  user?: string;
 }
 
 /** A host path bind-mounted into a server's container. */
@@ -139,6 +141,7 @@ export function runCommand(s: PodmanSettings, spec: RunSpec): Command {
     '--stop-timeout', String(s.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S),
     // Never restarted in place: a dead server is replaced by a new one (ARCHITECTURE.md).
     '--restart', 'no',
+    ...(spec.user ? ['--user', spec.user] : []),
     ...(spec.pidFile ? ['--pidfile', spec.pidFile] : []),
     ...Object.entries(labels(spec)).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     '--volume', `${spec.logDir}:${s.logMount ?? DEFAULT_LOG_MOUNT}:rw`,
@@ -213,7 +216,7 @@ export function podmanEnv(s: PodmanSettings, base: NodeJS.ProcessEnv = process.e
  * (native modules, generated files) matches the servers that will run it. The scratch copy of
  * the app is the only writable mount; the container is removed when the build ends.
  */
-export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string): Command {
+export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string, buildEnv: Record<string, string> = {}): Command {
   const [entry, ...rest] = argv;
   if (!entry) throw new Error('empty build command');
   return podman(s, [
@@ -225,6 +228,8 @@ export function buildInImageCommand(s: PodmanSettings, image: string, argv: stri
     '--workdir', '/build',
     '--env', 'LANG=C.UTF-8',
     '--env', 'TZ=UTC',
+    // The declared build-env only (recorded in the tag); no .kiln path is mounted.
+    ...Object.entries(buildEnv).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
     '--entrypoint', JSON.stringify([entry]),
     image,
     ...rest,

@@ -55,3 +55,11 @@ test('a SQLite store file: its directory is mounted read-write (journal beside i
   assert.ok(volumes(custom).includes('/srv/shop:/run/kiln/data/orders:rw'));
   assert.deepEqual(tail(custom, 1), ['--db=/run/kiln/data/orders/orders.sqlite']);
 });
+
+test('defect 13: a secret version file is mounted alone, read-only, under the secret\'s own name', () => {
+  const rt = new PodmanRuntime({ store: '/p/.kiln' });
+  const version = `/p/.kiln/secrets/staging/web_token@${'3f'.repeat(16)}`;
+  const { args } = rt.command(launch([`--token-file=${version}`]));
+  assert.deepEqual(volumes(args).slice(1), [`${version}:/run/kiln/secrets/web_token:ro`]);
+  assert.deepEqual(tail(args, 1), ['--token-file=/run/kiln/secrets/web_token']);
+});

@@ -10,6 +10,7 @@
 // project with one `podman ps`, cached briefly and shared by concurrent callers.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { secretNameOf } from '../../secrets/versions.js';
 import { KilnError } from '../../errors.js';
 import { isProcessAlive, processStartTime } from '../process/proc.js';
 import {
@@ -34,7 +35,7 @@ import {
   type PodmanSettings,
 } from './commands.js';
 import { makeExecutor, mustRun, type Executor } from './executor.js';
-import type { Runtime } from '../types.js';
+import type { PrepareServer, Runtime } from '../types.js';
 import { LABEL, type ContainerHandle, type ContainerInfo, type ContainerLaunch, type ContainerRuntime, type ImageRef } from './handle.js';
 
 export interface PodmanRuntimeOptions {
@@ -50,6 +51,8 @@ export interface PodmanRuntimeOptions {
    * store's directory mounted. Without it, files under <store>/data/<env>/ (the default place) count.
    */
   sqliteFiles?: (env: string) => Record<string, string>;
+  /** Who a server runs as inside its container, its mounted files owned for it (src/isolation/). */
+  prepare?: PrepareServer;
 }
 
 interface PsEntry {
@@ -86,6 +89,7 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
   private readonly store: string | undefined;
   private readonly cacheMs: number;
   private readonly sqliteFiles: ((env: string) => Record<string, string>) | undefined;
+  private readonly prepare: PrepareServer;
   private readonly listings = new Map<string, { at: number; result: Promise<ContainerInfo[]> }>();
   private readonly loading = new Map<string, Promise<void>>();
 
@@ -95,6 +99,7 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
     this.exec = opts.exec ?? makeExecutor(podmanEnv(this.settings));
     this.cacheMs = opts.cacheMs ?? 500;
     this.sqliteFiles = opts.sqliteFiles;
+    this.prepare = opts.prepare ?? (() => null);
   }
 
   /**
@@ -114,7 +119,8 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
       if (value === null || !path.isAbsolute(value) || paths.has(value)) continue;
       const file = path.normalize(value);
       if (secretsDir !== null && path.dirname(file) === secretsDir) {
-        const container = path.posix.join(SECRETS_MOUNT, path.basename(file));
+        // A version file (secrets/versions.ts) appears under the secret's own name.
+        const container = path.posix.join(SECRETS_MOUNT, secretNameOf(file));
         mounts.push({ host: file, container, mode: 'ro' });
         paths.set(value, container);
         continue;
@@ -139,9 +145,10 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
     });
   }
 
-  private runCmd(launch: ContainerLaunch): Command {
+  private runCmd(launch: ContainerLaunch, who: { uid: number; gid: number } | null = null): Command {
     const { paths, mounts } = this.containerMounts(launch);
     return runCommand(this.settings, {
+      ...(who ? { user: `${who.uid}:${who.gid}` } : {}),
       project: launch.project,
       env: launch.env,
       cluster: launch.cluster,
@@ -203,12 +210,14 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
     mkdirSync(path.dirname(launch.logFile), { recursive: true });
     mkdirSync(path.dirname(launch.stdoutFile), { recursive: true });
     mkdirSync(launch.workDir, { recursive: true });
+    // Not root inside: the environment's own uid, which owns its mounted log dir, secrets and stores.
+    const who = this.prepare(launch);
     const pidFile = this.pidFile(launch);
     rmSync(pidFile, { force: true });
     this.listings.delete(launch.project);
     let id: string;
     try {
-      id = (await mustRun(this.exec, this.runCmd(launch), `starting server ${launch.name}`)).trim().split('\n').at(-1) ?? '';
+      id = (await mustRun(this.exec, this.runCmd(launch, who), `starting server ${launch.name}`)).trim().split('\n').at(-1) ?? '';
     } catch (e) {
       // A run that fails after creating the container (say, the command is not in the image)
       // leaves it behind; a failed start must leave nothing.

@@ -40,7 +40,7 @@ function project(t: { after: (fn: () => void) => void }, app: Partial<AppSpec> =
     services: {
       api: {
         name: 'api',
-        app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], ...app },
+        app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], buildEnv: {}, ...app },
         roles: { http: { name: 'http', replicas: 2, port: 'http', flags: {} } },
         flags: {},
       },
@@ -163,4 +163,31 @@ test('bad version names are refused before anything is built', async (t) => {
   assert.equal(fs.existsSync(marker), false, 'the build never ran');
   for (const good of ['1.0.0', 'v2', '2026.11.26', '1.0.0-rc.1', '_x', 'A_b-C.d']) assert.equal(tagProblem(good), null, good);
   assert.throws(() => tagApp(store.db, store.oci, 'api', 'latest', { digest: 'sha256:' + '0'.repeat(64), size: 1 }, {}), isKiln('NAME_INVALID'));
+});
+
+test("a build sees only its declared build-env and PATH/LANG/TZ/HOME/TMPDIR, runs as the build user, can't read .kiln, and the tag records build-env", async (t) => {
+  // Writes its environment, its uid and what reading the API token gave into the artifact.
+  const script =
+    "const fs=require('fs');let token;try{fs.readFileSync(process.env.PROBE);token='read'}catch(e){token=e.code}" +
+    "fs.writeFileSync('seen.json',JSON.stringify({env:process.env,uid:process.getuid(),groups:process.getgroups(),token}))";
+  const { spec, store } = project(t, { build: [process.execPath, '-e', script], buildEnv: { NODE_ENV: 'production', PROBE: '' } });
+  const token = path.join(store.kilnDir, 'run', 'token');
+  spec.services.api!.app.buildEnv.PROBE = token;
+  process.env.KILN_TEST_LEAK = 'must not reach the build';
+  t.after(() => delete process.env.KILN_TEST_LEAK);
+  const r = await buildAndTagApp(store, spec, 'api', '1.0.0');
+  assert.deepEqual(r.tag.source.buildEnv, { NODE_ENV: 'production', PROBE: token }, 'recorded in the tag');
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-app-out-'));
+  t.after(() => removeReadOnlyTree(out));
+  await extractAppLayer(store.oci, r.tag.digest, out);
+  const seen = JSON.parse(fs.readFileSync(path.join(out, 'seen.json'), 'utf8')) as { env: Record<string, string>; uid: number; groups: number[]; token: string };
+  assert.deepEqual(Object.keys(seen.env).sort(), ['HOME', 'LANG', 'NODE_ENV', 'PATH', 'PROBE', 'TMPDIR', 'TZ']);
+  assert.equal(seen.env.NODE_ENV, 'production');
+  assert.equal(seen.env.LANG, 'C.UTF-8');
+  assert.match(seen.env.HOME!, /kiln-build-api-[^/]+\/home$/, 'HOME is in the scratch directory');
+  if (process.getuid?.() === 0) {
+    assert.notEqual(seen.uid, 0, 'as root, the build runs as the unprivileged build user');
+    assert.deepEqual(seen.groups, [seen.uid], 'with only its own group');
+    assert.equal(seen.token, 'EACCES', 'and cannot read .kiln');
+  }
 });

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Digest } from '../../release/types.js';
-import type { ProjectSpec } from '../../spec/types.js';
+import type { ProjectSpec, ServiceSpec } from '../../spec/types.js';
 import { KilnError } from '../../errors.js';
 import { MEDIA, OciLayout, verifyBlobFile } from '../../store/oci-layout.js';
 import type { Database } from '../../store/state-db.js';
@@ -39,6 +39,17 @@ export function tagApp(
   return result;
 }
 
+/** What a tag records about how it was built: source path, command, output, OS image, build-env. */
+export function appTagSource(svc: ServiceSpec, builtIn?: string): TagSource {
+  return {
+    path: svc.app.path,
+    ...(svc.app.build ? { build: svc.app.build } : {}),
+    ...(svc.app.output ? { output: svc.app.output } : {}),
+    ...(builtIn ? { builtIn } : {}),
+    ...(Object.keys(svc.app.buildEnv).length ? { buildEnv: svc.app.buildEnv } : {}),
+  };
+}
+
 /**
  * `kiln app tag <service> <version>` in one call: check the version name first (nothing is
  * built for a bad name), build, then tag.
@@ -59,12 +70,7 @@ export async function buildAndTagApp(
     ...(buildIn ? { buildIn } : {}),
     beforeStore: (digest) => assertTagFree(store.db, appStream(service), version, digest),
   });
-  const source: TagSource = {
-    path: svc.app.path,
-    ...(svc.app.build ? { build: svc.app.build } : {}),
-    ...(svc.app.output ? { output: svc.app.output } : {}),
-    ...(buildIn ? { builtIn: buildIn.describe } : {}),
-  };
+  const source = appTagSource(svc, buildIn?.describe);
   const revision = sourceRevision(path.resolve(spec.dir, svc.app.path));
   if (revision) source.revision = revision;
   const r = tagApp(store.db, store.oci, service, version, built, source);
@@ -103,6 +109,8 @@ export async function materializeApp(oci: OciLayout, layerDigest: Digest, kilnDi
   const tmp = tempPathFor(final);
   try {
     await extractAppLayer(oci, layerDigest, tmp);
+    // Read-only for everyone who may enter apps/ (servers run as their own users: docs/isolation.md).
+    fs.chmodSync(tmp, 0o555);
     fs.renameSync(tmp, final);
     fsyncDir(appsDir);
   } catch (e) {

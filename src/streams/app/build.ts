@@ -1,6 +1,9 @@
 // Building an app: copy its source into a scratch directory, run the service's build command
 // there (argv, no shell), pack the output as a deterministic tar layer, store it in the OCI
 // layout. The source directory is never written to, and the scratch copy is always removed.
+// The build gets a scrubbed environment (the declared build-env, PATH, LANG, TZ, and HOME and
+// TMPDIR inside the scratch directory) and, when Kiln is root, runs as the store's build uid,
+// which owns the scratch copy and may not enter .kiln (docs/isolation.md).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +14,8 @@ import type { ProjectSpec, ServiceSpec } from '../../spec/types.js';
 import { MEDIA, OciLayout } from '../../store/oci-layout.js';
 import { packDirectory } from '../../image/tar.js';
 import { removeReadOnlyTree } from '../../image/tar-extract.js';
+import { buildIdentityOf } from '../../isolation/build-user.js';
+import type { Identity } from '../../isolation/isolation.js';
 
 export interface BuiltApp {
   /** Digest of the uncompressed tar layer. */
@@ -28,7 +33,9 @@ export interface BuildOptions {
    * Where the build command runs: by default on this host; a container runtime passes a
    * function returning the command that runs `argv` in `dir` inside the service's OS image.
    */
-  buildIn?: { describe: string; wrap: (argv: string[], dir: string) => { file: string; args: string[]; env?: NodeJS.ProcessEnv } };
+  buildIn?: { describe: string; wrap: (argv: string[], dir: string, buildEnv: Record<string, string>) => { file: string; args: string[]; env?: NodeJS.ProcessEnv } };
+  /** Who the build command runs as on this host; default: the store's build uid when Kiln is root. */
+  runAs?: Identity | null;
   /** Called with the packed layer's digest before anything is stored; throwing stops the build. */
   beforeStore?: (digest: string) => void;
 }
@@ -36,6 +43,32 @@ export interface BuildOptions {
 // Not part of an app's source; a build that needs node_modules makes them (npm ci).
 const SKIP_IN_COPY = new Set(['.git', '.kiln', 'node_modules']);
 const TAIL_LINES = 20;
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/**
+ * The whole environment of a build on the host: nothing of the caller's but PATH (a build needs
+ * to find its tools), then the declared build-env; HOME and TMPDIR are the scratch directory's.
+ */
+export function buildEnvironment(svc: ServiceSpec, scratch: string, callerPath = process.env.PATH): Record<string, string> {
+  return {
+    PATH: callerPath ?? DEFAULT_PATH,
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+    ...svc.app.buildEnv,
+    HOME: path.join(scratch, 'home'),
+    TMPDIR: path.join(scratch, 'tmp'),
+  };
+}
+
+/** Gives the scratch copy to the build user (links themselves, never their targets). */
+function chownTree(dir: string, who: Identity): void {
+  fs.lchownSync(dir, who.uid, who.gid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, who);
+    else fs.lchownSync(p, who.uid, who.gid);
+  }
+}
 
 export function serviceOf(spec: ProjectSpec, service: string): ServiceSpec {
   const s = spec.services[service];
@@ -70,11 +103,22 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     });
     if (svc.app.build && svc.app.build.length > 0) {
       progress(`building: ${svc.app.build.join(' ')}${opts.buildIn ? ` (in ${opts.buildIn.describe})` : ''}`);
-      await runBuild(svc.app.build, work, service, progress, opts.buildIn?.wrap);
+      const env = buildEnvironment(svc, scratch);
+      fs.mkdirSync(env.HOME as string, { mode: 0o700 });
+      fs.mkdirSync(env.TMPDIR as string, { mode: 0o700 });
+      const runAs = opts.buildIn ? null : opts.runAs !== undefined ? opts.runAs : buildIdentityOf(opts.kilnDir);
+      if (runAs) chownTree(scratch, runAs);
+      const wrapped = opts.buildIn?.wrap(svc.app.build, work, svc.app.buildEnv);
+      await runBuild(wrapped ? [wrapped.file, ...wrapped.args] : svc.app.build, svc.app.build, work, service, progress, wrapped?.env ?? env, runAs);
     }
     const outDir = outputDir(work, svc, service, spec.file);
     progress('packing the app layer');
-    const packed = await packDirectory(outDir, { prefix: 'app/', exclude: svc.app.exclude, outFile: path.join(scratch, 'layer.tar') });
+    const packed = await packDirectory(outDir, {
+      prefix: 'app/',
+      exclude: svc.app.exclude,
+      outFile: path.join(scratch, 'layer.tar'),
+      displayName: path.join(svc.app.path, svc.app.output ?? ''),
+    });
     // Checked before storing: a refused build (e.g. a tag conflict) leaves the store untouched.
     opts.beforeStore?.(packed.digest);
     const blob = await oci.putBlobFromFile(packed.path);
@@ -107,14 +151,15 @@ function outputDir(work: string, svc: ServiceSpec, service: string, specFile: st
 }
 
 function runBuild(
+  command: string[],
   argv: string[],
   cwd: string,
   service: string,
   progress: (line: string) => void,
-  wrap?: (argv: string[], dir: string) => { file: string; args: string[]; env?: NodeJS.ProcessEnv },
+  env: NodeJS.ProcessEnv,
+  runAs: Identity | null,
 ): Promise<void> {
-  const wrapped = wrap?.(argv, cwd);
-  const [cmd, ...args] = wrapped ? [wrapped.file, ...wrapped.args] : (argv as [string, ...string[]]);
+  const [cmd, ...args] = command as [string, ...string[]];
   const tail: string[] = [];
   const onLine = (line: string): void => {
     tail.push(line);
@@ -122,12 +167,13 @@ function runBuild(
     progress(line);
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: wrapped?.env ?? process.env });
+    // libuv drops every supplementary group (setgroups(0)) before setgid/setuid.
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env, ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
     const pending = [lineReader(child.stdout, onLine), lineReader(child.stderr, onLine)];
     child.on('error', (e: NodeJS.ErrnoException) => {
       reject(
-        new KilnError('BUILD_FAILED', `the build command of ${service} could not start: ${cmd}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`, {
-          hint: 'check app.build in kiln.yaml; it is run without a shell, as an argument list',
+        new KilnError('BUILD_FAILED', `the build command of ${service} could not start: ${cmd}: ${e.code === 'ENOENT' ? 'command not found' : e.message}${runAs ? ` (as uid ${runAs.uid})` : ''}`, {
+          hint: `check app.build in kiln.yaml; it is run without a shell, as an argument list, with PATH=${env.PATH ?? ''}${runAs ? ', as the unprivileged build user: the program must be readable and executable by other users' : ''}`,
         }),
       );
     });

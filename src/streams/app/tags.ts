@@ -13,6 +13,8 @@ export interface TagSource {
   revision?: string;
   /** The OS tag whose image the build ran in (absent: built on the host). */
   builtIn?: string;
+  /** The declared build-env the build ran with (names and values; absent when none). */
+  buildEnv?: Record<string, string>;
 }
 
 export interface TagRecord {

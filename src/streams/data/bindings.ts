@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../../errors.js';
-import type { ProjectSpec } from '../../spec/types.js';
+import type { DataEngine, ProjectSpec } from '../../spec/types.js';
 import { storeOf } from './changelog.js';
 import type { StoreConnection } from './engine.js';
 import { openPostgres, parsePgUrl, type PgTarget } from './postgres.js';
@@ -50,6 +50,16 @@ export function locateStore(spec: ProjectSpec, kilnDir: string, env: string, sto
   return { engine, store, env, secret: binding.urlSecret, secretFile: secrets(env, binding.urlSecret) };
 }
 
+/** The engines a store runs on across the project's environments (what its entries are checked for). */
+export function storeEngines(spec: ProjectSpec, store: string): DataEngine[] {
+  const engines = new Set<DataEngine>([storeOf(spec, store).engine]);
+  for (const e of Object.values(spec.environments)) {
+    const engine = e.data?.[store]?.engine;
+    if (engine) engines.add(engine);
+  }
+  return [...engines].sort();
+}
+
 /** The PostgreSQL connection parts, read from the location's secret file. */
 export function pgTargetOf(loc: Extract<StoreLocation, { engine: 'postgres' }>): PgTarget {
   let url: string;
@@ -67,11 +77,18 @@ export function describeLocation(loc: StoreLocation): string {
   return loc.engine === 'sqlite' ? `${loc.store} (${loc.env}, sqlite ${loc.file})` : `${loc.store} (${loc.env}, postgres from secret ${loc.secret})`;
 }
 
+export interface ConnectOptions {
+  /** SQLite: how long a statement waits for another connection's lock before DATA_LOCKED. */
+  lockWaitMs?: number;
+  /** SQLite: called once when a statement has to wait for another connection's lock. */
+  onBusy?: () => void;
+}
+
 /** Opens the store; a SQLite file (and its directory) is created when missing. */
-export async function connectStore(loc: StoreLocation): Promise<StoreConnection> {
+export async function connectStore(loc: StoreLocation, opts: ConnectOptions = {}): Promise<StoreConnection> {
   if (loc.engine === 'sqlite') {
     fs.mkdirSync(path.dirname(loc.file), { recursive: true });
-    return openSqlite(loc.file);
+    return openSqlite(loc.file, { label: describeLocation(loc), ...opts });
   }
   const t = pgTargetOf(loc);
   try {

@@ -3,10 +3,11 @@
 // switch, refusing entries that would break the servers still running the previous release.
 import { KilnError } from '../../errors.js';
 import type { ProjectSpec } from '../../spec/types.js';
-import { connectStore, defaultSecretPath, locateStore, type SecretPathResolver } from './bindings.js';
-import { changelogOf, formatPosition, type Changelog } from './changelog.js';
-import { lintChangelog, type LintFinding } from './lint.js';
-import { assertConsistent, migrateStore, storeStatus } from './migrate.js';
+import { defaultSecretPath, locateStore, type SecretPathResolver } from './bindings.js';
+import { changelogOf, formatPosition } from './changelog.js';
+import type { LintFinding } from './lint.js';
+import type { MigrationJob, MigrationProgress } from './migrate-job.js';
+import { describeProgress, runOffThread } from './off-thread.js';
 
 /** A store's changelog head as frozen in a release. */
 export interface DataHead {
@@ -56,13 +57,17 @@ export interface StoreDeployStep {
   ahead: boolean;
 }
 
+/** The override a deploy's refusal names: the release says it is breaking. */
+export const DEPLOY_BREAKING_OVERRIDE = 'create the release with `kiln release create --breaking`';
+
 /**
  * Checks every store first (changelog matches the release's head, history consistent, no
- * unallowed breaking entry) and only then applies, so a refusal changes no store.
+ * entry refused by the gate) and only then applies, so a refusal changes no store. Both run on
+ * a worker thread (off-thread.ts): the control plane's event loop never waits for a store.
  */
 export async function prepareDataForDeploy(opts: PrepareDataOptions): Promise<StoreDeployStep[]> {
   const secrets = opts.secrets ?? defaultSecretPath(opts.kilnDir);
-  const plans: Array<{ step: StoreDeployStep; changelog: Changelog; loc: ReturnType<typeof locateStore> }> = [];
+  const plans: Array<{ step: StoreDeployStep; job: MigrationJob }> = [];
   for (const [store, head] of Object.entries(opts.heads).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const changelog = changelogOf(opts.spec, store);
     const entry = changelog.entries[head.position - 1];
@@ -73,51 +78,40 @@ export async function prepareDataForDeploy(opts: PrepareDataOptions): Promise<St
       });
     }
     const loc = locateStore(opts.spec, opts.kilnDir, opts.env, store, secrets);
-    const conn = await connectStore(loc);
-    try {
-      const status = await storeStatus(conn, changelog);
-      assertConsistent(status, `store ${store} of environment "${opts.env}"`);
-      const pending = status.pending.filter((e) => e.position <= head.position);
-      const findings = lintChangelog({ ...changelog, entries: pending });
-      const refused = findings.filter((f) => !f.allowed && !opts.allowBreaking);
-      const first = refused[0];
-      if (first) {
-        throw new KilnError('DATA_BREAKING', `release ${opts.release}: ${first.name} ${first.reason}`, {
-          location: { file: first.file, line: first.line, column: first.column },
-          hint: 'split it: add the new shape now and remove the old one in a later release, or mark the entry "-- kiln:breaking" if servers of the previous release may break',
-          details: refused.slice(1).map((f) => `${f.file}:${f.line}:${f.column}: ${f.reason}`),
-        });
-      }
-      plans.push({
-        changelog,
-        loc,
-        step: {
-          store,
-          engine: loc.engine,
-          from: status.position,
-          to: Math.max(status.position, head.position),
-          entries: pending.map((e) => ({ position: e.position, name: e.name })),
-          allowedBreaking: findings,
-          ahead: status.position > head.position,
-        },
-      });
-    } finally {
-      await conn.close();
-    }
+    const lockWaitMs = opts.spec.data[store]?.lockWaitMs;
+    const job: MigrationJob = {
+      target: { kind: 'store', loc },
+      changelog,
+      what: `store ${store} of environment "${opts.env}"`,
+      toPosition: head.position,
+      release: opts.release,
+      breaking: { allow: opts.allowBreaking === true, override: DEPLOY_BREAKING_OVERRIDE },
+      ...(lockWaitMs !== undefined ? { lockWaitMs, waitMs: lockWaitMs } : {}),
+    };
+    const checked = await runOffThread({ ...job, what: `release ${opts.release}, ${job.what}`, dryRun: true }, { onProgress: progressTo(store, opts.onProgress) });
+    plans.push({
+      job,
+      step: { store, engine: loc.engine, from: checked.from, to: checked.to, entries: checked.pending, allowedBreaking: checked.allowedBreaking, ahead: checked.ahead },
+    });
   }
   if (opts.dryRun) return plans.map((p) => p.step);
-  for (const { step, changelog, loc } of plans) {
+  for (const { step, job } of plans) {
     if (!step.entries.length) continue;
-    const conn = await connectStore(loc);
-    try {
-      await migrateStore(conn, changelog, `store ${step.store} of environment "${opts.env}"`, {
-        toPosition: opts.heads[step.store]?.position ?? 0,
-        release: opts.release,
-        onEntry: (e, ms) => opts.onProgress?.(`${step.store}: applied ${e.name} (${ms} ms)`),
-      });
-    } finally {
-      await conn.close();
-    }
+    await runOffThread(job, { onProgress: progressTo(step.store, opts.onProgress) });
   }
   return plans.map((p) => p.step);
+}
+
+/** One line per store for a deploy's progress: what was (or will be) applied. */
+export function formatDataStep(s: StoreDeployStep): string {
+  if (s.ahead) return `data ${s.store}: already at ${s.from}, past the release's ${s.to}: nothing to apply`;
+  if (!s.entries.length) return `data ${s.store}: at ${s.to}, nothing to apply`;
+  return `data ${s.store}: ${s.from} -> ${s.to} (${s.entries.map((e) => e.name).join(', ')})`;
+}
+
+function progressTo(store: string, onProgress: ((line: string) => void) | undefined): (p: MigrationProgress) => void {
+  return (p) => {
+    const line = describeProgress(p);
+    if (line) onProgress?.(`${store}: ${line}`);
+  };
 }

@@ -2,9 +2,13 @@
 // during a blue/green deploy (the old group keeps serving while the new one starts, and stays
 // ready for rollback). Dropping or renaming what they use, changing a column's type, or adding
 // a NOT NULL column their INSERTs do not fill breaks them. An entry whose header says
-// `-- kiln:breaking` is allowed: the release says it is a breaking change.
+// `-- kiln:breaking` is allowed: the release says it is a breaking change. Statements that end
+// or open a transaction (COMMIT, BEGIN, …) are reported too, and never allowed.
 import fs from 'node:fs';
 import type { Changelog, ChangelogEntry } from './changelog.js';
+import { lineCol, type SqlDialect } from './sql-lexer.js';
+import { splitSql } from './sql-statements.js';
+import { transactionStatements } from './transaction-control.js';
 
 export interface LintFinding {
   file: string;
@@ -12,61 +16,11 @@ export interface LintFinding {
   position: number;
   line: number;
   column: number;
+  /** `breaking`: would break the previous release's servers; `transaction`: escapes Kiln's transaction. */
+  kind: 'breaking' | 'transaction';
   reason: string;
-  /** The entry is marked `kiln:breaking`: reported, but allowed. */
+  /** A breaking entry marked `kiln:breaking`: reported, but allowed. A transaction statement never is. */
   allowed: boolean;
-}
-
-interface Statement {
-  text: string;
-  offset: number;
-}
-
-/** Splits SQL into statements at top-level `;`, skipping strings, quoted names, comments and $$ bodies. */
-export function splitStatements(sql: string): Statement[] {
-  const out: Statement[] = [];
-  let start = 0;
-  let i = 0;
-  let code = ''; // the statement with comments blanked, for matching
-  const push = (end: number) => {
-    const lead = code.length - code.trimStart().length;
-    if (code.trim()) out.push({ text: code.trim(), offset: start + lead });
-    code = '';
-    start = end + 1;
-  };
-  while (i < sql.length) {
-    const c = sql[i] as string;
-    if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      const stop = end < 0 ? sql.length : end;
-      code += ' '.repeat(stop - i);
-      i = stop;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      const stop = end < 0 ? sql.length : end + 2;
-      code += sql.slice(i, stop).replace(/[^\n]/g, ' ');
-      i = stop;
-    } else if (c === "'" || c === '"') {
-      const end = sql.indexOf(c, i + 1);
-      const stop = end < 0 ? sql.length : end + 1;
-      code += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '$') {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))?.[0];
-      const end = tag ? sql.indexOf(tag, i + tag.length) : -1;
-      const stop = tag ? (end < 0 ? sql.length : end + tag.length) : i + 1;
-      code += sql.slice(i, stop);
-      i = stop;
-    } else if (c === ';') {
-      push(i);
-      i += 1;
-    } else {
-      code += c;
-      i += 1;
-    }
-  }
-  push(sql.length);
-  return out;
 }
 
 const RULES: Array<{ re: RegExp; reason: (m: RegExpExecArray) => string }> = [
@@ -101,27 +55,48 @@ function findings(stmt: string): string[] {
   return reasons;
 }
 
-function lineCol(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+/** Findings of one entry, for each dialect it may run under (deduplicated). */
+export function lintEntry(entry: ChangelogEntry, dialects: SqlDialect[] = ['sqlite', 'postgres']): LintFinding[] {
+  if (entry.kind !== 'sql') return []; // a data migration changes rows, not the schema servers use
+  return lintSql(entry, fs.readFileSync(entry.file, 'utf8'), dialects);
 }
 
-export function lintEntry(entry: ChangelogEntry): LintFinding[] {
-  if (entry.kind !== 'sql') return []; // a data migration changes rows, not the schema servers use
-  const sql = fs.readFileSync(entry.file, 'utf8');
-  return splitStatements(sql).flatMap((s) =>
-    findings(s.text).map((reason) => ({
-      file: entry.file,
-      name: entry.name,
-      position: entry.position,
-      ...lineCol(sql, s.offset),
-      reason,
-      allowed: entry.breaking,
-    })),
-  );
+/** Findings of an SQL entry's text (lintEntry reads it from the file). */
+export function lintSql(entry: ChangelogEntry, sql: string, dialects: SqlDialect[]): LintFinding[] {
+  // Found under which dialects: a finding of only some says which (a SQLite trigger's END is a
+  // COMMIT to PostgreSQL's lexer), one of all says nothing more.
+  const found = new Map<string, { offset: number; kind: LintFinding['kind']; reason: string; dialects: SqlDialect[] }>();
+  const add = (dialect: SqlDialect, offset: number, kind: LintFinding['kind'], reason: string): void => {
+    const key = `${offset}:${reason}`;
+    const f = found.get(key) ?? { offset, kind, reason, dialects: [] };
+    if (!f.dialects.includes(dialect)) f.dialects.push(dialect);
+    found.set(key, f);
+  };
+  for (const dialect of dialects) {
+    for (const t of transactionStatements(sql, dialect)) {
+      add(dialect, t.offset, 'transaction', `${t.keyword} ends or opens a transaction, but Kiln runs each entry in its own: what follows it would be applied outside (half-applied, and every re-run fails)`);
+    }
+    for (const s of splitSql(sql, dialect)) {
+      for (const reason of findings(s.text)) add(dialect, s.start, 'breaking', reason);
+    }
+  }
+  const out = [...found.values()].map((f): LintFinding => ({
+    file: entry.file,
+    name: entry.name,
+    position: entry.position,
+    ...lineCol(sql, f.offset),
+    kind: f.kind,
+    reason: f.dialects.length < dialects.length ? `${f.reason} (on ${f.dialects.map((d) => DIALECT_NAMES[d]).join(', ')})` : f.reason,
+    // A transaction statement is never allowed: the marker says servers may break, not that
+    // the entry may be half-applied.
+    allowed: f.kind === 'breaking' && entry.breaking,
+  }));
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
 }
+
+const DIALECT_NAMES: Record<SqlDialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
 /** Findings of the entries after position `after` (default: all entries). */
-export function lintChangelog(changelog: Changelog, after = 0): LintFinding[] {
-  return changelog.entries.filter((e) => e.position > after).flatMap(lintEntry);
+export function lintChangelog(changelog: Changelog, after = 0, dialects?: SqlDialect[]): LintFinding[] {
+  return changelog.entries.filter((e) => e.position > after).flatMap((e) => lintEntry(e, dialects));
 }

@@ -29,7 +29,7 @@ export interface HeldLock {
 }
 
 const DEFAULT_TTL_MS = 10 * 60_000;
-const DEFAULT_WAIT_MS = 30_000;
+export const DEFAULT_WAIT_MS = 30_000;
 
 export function newOwner(): string {
   return `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;

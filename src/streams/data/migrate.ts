@@ -9,7 +9,10 @@ import type { Changelog, ChangelogEntry } from './changelog.js';
 import { checksumOf, formatPosition } from './changelog.js';
 import type { MigrationDb, StoreConnection } from './engine.js';
 import { ensureKilnTables, readHistory, recordApplied, type AppliedEntry } from './history.js';
-import { acquireLock, type LockOptions } from './lock.js';
+import { gateEntries, type BreakingPolicy } from './gate.js';
+import { acquireLock, DEFAULT_WAIT_MS, type LockOptions, type LockRow } from './lock.js';
+import { lineCol } from './sql-lexer.js';
+import { transactionStatements } from './transaction-control.js';
 
 export type ProblemKind = 'edited' | 'missing' | 'out-of-order';
 
@@ -103,12 +106,27 @@ export function assertConsistent(status: ChangelogStatus, what: string): void {
   });
 }
 
+/** What a migration reports while it runs: entry n of m, and waits for the lock. */
+export type MigrateEvent =
+  | { kind: 'waiting'; holder: LockRow }
+  | { kind: 'start'; n: number; m: number; position: number; name: string }
+  | { kind: 'applied'; n: number; m: number; position: number; name: string; durationMs: number };
+
 export interface MigrateOptions extends LockOptions {
   /** Stop after this position (default: the changelog's head). */
   toPosition?: number;
   /** Recorded in the history ("r17"). */
   release?: string;
-  onEntry?: (entry: ChangelogEntry, durationMs: number) => void;
+  /**
+   * Refuse entries that would break the previous release's servers unless allowed (gate.ts).
+   * Absent: only transaction statements are refused (a replica is a store no server uses yet).
+   */
+  breaking?: BreakingPolicy;
+  /** PostgreSQL: how long a statement waits for a lock (lock_timeout) before DATA_LOCKED (default 30 s). */
+  lockWaitMs?: number;
+  onEvent?: (e: MigrateEvent) => void;
+  /** Called with the lock's owner once it is held (a worker's parent releases it if the worker dies). */
+  onLocked?: (owner: string) => void;
 }
 
 export interface MigrateResult {
@@ -124,7 +142,14 @@ export async function migrateStore(conn: StoreConnection, changelog: Changelog, 
   if (!Number.isInteger(target) || target < 0 || target > changelog.entries.length) {
     throw new KilnError('USAGE', `position ${opts.toPosition} is not in the changelog of ${changelog.store} (positions 0 to ${changelog.entries.length})`, { location: { flag: '--to-position' } });
   }
-  const lock = await acquireLock(conn, what, opts);
+  const waitMs = opts.lockWaitMs ?? DEFAULT_WAIT_MS;
+  // PostgreSQL waits for locks on the server, asynchronously; bounded, it ends in DATA_LOCKED
+  // (55P03) instead of waiting for ever behind a server's long transaction.
+  if (conn.engine === 'postgres') await conn.exec(`SET lock_timeout = ${Math.max(1, Math.round(waitMs))}`);
+  const lock = await pgLockTimeout(what, waitMs, () =>
+    acquireLock(conn, what, { ...opts, onWait: (holder) => (opts.onWait?.(holder), opts.onEvent?.({ kind: 'waiting', holder })) }),
+  );
+  opts.onLocked?.(lock.owner);
   try {
     // Read the history under the lock: another migrator may just have finished.
     const status = compareHistory(changelog, await readHistory(conn));
@@ -135,17 +160,27 @@ export async function migrateStore(conn: StoreConnection, changelog: Changelog, 
         hint: 'make a replica at the older position instead (kiln data replica … --to-position N)',
       });
     }
+    const todo = status.pending.filter((e) => e.position <= target);
+    // Every entry is checked before the first is applied: a refusal changes nothing.
+    gateEntries(todo, conn.engine, what, opts.breaking);
     const applied: MigrateResult['applied'] = [];
-    for (const entry of status.pending.filter((e) => e.position <= target)) {
+    for (const [i, entry] of todo.entries()) {
+      const n = i + 1;
+      opts.onEvent?.({ kind: 'start', n, m: todo.length, position: entry.position, name: entry.name });
       const started = performance.now();
-      await conn.transaction(async () => {
-        await runEntry(conn, entry);
-        const durationMs = Math.round(performance.now() - started);
-        await recordApplied(conn, { position: entry.position, name: entry.name, checksum: entry.checksum, durationMs, release: opts.release ?? null });
+      await pgLockTimeout(what, waitMs, async () => {
+        // The server reads the whole entry before it runs any of it, with this setting; the
+        // lexer that checked it reads strings the same way (an earlier entry may have changed it).
+        if (conn.engine === 'postgres' && entry.kind === 'sql') await conn.exec('SET standard_conforming_strings = on');
+        await conn.transaction(async () => {
+          await runEntry(conn, entry);
+          const durationMs = Math.round(performance.now() - started);
+          await recordApplied(conn, { position: entry.position, name: entry.name, checksum: entry.checksum, durationMs, release: opts.release ?? null });
+        });
       });
       const durationMs = Math.round(performance.now() - started);
       applied.push({ position: entry.position, name: entry.name, durationMs });
-      opts.onEntry?.(entry, durationMs);
+      opts.onEvent?.({ kind: 'applied', n, m: todo.length, position: entry.position, name: entry.name, durationMs });
       await lock.renew();
     }
     return { from: status.position, to: Math.max(status.position, applied.at(-1)?.position ?? 0), applied };
@@ -173,12 +208,22 @@ async function runEntry(conn: StoreConnection, entry: ChangelogEntry): Promise<v
           hint: 'export async function migrate(db) { await db.exec(…); await db.query(…, [params]) }',
         });
       }
-      // Only query and exec: the entry's transaction belongs to Kiln.
-      const db: MigrationDb = { engine: conn.engine, query: (sql, params) => conn.query(sql, params), exec: (sql) => conn.exec(sql) };
+      // Only query and exec, and no transaction statements: the entry's transaction is Kiln's.
+      const own = (sql: string): string => {
+        const t = transactionStatements(sql, conn.engine)[0];
+        if (t) {
+          throw new KilnError('DATA_CHANGELOG', `${entry.name} ran ${t.keyword}, but Kiln runs each entry in its own transaction; the entry was rolled back`, {
+            location: { file: entry.file },
+            hint: 'remove the transaction statements from the data migration; put work that needs a transaction of its own in an entry of its own',
+          });
+        }
+        return sql;
+      };
+      const db: MigrationDb = { engine: conn.engine, query: (sql, params) => conn.query(own(sql), params), exec: (sql) => conn.exec(own(sql)) };
       await (mod.migrate as (db: MigrationDb) => Promise<void>)(db);
     }
   } catch (e) {
-    if (e instanceof KilnError) throw e;
+    if (e instanceof KilnError || isLockTimeout(e)) throw e;
     const err = e as Error & { position?: string };
     const loc = err.position && entry.kind === 'sql' ? lineCol(bytes.toString('utf8'), Number(err.position) - 1) : {};
     throw new KilnError('DATA_FAILED', `${entry.name} failed and was rolled back: ${err.message}`, {
@@ -188,9 +233,21 @@ async function runEntry(conn: StoreConnection, entry: ChangelogEntry): Promise<v
   }
 }
 
-/** 1-based line and column of a character offset. */
-export function lineCol(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, Math.max(0, offset));
-  const line = before.split('\n').length;
-  return { line, column: offset - before.lastIndexOf('\n') };
+export { lineCol };
+
+/** PostgreSQL's lock_not_available: lock_timeout ran out. */
+function isLockTimeout(e: unknown): boolean {
+  return (e as { code?: unknown }).code === '55P03';
+}
+
+/** Runs fn; a PostgreSQL lock wait that ran out becomes DATA_LOCKED naming the store. */
+async function pgLockTimeout<T>(what: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isLockTimeout(e)) throw e;
+    throw new KilnError('DATA_LOCKED', `${what} is locked: waited more than ${Math.round(waitMs / 100) / 10} s for a lock (PostgreSQL: ${(e as Error).message}); nothing more was applied`, {
+      hint: 'a server or another session holds a lock the migration needs (e.g. a long transaction on the table); wait for it to finish and run again (data.<store>.lock-wait in kiln.yaml, or --lock-wait, sets how long to wait)',
+    });
+  }
 }

@@ -18,10 +18,10 @@ import { describeLocation, pgTargetOf, type StoreLocation } from './bindings.js'
 import { formatPosition, type Changelog } from './changelog.js';
 import { runTool } from './exec.js';
 import { processAlive } from './lock.js';
-import { migrateStore, type MigrateResult } from './migrate.js';
+import type { MigrateResult } from './migrate.js';
+import { runOffThread } from './off-thread.js';
 import { checkDbName, openPostgres, pgRestoreCommand, quoteIdent, removeOrphanPassFiles, withPassFile, type PgTarget } from './postgres.js';
 import { claimPgTemp, dropOrphanPgTemps, pgTempName, releasePgTemp } from './pg-temps.js';
-import { openSqlite } from './sqlite.js';
 import type { DataTag } from './tags.js';
 import { dropPgTemplates, storeTemplates } from './templates.js';
 
@@ -85,6 +85,11 @@ export async function createReplica(store: Store, loc: StoreLocation, changelog:
   return { ...base, migrate, strategy };
 }
 
+/** The replica's migration ran on a worker thread (off-thread.ts); this is its result. */
+function resultOf(r: MigrateResult): MigrateResult {
+  return { from: r.from, to: r.to, applied: r.applied };
+}
+
 // ---- SQLite -------------------------------------------------------------------------------
 
 async function sqliteReplica(
@@ -104,14 +109,7 @@ async function sqliteReplica(
   const tmp = tempPathFor(file);
   try {
     await copyVerified(store.oci.blobPath(snap.digest), snap.digest, tmp);
-    const conn = openSqlite(tmp);
-    let result: MigrateResult;
-    try {
-      result = await migrateStore(conn, changelog, what, migrateOpts);
-      await conn.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    } finally {
-      await conn.close();
-    }
+    const result = resultOf(await runOffThread({ target: { kind: 'sqlite', file: tmp, label: what }, changelog, what, ...migrateOpts, checkpoint: true }));
     const fd = fs.openSync(tmp, 'r');
     fs.fsyncSync(fd);
     fs.closeSync(fd);
@@ -201,13 +199,7 @@ async function pgReplica(
         // FILE_COPY copies the template's files instead of WAL-logging every block (PG 15+).
         await admin.exec(`CREATE DATABASE ${quoteIdent(tmp)} TEMPLATE ${quoteIdent(template)} STRATEGY FILE_COPY`);
       }
-      const conn = await openPostgres(t, tmp);
-      let result: MigrateResult;
-      try {
-        result = await migrateStore(conn, changelog, what, migrateOpts);
-      } finally {
-        await conn.close();
-      }
+      const result = resultOf(await runOffThread({ target: { kind: 'postgres', target: t, database: tmp }, changelog, what, ...migrateOpts }));
       if (replace) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
       await admin.exec(`ALTER DATABASE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(db)}`);
       await releasePgTemp(admin, tmp);

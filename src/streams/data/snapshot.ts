@@ -57,7 +57,7 @@ export function adoptBlobFile(oci: OciLayout, tmp: string): { digest: string; si
       size += n;
     }
     fs.fsyncSync(fd);
-    fs.fchmodSync(fd, 0o444);
+    fs.fchmodSync(fd, 0o400);
   } finally {
     fs.closeSync(fd);
   }

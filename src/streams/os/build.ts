@@ -213,7 +213,7 @@ function adoptBlob(store: Store, tmp: string, digest: string): void {
     fs.rmSync(tmp, { force: true });
     return;
   }
-  fs.chmodSync(tmp, 0o444);
+  fs.chmodSync(tmp, 0o400);
   fs.renameSync(tmp, final);
   fsyncDir(path.dirname(final));
 }

@@ -96,6 +96,9 @@ export async function makeProject(opts: MakeProjectOptions = {}): Promise<TestPr
   const source = path.join(repoRoot, 'examples', opts.example ?? 'shop');
   // Real path: /proc reports real paths, and the cleanup matches processes by this directory.
   const dir = fs.realpathSync(await fsp.mkdtemp(path.join(os.tmpdir(), 'kiln-e2e-')));
+  // mkdtemp makes it 0700; servers run as their own users (docs/isolation.md) and must pass
+  // through it to reach .kiln, as through any project directory (others may not list it).
+  await fsp.chmod(dir, 0o711);
   const servers: Array<{ child: ChildProcess; exited: ServerProc['exited'] }> = [];
   let cleaned = false;
 

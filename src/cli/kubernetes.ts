@@ -1,0 +1,94 @@
+// The CLI verbs on a Kubernetes environment. The cluster holds that environment's state (its
+// objects and their labels), so deploy, status, rollback and down work on it directly from the
+// CLI, with no control plane in between; process and podman environments go through the
+// control plane as before.
+import type { CommandContext } from './command.js';
+import { findSpecFile, loadSpec } from '../spec/load.js';
+import { openStore } from '../store/init.js';
+import { getRelease } from '../release/index.js';
+import { isKubernetesEnv, openKubeEnv, type KubeEnv } from '../runtime/kubernetes/environment.js';
+import { deployKubernetes, planKubernetesDeploy, rollbackKubernetes } from '../runtime/kubernetes/deployer.js';
+import { downKubernetes, formatKubeStatus, kubernetesStatus } from '../runtime/kubernetes/status.js';
+import { planObjects } from '../runtime/kubernetes/render.js';
+
+/** The environment opened for work when it runs on Kubernetes, else null (the caller goes on as before). */
+function kubeEnvFor(ctx: CommandContext, env: string | undefined): KubeEnv | null {
+  if (!env) return null;
+  let spec;
+  try {
+    spec = loadSpec(findSpecFile(ctx.cwd));
+  } catch {
+    return null; // the usual path reports a bad or missing kiln.yaml with its own message
+  }
+  if (!isKubernetesEnv(spec, env)) return null;
+  const kilnDir = openStore(spec.dir);
+  kilnDir.db.close();
+  return openKubeEnv(spec, env, kilnDir.kilnDir, (l) => ctx.progress(`  ${l}`));
+}
+
+async function withKube(ctx: CommandContext, env: string | undefined, fn: (k: KubeEnv) => Promise<number>): Promise<number | null> {
+  const k = kubeEnvFor(ctx, env);
+  if (!k) return null;
+  try {
+    return await fn(k);
+  } finally {
+    k.client.close();
+  }
+}
+
+export function kubeDeploy(ctx: CommandContext, env: string, releaseName: string, dryRun: boolean): Promise<number | null> {
+  return withKube(ctx, env, async (k) => {
+    const store = openStore(k.spec.dir);
+    let release;
+    try {
+      release = getRelease(store.db, store.oci, releaseName);
+    } finally {
+      store.db.close();
+    }
+    if (dryRun) {
+      const { plan, unchanged } = await planKubernetesDeploy(k, release);
+      const view = { release: plan.release, env, runtime: 'kubernetes', namespace: plan.namespace, unchanged: [...unchanged], objects: planObjects(plan).filter((o) => !unchanged.has(o.metadata.labels['kiln.io/cluster'] ?? '')) };
+      if (ctx.json) ctx.outJson(view);
+      else {
+        const lines = [`deploy ${plan.release} to ${env} (runtime kubernetes, namespace ${plan.namespace}):`];
+        for (const c of plan.clusters) {
+          lines.push(unchanged.has(c.cluster) ? `  ${c.cluster}: unchanged` : `  ${c.cluster}: new group ${c.group} with ${c.replicas} pod(s), then switch`);
+        }
+        lines.push('  (`kiln render kubernetes` prints the objects)');
+        ctx.out(lines.join('\n'));
+      }
+      return 0;
+    }
+    const result = await deployKubernetes(k, release);
+    if (ctx.json) ctx.outJson(result);
+    else ctx.out(`deployed ${result.release} to ${env}${result.clusters.every((c) => c.action === 'unchanged') ? ' (every cluster unchanged)' : ` (switched in ${result.switchMs} ms)`}`);
+    return 0;
+  });
+}
+
+export function kubeStatus(ctx: CommandContext, env: string | undefined): Promise<number | null> {
+  return withKube(ctx, env, async (k) => {
+    const s = await kubernetesStatus(k);
+    if (ctx.json) ctx.outJson(s);
+    else ctx.out(formatKubeStatus(s));
+    return 0;
+  });
+}
+
+export function kubeRollback(ctx: CommandContext, env: string, cluster: string | undefined): Promise<number | null> {
+  return withKube(ctx, env, async (k) => {
+    const steps = await rollbackKubernetes(k, cluster);
+    if (ctx.json) ctx.outJson({ env, steps });
+    else ctx.out(steps.map((s) => `${s.cluster}: ${s.from} -> ${s.to}`).join('\n'));
+    return 0;
+  });
+}
+
+export function kubeDown(ctx: CommandContext, env: string | undefined): Promise<number | null> {
+  return withKube(ctx, env, async (k) => {
+    const removed = await downKubernetes(k);
+    if (ctx.json) ctx.outJson({ env, removed });
+    else ctx.out(`${env} is down (${removed} object(s) removed from ${k.settings.namespace})`);
+    return 0;
+  });
+}

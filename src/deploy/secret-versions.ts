@@ -1,0 +1,15 @@
+// After a deploy: the version files of secrets (secrets/versions.ts) that no group of the
+// environment still names are removed, so a rotated-away value does not stay on disk once the
+// last server that could read it is gone. Kept groups count: a rollback restarts their flags.
+import { secretsDir } from '../secrets/secrets.js';
+import { pruneSecretVersions } from '../secrets/versions.js';
+import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
+
+export function pruneUnusedSecretVersions(state: RuntimeState, kilnDir: string, env: string): string[] {
+  const values = state
+    .clusters(env)
+    .flatMap((c) => state.groups({ cluster: c.name, states: LIVE_GROUP_STATES }))
+    .flatMap((g) => g.template.flags.map(([, v]) => v));
+  // A flag may embed the path in a longer value (`file:${secret.x}`): any mention keeps it.
+  return pruneSecretVersions(secretsDir(kilnDir, env), (file) => values.some((v) => v.includes(file)));
+}

@@ -1,0 +1,85 @@
+// Operations on server groups and cluster Services of a Kubernetes environment: list a
+// cluster's groups, wait until groups are ready (or say which pod failed and why, with its log),
+// switch a Service's selector, scale, delete. Used by deploy, rollback and down.
+import { KilnError } from '../../errors.js';
+import type { ApiObject } from './client.js';
+import type { KubeEnv } from './environment.js';
+import { K8S_LABEL } from './manifests.js';
+import type { Service } from './objects.js';
+import { podVerdict, type PodView } from './pods.js';
+
+/** The groups (Deployments) of one cluster, by name. */
+export async function groupsOf(k: KubeEnv, cluster: string): Promise<string[]> {
+  const ds = await k.client.list('Deployment', { [K8S_LABEL.project]: k.spec.project, [K8S_LABEL.env]: k.env, [K8S_LABEL.cluster]: cluster });
+  return ds.map((d) => d.metadata.name).sort();
+}
+
+export async function podsOf(k: KubeEnv, group: string): Promise<PodView[]> {
+  return k.client.list<PodView>('Pod', { [K8S_LABEL.project]: k.spec.project, [K8S_LABEL.env]: k.env, [K8S_LABEL.group]: group });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves when every group has `replicas` ready pods and no failed one; a failed pod (restart,
+ * cannot start) or the deadline rejects with DEPLOY_FAILED naming the pod and its log tail.
+ */
+export async function waitGroupsReady(k: KubeEnv, groups: Array<{ group: string; replicas: number }>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(groups.map((g) => g.group));
+  for (;;) {
+    for (const g of groups) {
+      if (!pending.has(g.group)) continue;
+      const pods = await podsOf(k, g.group);
+      let ready = 0;
+      for (const p of pods) {
+        const v = podVerdict(p);
+        if (v.state === 'failed') {
+          const log = await k.client.podLog(p.metadata.name, 20, v.restarted);
+          throw new KilnError('DEPLOY_FAILED', `server ${p.metadata.name} of group ${g.group} failed: ${v.reason}`, {
+            hint: 'no traffic reached the new groups; they are being deleted',
+            details: log ? ['last lines of its output:', ...log.trimEnd().split('\n').slice(-20).map((l) => `  ${l}`)] : [],
+          });
+        }
+        if (v.state === 'ready') ready++;
+      }
+      if (ready >= g.replicas) pending.delete(g.group);
+    }
+    if (!pending.size) return;
+    if (Date.now() > deadline) {
+      const g = [...pending][0]!;
+      const pods = await podsOf(k, g);
+      const starting = pods.find((p) => podVerdict(p).state !== 'ready');
+      const log = starting ? await k.client.podLog(starting.metadata.name, 20) : '';
+      throw new KilnError('DEPLOY_FAILED', `group ${g} did not get ready in ${Math.round(timeoutMs / 1000)} s${starting ? `: server ${starting.metadata.name} never passed its readiness check` : ''}`, {
+        hint: 'no traffic reached the new groups; they are being deleted',
+        details: log ? ['last lines of its output:', ...log.trimEnd().split('\n').slice(-20).map((l) => `  ${l}`)] : [],
+      });
+    }
+    await sleep(250);
+  }
+}
+
+/** Points an existing cluster Service at `group` (one update of one field); false if there is no Service. */
+export async function selectGroup(k: KubeEnv, cluster: string, group: string): Promise<boolean> {
+  return (await k.client.mergePatch('Service', cluster, { spec: { selector: { [K8S_LABEL.group]: group } } })) !== null;
+}
+
+/** The switch: the Service made the first time, afterwards only its selector changes. */
+export async function switchService(k: KubeEnv, service: Service, group: string): Promise<void> {
+  if (!(await selectGroup(k, service.metadata.name, group))) await k.client.apply(service);
+}
+
+/** Scales a group; the replica count it had is kept in an annotation so a rollback restores it. */
+export async function scaleGroup(k: KubeEnv, group: string, replicas: number): Promise<void> {
+  const d = await k.client.get<ApiObject & { spec: { replicas: number } }>('Deployment', group);
+  if (!d) return;
+  const keep = replicas === 0 && d.spec.replicas > 0 ? { metadata: { annotations: { 'kiln.io/replicas': String(d.spec.replicas) } } } : {};
+  await k.client.mergePatch('Deployment', group, { ...keep, spec: { replicas } });
+}
+
+/** A group's Deployment (its pods with it) and its preview Service. */
+export async function deleteGroup(k: KubeEnv, group: string): Promise<void> {
+  await k.client.delete('Deployment', group);
+  await k.client.delete('Service', group);
+}
