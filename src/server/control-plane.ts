@@ -88,6 +88,11 @@ export class ControlPlane {
       kilnDir: paths.kilnDir,
       log,
       retention: spec.logs.retention,
+      // A link, FIFO or device where a server's log should be: skipped, and said in the events.
+      tailer: {
+        root: paths.logsDir,
+        onSkipped: (m, t) => this.event(null, 'logs.skipped', m, { env: t.env, cluster: t.cluster, subject: t.server }),
+      },
       exporters: [
         ...(spec.logs.export.otlp ? [{ kind: 'otlp' as const, endpoint: spec.logs.export.otlp }] : []),
         ...(spec.logs.export.loki ? [{ kind: 'loki' as const, endpoint: spec.logs.export.loki }] : []),
