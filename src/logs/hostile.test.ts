@@ -34,6 +34,18 @@ test('defect 2: a log file replaced by a symlink is not followed; a kiln line sa
     const all = texts(store);
     assert.ok(!all.some((l) => l.includes('SECRET-TOKEN-VALUE')), `the link's target reached the store: ${JSON.stringify(all)}`);
     assert.ok(all.some((l) => /symbolic link/.test(l)), `no line says the link was refused: ${JSON.stringify(all)}`);
+    // A plain file in its place is read again, even when it got the removed link's inode number.
+    for (let i = 0; i < 3; i++) {
+      rmSync(src.path);
+      writeFileSync(src.path, `plain ${i}\n`);
+      await tailer.pollOnce();
+      rmSync(src.path);
+      symlinkSync(secret, src.path);
+      await tailer.pollOnce();
+    }
+    const later = texts(store);
+    assert.deepEqual(later.filter((l) => l.startsWith('plain')), ['plain 0', 'plain 1', 'plain 2']);
+    assert.ok(!later.some((l) => l.includes('SECRET-TOKEN-VALUE')));
     await tailer.stop();
   }));
 

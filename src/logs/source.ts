@@ -53,7 +53,11 @@ export class FollowedSource {
   /** The offsets rows last committed (JSON), to skip writing unchanged ones. */
   lastSaved = '';
   private opened = false;
-  /** The identity of something at the path that was refused, so it is not retried every poll. */
+  /**
+   * What was refused at the path (device, inode, type and change time), so it is not retried
+   * every poll. Not the inode alone: a plain file that replaces a removed link or FIFO often gets
+   * the freed inode number, and must be read.
+   */
   private refused: string | null = null;
   private readonly warned = new Set<string>();
 
@@ -167,9 +171,10 @@ export class FollowedSource {
   /** Notices rotation (a different inode at the path, or none) and truncation. */
   private checkPath(out: LineRun[], now: number): void {
     let st: { dev: string; ino: string } | null = null;
+    let what: string | null = null;
     try {
       const s = lstatLogPath(this.path, this.cfg.root);
-      if (s) st = { dev: String(s.dev), ino: String(s.ino) };
+      if (s) (st = { dev: String(s.dev), ino: String(s.ino) }), (what = refusedId(s));
     } catch (e) {
       this.warn(`${this.path}: ${(e as Error).message}`);
     }
@@ -180,7 +185,7 @@ export class FollowedSource {
       this.olds.push(cur);
       this.current = null;
     }
-    if (!this.current && st && idOf(st) !== this.refused) {
+    if (!this.current && st && what !== this.refused) {
       this.current = this.openPath();
       // Rotated again before this poll saw it? Files renamed through the path in between are
       // next to it under a rotated name: read those (oldest first) before the new one.
@@ -244,7 +249,7 @@ export class FollowedSource {
       if (e instanceof UnsafeLogFile) {
         this.skip(e.message);
         const st = lstatLogPath(this.path, this.cfg.root);
-        this.refused = st ? `${st.dev}:${st.ino}` : null;
+        this.refused = st ? refusedId(st) : null;
       } else if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`${this.path}: ${(e as Error).message}`);
       return null;
     }
@@ -311,4 +316,9 @@ export class FollowedSource {
 function olderFirst(a: Sibling, b: Sibling): number {
   if (a.mtimeNs !== b.mtimeNs) return a.mtimeNs < b.mtimeNs ? -1 : 1;
   return b.name.localeCompare(a.name, 'en', { numeric: true });
+}
+
+/** What a refused entry is: its identity and kind and when it last changed (see `refused`). */
+function refusedId(st: { dev: bigint; ino: bigint; mode: bigint; ctimeNs: bigint }): string {
+  return `${st.dev}:${st.ino}:${st.mode}:${st.ctimeNs}`;
 }

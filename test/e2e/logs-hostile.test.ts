@@ -1,0 +1,165 @@
+// A hostile app and the central logs (issue 11, defects 2, 3 and 6), through the real CLI, control
+// plane, proxy and a process-runtime server that does the hostile things itself, on request:
+// replaces its --log-file with a symlink to the API token, with a FIFO, and rotates its log by
+// rename three times while the control plane is down. What a user sees is checked: `kiln logs`
+// never shows the token, says what it skipped, DNS and the API answer while the FIFO sits there,
+// and every line written arrives exactly once (the figure: lines lost, target 0).
+import { describe, before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { makeProject, type ServerProc, type TestProject } from './lib/project.js';
+import { probeDns, probeStatusApi } from './lib/liveness.js';
+import { sleep, waitFor } from './lib/wait.js';
+
+/** The hostile app: writes numbered lines to its --log-file, and swaps that file on request. */
+const HOSTILE_SERVER = String.raw`
+const fs = require('fs'), http = require('http'), cp = require('child_process');
+const flags = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => { const i = a.indexOf('='); return [a.slice(2, i), a.slice(i + 1)]; }));
+const log = flags['log-file'];
+http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x'), q = u.searchParams;
+  try {
+    if (u.pathname === '/healthz') return res.end('ok');
+    if (u.pathname === '/write') {
+      const from = Number(q.get('from')), n = Number(q.get('n')), out = [];
+      for (let i = from; i < from + n; i++) out.push('seq ' + i + '\n');
+      fs.appendFileSync(log, out.join(''));
+      return res.end('ok');
+    }
+    if (u.pathname === '/rotate') {
+      for (let k = 9; k >= 1; k--) { try { fs.renameSync(log + '.' + k, log + '.' + (k + 1)); } catch {} }
+      fs.renameSync(log, log + '.1');
+      return res.end('ok');
+    }
+    if (u.pathname === '/symlink') { fs.rmSync(log, { force: true }); fs.symlinkSync(q.get('target'), log); return res.end('ok'); }
+    if (u.pathname === '/fifo') { fs.rmSync(log, { force: true }); cp.execFileSync('mkfifo', [log]); return res.end('ok'); }
+    if (u.pathname === '/plain') { fs.rmSync(log, { force: true }); fs.writeFileSync(log, ''); return res.end('ok'); }
+  } catch (e) { res.statusCode = 500; return res.end(String(e)); }
+  res.statusCode = 404;
+  res.end();
+}).listen(Number(flags.port), '127.0.0.1');
+`;
+
+const CLUSTER = 'hostile-http-dev';
+
+describe('logs from a hostile app', () => {
+  let p: TestProject;
+  let server: ServerProc;
+  let token: string;
+  let next = 0;
+
+  const call = (urlPath: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: p.proxyPort, path: urlPath, headers: { host: `${CLUSTER}.hostile.test` }, agent: false, timeout: 10_000 }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${urlPath}: ${res.statusCode} ${body}`))));
+        })
+        .on('error', reject);
+    });
+  /** Lines seq <next> … seq <next+n-1> written by the app to its log file. */
+  const write = async (n: number): Promise<void> => {
+    await call(`/write?from=${next}&n=${n}`);
+    next += n;
+  };
+  const logs = async (...args: string[]): Promise<Array<{ text: string; stream: string }>> =>
+    (await p.kiln(['logs', CLUSTER, '--json', '-n', '1000000', ...args])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { text: string; stream: string });
+  const seqs = async (): Promise<number[]> => (await logs('--stream', 'log', '--grep', 'seq ')).map((l) => Number(l.text.slice(4)));
+  const allArrived = (): Promise<number[] | false> => seqs().then((s) => (s.length >= next ? s : false));
+
+  before(async () => {
+    p = await makeProject();
+    // Servers run as an unprivileged user when the tests run as root: let it pass to its files.
+    fs.chmodSync(p.dir, 0o711);
+    fs.rmSync(path.join(p.dir, 'apps'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(p.dir, 'apps', 'hostile'), { recursive: true });
+    fs.writeFileSync(path.join(p.dir, 'apps', 'hostile', 'server.js'), HOSTILE_SERVER);
+    fs.writeFileSync(
+      path.join(p.dir, 'kiln.yaml'),
+      [
+        'project: hostile',
+        'domain: hostile.test',
+        `proxy: { port: ${p.proxyPort} }`,
+        `dns: { port: ${p.dnsPort} }`,
+        'services:',
+        '  hostile:',
+        '    app: { path: apps/hostile, run: [node, server.js] }',
+        '    roles: { http: { replicas: 1, port: http, health: /healthz } }',
+        '    flags: { log-file: "${log.file}" }',
+        'environments:',
+        '  dev: { runtime: process }',
+        '',
+      ].join('\n'),
+    );
+    await p.kiln(['init']);
+    await p.kiln(['app', 'tag', 'hostile', '1.0.0']);
+    await p.kiln(['release', 'create']);
+    server = await p.startServer();
+    await p.kiln(['deploy', 'r1', '--env', 'dev']);
+    token = fs.readFileSync(path.join(p.dir, '.kiln', 'run', 'token'), 'utf8').trim();
+    assert.ok(token.length >= 16, 'the API token is there to be stolen');
+    await write(100);
+    await waitFor(allArrived, { timeoutMs: 20_000, what: 'the first 100 lines in kiln logs' });
+  });
+  after(async () => {
+    await p?.cleanup();
+  });
+
+  test('defect 2: a log file replaced by a symlink to the API token: the token never reaches kiln logs, a kiln line says why', async () => {
+    await call(`/symlink?target=${encodeURIComponent(path.join(p.dir, '.kiln', 'run', 'token'))}`);
+    const said = await waitFor(async () => (await logs('--stream', 'kiln')).find((l) => /symbolic link/.test(l.text)), { timeoutMs: 20_000, what: 'a kiln line about the link' });
+    assert.match(said.text, new RegExp(`${CLUSTER}-v\\d+-1\\.log`), 'it names the file');
+    const all = await logs();
+    assert.ok(!all.some((l) => l.text.includes(token)), 'the token is in kiln logs');
+    await call('/plain');
+    await write(50);
+    await waitFor(allArrived, { timeoutMs: 20_000, what: 'lines written after the link was replaced by a plain file' });
+    assert.ok(!(await logs()).some((l) => l.text.includes(token)));
+  });
+
+  test('defect 3: a FIFO in place of the log file: DNS and the API still answer, a kiln line says it was skipped', async (t) => {
+    await call('/fifo');
+    await waitFor(async () => (await logs('--stream', 'kiln')).some((l) => /FIFO/.test(l.text)), { timeoutMs: 20_000, what: 'a kiln line about the FIFO' });
+    // The FIFO stays there (no writer, no reader) while the tailer keeps polling it.
+    const dns = probeDns(p.dnsPort, `${CLUSTER}.hostile.test`);
+    const api = probeStatusApi(p.dir, 'dev');
+    await sleep(3000);
+    const [d, a] = await Promise.all([dns.stop(), api.stop()]);
+    t.diagnostic(`with a FIFO in place: DNS ${d.answered}/${d.sent} answered, longest silence ${d.longestSilenceMs.toFixed(0)} ms; API ${a.calls} calls, ${a.failed} failed`);
+    assert.ok(d.sent > 10 && d.answered >= d.sent - 1, `DNS answered ${d.answered} of ${d.sent}`);
+    assert.ok(a.calls > 5 && a.failed === 0, `API: ${a.calls} calls, ${a.failed} failed`);
+    await call('/plain');
+    await write(50);
+    await waitFor(allArrived, { timeoutMs: 20_000, what: 'lines written after the FIFO was replaced by a plain file' });
+  });
+
+  test('defect 6: three rotations by rename while the control plane is down: every line arrives exactly once', async (t) => {
+    await write(200);
+    // Down: SIGKILL, as a crash. The proxy and the server keep running.
+    server.kill('SIGKILL');
+    await server.exited;
+    for (let r = 0; r < 3; r++) {
+      await write(300);
+      await call('/rotate');
+    }
+    await write(300);
+    server = await p.startServer();
+    const got = await waitFor(allArrived, { timeoutMs: 60_000, what: `all ${next} lines after the restart` });
+    await sleep(1000); // a late duplicate would show up now
+    const final = await seqs();
+    const seen = new Set(final);
+    const lost = Array.from({ length: next }, (_, i) => i).filter((i) => !seen.has(i)).length;
+    const duplicates = final.length - seen.size;
+    t.diagnostic(`rotation during an outage: ${next} lines written, lines lost: ${lost}, duplicated: ${duplicates} (3 rotations while down)`);
+    assert.ok(got.length >= next);
+    assert.equal(lost, 0, 'lines lost');
+    assert.equal(duplicates, 0, 'lines stored twice');
+    assert.deepEqual(final, Array.from({ length: next }, (_, i) => i), 'in order');
+  });
+});
