@@ -133,6 +133,8 @@ export class ControlPlane {
     cp.isolation.secureStore();
     await cp.recover();
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log });
+    // Only now: a big store's shrinking (in slices) never delays the first DNS answers.
+    cp.logs.startRetention();
     await cp.listen(opts.tcp);
     cp.reconciler.start();
     cp.interruptedOps.start();

@@ -113,10 +113,18 @@ describe('logs from a hostile app', () => {
 
   test('defect 2: a log file replaced by a symlink to the API token: the token never reaches kiln logs, a kiln line says why', async () => {
     await call(`/symlink?target=${encodeURIComponent(path.join(p.dir, '.kiln', 'run', 'token'))}`);
-    const said = await waitFor(async () => (await logs('--stream', 'kiln')).find((l) => /symbolic link/.test(l.text)), { timeoutMs: 20_000, what: 'a kiln line about the link' });
-    assert.match(said.text, new RegExp(`${CLUSTER}-v\\d+-1\\.log`), 'it names the file');
-    const all = await logs();
+    // Until the tailer has looked: the token in the logs, or a line saying the link was skipped.
+    const all = await waitFor(
+      async () => {
+        const lines = await logs();
+        return lines.some((l) => l.text.includes(token) || (l.stream === 'kiln' && /symbolic link/.test(l.text))) ? lines : false;
+      },
+      { timeoutMs: 20_000, what: 'the tailer to look at the link' },
+    );
     assert.ok(!all.some((l) => l.text.includes(token)), 'the token is in kiln logs');
+    const said = all.find((l) => l.stream === 'kiln' && /symbolic link/.test(l.text));
+    assert.ok(said, 'a kiln line says the link was skipped');
+    assert.match(said.text, new RegExp(`${CLUSTER}-v\\d+-1\\.log`), 'it names the file');
     await call('/plain');
     await write(50);
     await waitFor(allArrived, { timeoutMs: 20_000, what: 'lines written after the link was replaced by a plain file' });
@@ -125,8 +133,8 @@ describe('logs from a hostile app', () => {
 
   test('defect 3: a FIFO in place of the log file: DNS and the API still answer, a kiln line says it was skipped', async (t) => {
     await call('/fifo');
-    await waitFor(async () => (await logs('--stream', 'kiln')).some((l) => /FIFO/.test(l.text)), { timeoutMs: 20_000, what: 'a kiln line about the FIFO' });
-    // The FIFO stays there (no writer, no reader) while the tailer keeps polling it.
+    // The FIFO stays there (no writer, no reader) while the tailer polls (every 250 ms) and the
+    // directory watch fires: a blocking open would stop the control plane's event loop now.
     const dns = probeDns(p.dnsPort, `${CLUSTER}.hostile.test`);
     const api = probeStatusApi(p.dir, 'dev');
     await sleep(3000);
@@ -134,6 +142,7 @@ describe('logs from a hostile app', () => {
     t.diagnostic(`with a FIFO in place: DNS ${d.answered}/${d.sent} answered, longest silence ${d.longestSilenceMs.toFixed(0)} ms; API ${a.calls} calls, ${a.failed} failed`);
     assert.ok(d.sent > 10 && d.answered >= d.sent - 1, `DNS answered ${d.answered} of ${d.sent}`);
     assert.ok(a.calls > 5 && a.failed === 0, `API: ${a.calls} calls, ${a.failed} failed`);
+    await waitFor(async () => (await logs('--stream', 'kiln')).some((l) => /FIFO/.test(l.text) && l.text.includes(`${CLUSTER}-v`)), { timeoutMs: 20_000, what: 'a kiln line about the FIFO' });
     await call('/plain');
     await write(50);
     await waitFor(allArrived, { timeoutMs: 20_000, what: 'lines written after the FIFO was replaced by a plain file' });
