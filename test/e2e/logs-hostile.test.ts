@@ -6,6 +6,7 @@
 // and every line written arrives exactly once (the figure: lines lost, target 0).
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -28,6 +29,7 @@ http.createServer((req, res) => {
       fs.appendFileSync(log, out.join(''));
       return res.end('ok');
     }
+    if (u.pathname === '/escapes') { fs.appendFileSync(log, 'tty-probe \x1b]0;pwned\x07\x1b[2J\x1b[31m red \x9b1m end\n'); return res.end('ok'); }
     if (u.pathname === '/rotate') {
       for (let k = 9; k >= 1; k--) { try { fs.renameSync(log + '.' + k, log + '.' + (k + 1)); } catch {} }
       fs.renameSync(log, log + '.1');
@@ -146,6 +148,22 @@ describe('logs from a hostile app', () => {
     await call('/plain');
     await write(50);
     await waitFor(allArrived, { timeoutMs: 20_000, what: 'lines written after the FIFO was replaced by a plain file' });
+  });
+
+  test('defect 14: kiln logs on a terminal shows an app\'s escape sequences escaped; piped output keeps them', async () => {
+    await call('/escapes');
+    await waitFor(async () => (await logs('--grep', 'tty-probe')).length === 1, { timeoutMs: 20_000, what: 'the line with escapes' });
+    // script(1) gives `kiln logs` a pseudo-terminal as its stdout, as a person's shell would.
+    const cmd = `${process.execPath} ${path.join(p.repoRoot, 'bin', 'kiln.js')} logs ${CLUSTER} --grep tty-probe`;
+    const onTty = await new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, timeout: 60_000 }, (e, out) => (e ? reject(e) : resolve(out))),
+    );
+    const shown = onTty.split('\n').find((l) => l.includes('tty-probe')) ?? '';
+    assert.ok(shown.includes('\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31m red \\x9b1m end'), `on a terminal: ${JSON.stringify(onTty)}`);
+    assert.ok(!/[\u001b\u0007\u009b]/.test(shown), `raw escapes reached the terminal: ${JSON.stringify(shown)}`);
+    const piped = (await p.kiln(['logs', CLUSTER, '--grep', 'tty-probe'])).stdout;
+    assert.ok(piped.includes('tty-probe \x1b]0;pwned\x07\x1b[2J'), 'piped output keeps the bytes');
+    await write(10);
   });
 
   test('defect 6: three rotations by rename while the control plane is down: every line arrives exactly once', async (t) => {
