@@ -115,7 +115,7 @@ describe('logs from a hostile app', () => {
     await p?.cleanup();
   });
 
-  test('defect 2: a log file replaced by a symlink to the API token: the token never reaches kiln logs, a kiln line says why', async () => {
+  test('defect 2: a log file replaced by a symlink to the API token: the token never reaches kiln logs, a kiln line says why', { timeout: 120_000 }, async () => {
     await call(`/symlink?target=${encodeURIComponent(path.join(p.dir, '.kiln', 'run', 'token'))}`);
     // Until the tailer has looked: the token in the logs, or a line saying the link was skipped.
     const all = await waitFor(
@@ -135,7 +135,7 @@ describe('logs from a hostile app', () => {
     assert.ok(!(await logs()).some((l) => l.text.includes(token)));
   });
 
-  test('defect 3: a FIFO in place of the log file: DNS and the API still answer, a kiln line says it was skipped', async (t) => {
+  test('defect 3: a FIFO in place of the log file: DNS and the API still answer, a kiln line says it was skipped', { timeout: 120_000 }, async (t) => {
     await call('/fifo');
     // The FIFO stays there (no writer, no reader) while the tailer polls (every 250 ms) and the
     // directory watch fires: a blocking open would stop the control plane's event loop now.
@@ -152,7 +152,7 @@ describe('logs from a hostile app', () => {
     await waitFor(allArrived, { timeoutMs: 20_000, what: 'lines written after the FIFO was replaced by a plain file' });
   });
 
-  test('defect 14: kiln logs on a terminal shows an app\'s escape sequences escaped; piped output keeps them', async () => {
+  test('defect 14: kiln logs on a terminal shows an app\'s escape sequences escaped; piped output keeps them', { timeout: 120_000 }, async () => {
     await call('/escapes');
     await waitFor(async () => (await logs('--grep', 'tty-probe')).length === 1, { timeoutMs: 20_000, what: 'the line with escapes' });
     // script(1) gives `kiln logs` a pseudo-terminal as its stdout, as a person's shell would.
@@ -168,7 +168,7 @@ describe('logs from a hostile app', () => {
     await write(10);
   });
 
-  test('defect 6: three rotations by rename while the control plane is down: every line arrives exactly once', async (t) => {
+  test('defect 6: three rotations by rename while the control plane is down: every line arrives exactly once', { timeout: 180_000 }, async (t) => {
     await write(200);
     // Down: SIGKILL, as a crash. The proxy and the server keep running.
     server.kill('SIGKILL');
@@ -245,7 +245,7 @@ describe('defect 4: log floods from several servers during repeated deploys', ()
     await p?.cleanup();
   });
 
-  test('defect 4: three servers flood their logs through 4 deploys: the control plane and DNS survive, every line is stored once', async (t) => {
+  test('defect 4: three servers flood their logs through 4 deploys: the control plane and DNS survive, every line is stored once', { timeout: 300_000 }, async (t) => {
     const dns = probeDns(p.dnsPort, 'flood-http-dev.flood.test');
     let exited = false;
     void server.exited.then(() => (exited = true));
