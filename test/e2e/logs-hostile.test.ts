@@ -193,7 +193,10 @@ describe('logs from a hostile app', () => {
   });
 });
 
-/** A server that floods its --log-file for its whole life (capped), yielding so health checks answer. */
+/**
+ * A server that floods its --log-file at full speed (12 MB, yielding between bursts so health
+ * checks answer): more than one poll round's budget, as when the descriptor bug struck.
+ */
 const FLOOD_SERVER = String.raw`
 const fs = require('fs'), http = require('http');
 const flags = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => { const i = a.indexOf('='); return [a.slice(2, i), a.slice(i + 1)]; }));
@@ -201,9 +204,9 @@ const fd = fs.openSync(flags['log-file'], 'a');
 let i = 0;
 const burst = () => {
   let s = '';
-  for (let k = 0; k < 200 && i < 60000; k++) s += 'flood ' + (i++) + ' ' + 'z'.repeat(40) + '\n';
+  for (let k = 0; k < 10000 && i < 250000; k++) s += 'flood ' + (i++) + ' ' + 'z'.repeat(40) + '\n';
   if (s) fs.writeSync(fd, s);
-  if (i < 60000) setTimeout(burst, 10);
+  if (i < 250000) setImmediate(burst);
 };
 burst();
 http.createServer((req, res) => res.end('ok')).listen(Number(flags.port), '127.0.0.1');
@@ -281,7 +284,7 @@ describe('defect 4: log floods from several servers during repeated deploys', ()
         db.close();
       }
     };
-    // The newest servers still write; wait until they are done (60,000 lines each) and stored.
+    // The newest servers may still write; wait until they are done (250,000 lines each) and stored.
     const final = await waitFor(
       () => {
         const s = stored();
