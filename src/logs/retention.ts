@@ -24,11 +24,12 @@ const CHUNK = 200;
 /** Free pages handed back per step. */
 const VACUUM_PAGES = 4096;
 
-export async function pruneLogs(store: LogStore, policy: RetentionPolicy, now: number = Date.now()): Promise<PruneResult> {
+/** `stopped`: checked between slices; true ends the pass early (a control plane that is stopping). */
+export async function pruneLogs(store: LogStore, policy: RetentionPolicy, now: number = Date.now(), stopped: () => boolean = () => false): Promise<PruneResult> {
   let deleted = 0;
   if (policy.maxAgeMs !== undefined) {
     const r = store.db.prepare('SELECT MAX(first_id) AS id FROM chunks WHERE ts < ?').get(now - policy.maxAgeMs) as { id: number | null };
-    if (r.id !== null) deleted += await deleteThrough(store, r.id);
+    if (r.id !== null) deleted += await deleteThrough(store, r.id, stopped);
   }
   if (policy.maxBytes !== undefined) {
     // Estimate how many of the oldest lines hold the excess, delete them, measure again.
@@ -40,13 +41,13 @@ export async function pruneLogs(store: LogStore, policy: RetentionPolicy, now: n
       const share = 1 - policy.maxBytes / used;
       const count = Math.min(n, Math.ceil(n * share * 1.02) + 1);
       const last = store.db.prepare('SELECT first_id FROM chunks ORDER BY first_id LIMIT 1 OFFSET ?').pluck().get(count - 1) as number | undefined;
-      if (last === undefined) break;
-      deleted += await deleteThrough(store, last);
+      if (last === undefined || stopped()) break;
+      deleted += await deleteThrough(store, last, stopped);
     }
   }
   if (deleted > 0) {
     // Freed pages go back to the file system a slice at a time too.
-    for (let i = 0; i < 100_000 && (store.db.pragma('freelist_count', { simple: true }) as number) > 0; i++) {
+    for (let i = 0; i < 100_000 && !stopped() && (store.db.pragma('freelist_count', { simple: true }) as number) > 0; i++) {
       store.db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
       await yieldToLoop();
     }
@@ -64,7 +65,7 @@ export function usedBytes(store: LogStore): number {
 }
 
 /** Deletes every chunk with first_id <= lastFirstId, a few at a time. Returns the lines deleted. */
-async function deleteThrough(store: LogStore, lastFirstId: number): Promise<number> {
+async function deleteThrough(store: LogStore, lastFirstId: number, stopped: () => boolean): Promise<number> {
   const pick = store.db.prepare('SELECT first_id, n FROM chunks WHERE first_id <= ? ORDER BY first_id LIMIT ?');
   const del = store.db.prepare('DELETE FROM chunks WHERE first_id >= ? AND first_id <= ?');
   let total = 0;
@@ -75,5 +76,6 @@ async function deleteThrough(store: LogStore, lastFirstId: number): Promise<numb
     for (const r of rows) total += r.n;
     if (rows.length < CHUNK) return total;
     await yieldToLoop();
+    if (stopped()) return total;
   }
 }

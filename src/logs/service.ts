@@ -78,13 +78,13 @@ export class LogService {
     this.store.close();
   }
 
-  /** One retention pass at a time; stop() waits for it before the store is closed. */
+  /** One retention pass at a time; stop() ends it at the next slice and waits before closing the store. */
   private prune(): Promise<void> {
     if (this.stopping) return this.pruning;
     this.pruning = this.pruning.then(async () => {
       if (this.stopping) return;
       try {
-        const r = await pruneLogs(this.store, this.opts.retention ?? {});
+        const r = await pruneLogs(this.store, this.opts.retention ?? {}, Date.now(), () => this.stopping);
         if (r.deleted) this.opts.log(`logs: retention deleted ${r.deleted} line(s); the store uses ${r.bytes} bytes`);
       } catch (e) {
         this.opts.log(`logs: retention failed: ${(e as Error).message}`);
