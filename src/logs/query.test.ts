@@ -79,7 +79,7 @@ test('followLogs yields new matching lines as they are stored, until aborted', (
     assert.deepEqual(got, ['ERROR one', 'ERROR two'], 'only new lines, not the ERROR stored before');
   }));
 
-test('pruneLogs deletes the oldest lines by age and by size', () => {
+test('pruneLogs deletes the oldest lines by age and by size', async () => {
   const t = tempLogs();
   try {
     const store = t.open();
@@ -90,8 +90,8 @@ test('pruneLogs deletes the oldest lines by age and by size', () => {
     assert.ok(before > 4_000_000);
     // Pretend the first half is two days old.
     store.db.prepare('UPDATE chunks SET ts = ts - 172800000 WHERE first_id <= 10000').run();
-    assert.equal(pruneLogs(store, { maxAgeMs: 86_400_000 }).deleted, 10_000);
-    const r = pruneLogs(store, { maxBytes: 1_000_000 });
+    assert.equal((await pruneLogs(store, { maxAgeMs: 86_400_000 })).deleted, 10_000);
+    const r = await pruneLogs(store, { maxBytes: 1_000_000 });
     assert.ok(r.bytes <= 1_000_000, `${r.bytes} bytes`);
     const left = queryLogs(store, { limit: 100_000 });
     assert.ok(left.length > 1000 && left.length < 10_000);

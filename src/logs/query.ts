@@ -3,6 +3,7 @@
 import { on } from 'node:events';
 import { KilnError } from '../errors.js';
 import type { ChunkRow, LogStore } from './store.js';
+import { escapeForTerminal } from './terminal.js';
 import { parseTimeArg } from './time.js';
 import { LOG_STREAMS, type LogLine, type LogStream, type LogTags } from './types.js';
 
@@ -139,10 +140,11 @@ export function lineToJson(l: LogLine): LogLineJson {
 }
 
 /** One line for a terminal ("<time> <server> <stream> <text>"), or one JSON object. */
-export function formatLogLine(line: LogLine | LogLineJson, json: boolean): string {
+export function formatLogLine(line: LogLine | LogLineJson, json: boolean, opts: { terminal?: boolean } = {}): string {
   const j = typeof line.ts === 'number' ? lineToJson(line as LogLine) : (line as LogLineJson);
   if (json) return JSON.stringify(j);
-  return `${j.ts} ${j.server} ${j.stream.padEnd(6)} ${j.text}`;
+  // On a terminal an app's text is shown, never obeyed (terminal.ts).
+  return `${j.ts} ${j.server} ${j.stream.padEnd(6)} ${opts.terminal ? escapeForTerminal(j.text) : j.text}`;
 }
 
 /** A /regex/flags grep as a RegExp; null for a plain substring. Throws a KilnError if invalid. */

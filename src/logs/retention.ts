@@ -1,6 +1,9 @@
 // Retention: the oldest lines go first, by age and by the store's size. Whole chunks are
 // deleted by id range, a few per transaction (ts never decreases with id), so the tailer waits
 // little for the write lock. Freed pages are handed back to the file system (auto_vacuum = INCREMENTAL).
+// Between two transactions the event loop runs (a slice of work, then a yield), so shrinking a
+// big store at start or on the timer never holds up DNS answers, API calls or the tailer.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LogStore } from './store.js';
 
 export interface RetentionPolicy {
@@ -18,12 +21,15 @@ export interface PruneResult {
 
 /** Chunks (of up to 512 lines) deleted per transaction. */
 const CHUNK = 200;
+/** Free pages handed back per step. */
+const VACUUM_PAGES = 4096;
 
-export function pruneLogs(store: LogStore, policy: RetentionPolicy, now: number = Date.now()): PruneResult {
+/** `stopped`: checked between slices; true ends the pass early (a control plane that is stopping). */
+export async function pruneLogs(store: LogStore, policy: RetentionPolicy, now: number = Date.now(), stopped: () => boolean = () => false): Promise<PruneResult> {
   let deleted = 0;
   if (policy.maxAgeMs !== undefined) {
     const r = store.db.prepare('SELECT MAX(first_id) AS id FROM chunks WHERE ts < ?').get(now - policy.maxAgeMs) as { id: number | null };
-    if (r.id !== null) deleted += deleteThrough(store, r.id);
+    if (r.id !== null) deleted += await deleteThrough(store, r.id, stopped);
   }
   if (policy.maxBytes !== undefined) {
     // Estimate how many of the oldest lines hold the excess, delete them, measure again.
@@ -35,12 +41,16 @@ export function pruneLogs(store: LogStore, policy: RetentionPolicy, now: number 
       const share = 1 - policy.maxBytes / used;
       const count = Math.min(n, Math.ceil(n * share * 1.02) + 1);
       const last = store.db.prepare('SELECT first_id FROM chunks ORDER BY first_id LIMIT 1 OFFSET ?').pluck().get(count - 1) as number | undefined;
-      if (last === undefined) break;
-      deleted += deleteThrough(store, last);
+      if (last === undefined || stopped()) break;
+      deleted += await deleteThrough(store, last, stopped);
     }
   }
   if (deleted > 0) {
-    store.db.pragma('incremental_vacuum');
+    // Freed pages go back to the file system a slice at a time too.
+    for (let i = 0; i < 100_000 && !stopped() && (store.db.pragma('freelist_count', { simple: true }) as number) > 0; i++) {
+      store.db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
+      await yieldToLoop();
+    }
     store.db.pragma('wal_checkpoint(TRUNCATE)');
   }
   return { deleted, bytes: usedBytes(store) };
@@ -55,7 +65,7 @@ export function usedBytes(store: LogStore): number {
 }
 
 /** Deletes every chunk with first_id <= lastFirstId, a few at a time. Returns the lines deleted. */
-function deleteThrough(store: LogStore, lastFirstId: number): number {
+async function deleteThrough(store: LogStore, lastFirstId: number, stopped: () => boolean): Promise<number> {
   const pick = store.db.prepare('SELECT first_id, n FROM chunks WHERE first_id <= ? ORDER BY first_id LIMIT ?');
   const del = store.db.prepare('DELETE FROM chunks WHERE first_id >= ? AND first_id <= ?');
   let total = 0;
@@ -65,5 +75,7 @@ function deleteThrough(store: LogStore, lastFirstId: number): number {
     store.db.transaction(() => del.run(rows[0]!.first_id, rows.at(-1)!.first_id))();
     for (const r of rows) total += r.n;
     if (rows.length < CHUNK) return total;
+    await yieldToLoop();
+    if (stopped()) return total;
   }
 }

@@ -1,6 +1,7 @@
 // Everything the control plane needs for logs in one object: the store (.kiln/logs.db), one
 // tailer, the exporters and the retention timer. The control plane tells it which servers
 // exist (setSources / liveLogSources) and serves GET /v1/logs from `store` (see api.ts).
+// Retention starts only when the control plane says so (startRetention, once DNS is up).
 import type { RunPaths } from '../server/paths.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
 import { createLokiExporter } from './export/loki.js';
@@ -29,6 +30,8 @@ export class LogService {
   readonly tailer: LogTailer;
   readonly exporters: LogExporter[];
   private retentionTimer: NodeJS.Timeout | null = null;
+  private pruning: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   private constructor(private readonly opts: LogServiceOptions) {
     this.store = openLogStore(opts.kilnDir);
@@ -38,17 +41,24 @@ export class LogService {
     );
   }
 
+  /** Tailing and export start now; retention waits for startRetention (after DNS is up). */
   static start(opts: LogServiceOptions): LogService {
     const s = new LogService(opts);
     s.tailer.start();
     for (const e of s.exporters) e.start();
-    const r = opts.retention;
-    if (r && (r.maxAgeMs !== undefined || r.maxBytes !== undefined)) {
-      s.prune();
-      s.retentionTimer = setInterval(() => s.prune(), r.everyMs ?? 600_000);
-      s.retentionTimer.unref();
-    }
     return s;
+  }
+
+  /**
+   * Applies the retention policy now and then every `everyMs`. The control plane calls this once
+   * DNS and the API answer: shrinking a big store is work in slices that must not come first.
+   */
+  startRetention(): void {
+    const r = this.opts.retention;
+    if (this.retentionTimer || !r || (r.maxAgeMs === undefined && r.maxBytes === undefined)) return;
+    void this.prune();
+    this.retentionTimer = setInterval(() => void this.prune(), r.everyMs ?? 600_000);
+    this.retentionTimer.unref();
   }
 
   setSources(sources: ReadonlyArray<LogSource>): void {
@@ -61,18 +71,26 @@ export class LogService {
 
   async stop(): Promise<void> {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.stopping = true;
+    await this.pruning;
     await this.tailer.stop();
     await Promise.all(this.exporters.map((e) => e.stop()));
     this.store.close();
   }
 
-  private prune(): void {
-    try {
-      const r = pruneLogs(this.store, this.opts.retention ?? {});
-      if (r.deleted) this.opts.log(`logs: retention deleted ${r.deleted} line(s); the store uses ${r.bytes} bytes`);
-    } catch (e) {
-      this.opts.log(`logs: retention failed: ${(e as Error).message}`);
-    }
+  /** One retention pass at a time; stop() ends it at the next slice and waits before closing the store. */
+  private prune(): Promise<void> {
+    if (this.stopping) return this.pruning;
+    this.pruning = this.pruning.then(async () => {
+      if (this.stopping) return;
+      try {
+        const r = await pruneLogs(this.store, this.opts.retention ?? {}, Date.now(), () => this.stopping);
+        if (r.deleted) this.opts.log(`logs: retention deleted ${r.deleted} line(s); the store uses ${r.bytes} bytes`);
+      } catch (e) {
+        this.opts.log(`logs: retention failed: ${(e as Error).message}`);
+      }
+    });
+    return this.pruning;
   }
 }
 

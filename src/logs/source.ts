@@ -1,17 +1,20 @@
 // One followed log path. A path can name several files over time: rotation by rename gives it a
 // new inode while the writer may still append to the old one, so the old file is kept open and
-// read to its end ("finished") before it is let go. Files are identified by device + inode; all
-// reads are positional (pread), so the read position is explicit and matches the saved offset.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+// read to its end ("finished") before it is let go. Files are identified by device + inode, and
+// every file ever read is remembered by that identity with its offset (the offsets table), so
+// a file renamed any number of times — while the tailer runs or while no control plane runs —
+// is found again next to the path (rotated-siblings.ts) and read exactly from where it was left.
+// All reads are positional (pread), so the read position is explicit and matches the saved
+// offset. Files are opened only through safe-open.ts: never through a link, never a FIFO.
 import path from 'node:path';
 import { LineSplitter } from './lines.js';
+import { isRotatedName, siblingFiles, type Sibling } from './rotated-siblings.js';
+import { lstatLogPath, openLogFile, UnsafeLogFile, type FileId, type LogFile } from './safe-open.js';
 import type { LineRun, OffsetRow } from './store.js';
 import type { LogTags } from './types.js';
 
 export interface FileState {
-  fd: number;
-  dev: string;
-  ino: string;
+  file: LogFile;
   /** Next byte to read. The saved offset is pos minus the splitter's pending bytes. */
   pos: number;
   splitter: LineSplitter;
@@ -25,24 +28,37 @@ export interface SourceConfig {
   maxLineBytes: number;
   rotationGraceMs: number;
   readBuffer: Buffer;
+  /** Directory below which no link is followed (.kiln/logs); default the path's own directory. */
+  root?: string;
   warn(message: string): void;
+  /** Something at the path (or next to it) that is not a regular file was skipped. */
+  skipped(message: string): void;
 }
 
 type Key = Pick<OffsetRow, 'path' | 'dev' | 'ino'>;
+const idOf = (f: FileId): string => `${f.dev}:${f.ino}`;
 
 export class FollowedSource {
   current: FileState | null = null;
   /** Rotated-away files still being finished. */
   olds: FileState[] = [];
+  /** Files of this path read to their end (rotated away), by dev:ino: they are never read again from 0. */
+  private done = new Map<string, { dev: string; ino: string; offset: number }>();
   /** Removed from the sources: read everything, then let go. */
   draining = false;
-  /** Offsets rows to delete with the next batch (finished rotated files). */
+  /** Offsets rows to delete with the next batch (files that are gone). */
   finished: Key[] = [];
-  /** Set once a draining source has been read to its end; the tailer then drops it. */
+  /** Set once a draining source has been read to its end; the tailer then drops it. Nothing is read after. */
   closed = false;
   /** The offsets rows last committed (JSON), to skip writing unchanged ones. */
   lastSaved = '';
   private opened = false;
+  /**
+   * What was refused at the path (device, inode, type and change time), so it is not retried
+   * every poll. Not the inode alone: a plain file that replaces a removed link or FIFO often gets
+   * the freed inode number, and must be read.
+   */
+  private refused: string | null = null;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -58,6 +74,7 @@ export class FollowedSource {
    * or a restart). Returns the bytes read; 0 means nothing more for now.
    */
   read(out: LineRun[], budget: number, saved: readonly OffsetRow[], now: number): number {
+    if (this.closed) return 0;
     let total = 0;
     if (!this.opened) {
       this.openFromSaved(saved, now);
@@ -75,7 +92,7 @@ export class FollowedSource {
     if (this.draining && total < budget && (!this.current || this.current.atEof) && this.olds.length === 0) {
       if (this.current) {
         this.lines(this.current, out, true);
-        closeQuietly(this.current.fd);
+        this.current.file.close();
       }
       this.closed = true;
     }
@@ -86,19 +103,22 @@ export class FollowedSource {
   offsetRows(): OffsetRow[] {
     const rows: OffsetRow[] = [];
     for (const f of [...this.olds, ...(this.current ? [this.current] : [])]) {
-      rows.push({ path: this.path, dev: f.dev, ino: f.ino, offset: f.pos - f.splitter.pendingBytes, tag: this.tag, done: this.closed });
+      rows.push({ path: this.path, dev: f.file.dev, ino: f.file.ino, offset: f.pos - f.splitter.pendingBytes, tag: this.tag, done: this.closed });
     }
+    for (const d of this.done.values()) rows.push({ path: this.path, dev: d.dev, ino: d.ino, offset: d.offset, tag: this.tag, done: true });
     return rows;
   }
 
   /** Forgets all open files; the next read reopens from the saved offsets (after a failed commit). */
   reset(): void {
-    for (const f of [...this.olds, ...(this.current ? [this.current] : [])]) closeQuietly(f.fd);
+    for (const f of [...this.olds, ...(this.current ? [this.current] : [])]) f.file.close();
     this.olds = [];
     this.current = null;
+    this.done.clear();
     this.finished = [];
     this.closed = false;
     this.opened = false;
+    this.refused = null;
     this.lastSaved = '';
   }
 
@@ -108,62 +128,107 @@ export class FollowedSource {
 
   private openFromSaved(saved: readonly OffsetRow[], now: number): void {
     const cur = this.openPath();
+    const rows = new Map<string, OffsetRow>();
     for (const row of saved) {
-      if (cur && row.dev === cur.dev && row.ino === cur.ino) {
-        cur.pos = row.offset;
-        continue;
-      }
-      // A file this path had before a restart: it was rotated away (or deleted) since. Find it by
-      // inode next to the path and finish it from its saved offset.
-      const found = findByInode(path.dirname(this.path), row.dev, row.ino);
-      if (found === null) {
-        this.warn(`${this.path}: the file read before (inode ${row.ino}) is gone; lines written to it after offset ${row.offset} could not be read`);
-        this.finished.push({ path: this.path, dev: row.dev, ino: row.ino });
-        continue;
-      }
-      let f: FileState | null = null;
-      try {
-        f = this.openFile(found);
-      } catch {
-        f = null;
-      }
-      if (!f || f.dev !== row.dev || f.ino !== row.ino) {
-        if (f) closeQuietly(f.fd);
-        this.finished.push({ path: this.path, dev: row.dev, ino: row.ino });
-        continue;
-      }
-      f.pos = row.offset;
-      f.rotatedAt = now;
-      this.olds.push(f);
+      if (cur && row.dev === cur.file.dev && row.ino === cur.file.ino) cur.pos = row.offset;
+      else rows.set(idOf(row), row);
     }
     this.current = cur;
+    // The files this path had before (rotated away, perhaps several times, while nobody read
+    // them) are found next to it by inode; files rotated in between that were never seen are
+    // found by name and read from their beginning. On the very first follow (nothing saved),
+    // rotated files already there are older than this follow: they are remembered, not read.
+    const first = saved.length === 0;
+    const olds: Array<{ f: FileState; s: Sibling }> = [];
+    for (const s of this.siblings()) {
+      if (cur && idOf(s) === idOf(cur.file)) continue;
+      const row = rows.get(idOf(s));
+      if (row) rows.delete(idOf(s));
+      else if (!isRotatedName(path.basename(this.path), s.name)) continue;
+      const offset = row ? row.offset : first ? s.size : 0;
+      if (row?.done === true && s.size <= offset) {
+        this.done.set(idOf(s), { dev: s.dev, ino: s.ino, offset });
+        continue;
+      }
+      if (first) {
+        this.done.set(idOf(s), { dev: s.dev, ino: s.ino, offset });
+        continue;
+      }
+      const f = this.openSibling(s);
+      if (!f) continue;
+      f.pos = offset;
+      f.rotatedAt = now;
+      olds.push({ f, s });
+    }
+    for (const row of rows.values()) {
+      if (!row.done) this.warn(`${this.path}: the file read before (inode ${row.ino}) is gone; lines written to it after offset ${row.offset} could not be read`);
+      this.finished.push({ path: this.path, dev: row.dev, ino: row.ino });
+    }
+    this.olds.push(...olds.sort((a, b) => olderFirst(a.s, b.s)).map((o) => o.f));
     if (cur) this.checkTruncated(cur, []);
   }
 
   /** Notices rotation (a different inode at the path, or none) and truncation. */
   private checkPath(out: LineRun[], now: number): void {
     let st: { dev: string; ino: string } | null = null;
+    let what: string | null = null;
     try {
-      const s = statSync(this.path, { bigint: true });
-      st = { dev: String(s.dev), ino: String(s.ino) };
+      const s = lstatLogPath(this.path, this.cfg.root);
+      if (s) (st = { dev: String(s.dev), ino: String(s.ino) }), (what = refusedId(s));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`${this.path}: ${(e as Error).message}`);
+      this.warn(`${this.path}: ${(e as Error).message}`);
     }
     const cur = this.current;
-    if (cur && (st === null || st.dev !== cur.dev || st.ino !== cur.ino)) {
+    if (cur && (st === null || st.dev !== cur.file.dev || st.ino !== cur.file.ino)) {
       // Renamed away or deleted: the writer may still append through its open file; keep reading.
       cur.rotatedAt = now;
       this.olds.push(cur);
       this.current = null;
     }
-    if (!this.current && st) this.current = this.openPath();
-    else if (this.current) this.checkTruncated(this.current, out);
+    if (!this.current && st && what !== this.refused) {
+      this.current = this.openPath();
+      // Rotated again before this poll saw it? Files renamed through the path in between are
+      // next to it under a rotated name: read those (oldest first) before the new one.
+      if (cur && cur !== this.current) this.adoptUnseenSiblings(now);
+    } else if (this.current) this.checkTruncated(this.current, out);
+  }
+
+  /** Rotated files next to the path that this source has never read: followed from offset 0. */
+  private adoptUnseenSiblings(now: number): void {
+    const known = new Set([...this.olds.map((f) => idOf(f.file)), ...this.done.keys(), ...(this.current ? [idOf(this.current.file)] : [])]);
+    const found: Array<{ f: FileState; s: Sibling }> = [];
+    for (const s of this.siblings()) {
+      if (known.has(idOf(s)) || !isRotatedName(path.basename(this.path), s.name)) continue;
+      const f = this.openSibling(s);
+      if (!f) continue;
+      f.rotatedAt = now;
+      found.push({ f, s });
+    }
+    this.olds.push(...found.sort((a, b) => olderFirst(a.s, b.s)).map((o) => o.f));
+  }
+
+  private siblings(): Sibling[] {
+    const dir = path.dirname(this.path);
+    return siblingFiles(dir, this.cfg.root, path.basename(this.path), (name, what) => this.skip(new UnsafeLogFile(path.join(dir, name), what).message));
+  }
+
+  private openSibling(s: Sibling): FileState | null {
+    try {
+      const f = this.openFile(path.join(path.dirname(this.path), s.name));
+      if (idOf(f.file) === idOf(s)) return f;
+      // Renamed again since the directory was listed: the next scan finds it.
+      f.file.close();
+      return null;
+    } catch (e) {
+      if (e instanceof UnsafeLogFile) this.skip(e.message);
+      return null;
+    }
   }
 
   private checkTruncated(f: FileState, out: LineRun[]): void {
     let size: number;
     try {
-      size = fstatSync(f.fd).size;
+      size = f.file.size();
     } catch {
       return;
     }
@@ -177,9 +242,15 @@ export class FollowedSource {
 
   private openPath(): FileState | null {
     try {
-      return this.openFile(this.path);
+      const f = this.openFile(this.path);
+      this.refused = null;
+      return f;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`${this.path}: ${(e as Error).message}`);
+      if (e instanceof UnsafeLogFile) {
+        this.skip(e.message);
+        const st = lstatLogPath(this.path, this.cfg.root);
+        this.refused = st ? refusedId(st) : null;
+      } else if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`${this.path}: ${(e as Error).message}`);
       return null;
     }
   }
@@ -191,7 +262,7 @@ export class FollowedSource {
     while (total < budget) {
       let n: number;
       try {
-        n = readSync(f.fd, buf, 0, buf.length, f.pos);
+        n = f.file.read(buf, f.pos);
       } catch (e) {
         this.warn(`${this.path}: ${(e as Error).message}`);
         f.atEof = true;
@@ -215,11 +286,12 @@ export class FollowedSource {
     if (texts.length) out.push({ tag: this.tag, texts });
   }
 
+  /** A rotated file read to its end: closed, and remembered (by inode, with its offset) as read. */
   private finish(f: FileState, out: LineRun[]): void {
     this.lines(f, out, true);
-    closeQuietly(f.fd);
+    f.file.close();
     this.olds = this.olds.filter((o) => o !== f);
-    this.finished.push({ path: this.path, dev: f.dev, ino: f.ino });
+    this.done.set(idOf(f.file), { dev: f.file.dev, ino: f.file.ino, offset: f.pos });
   }
 
   private warn(m: string): void {
@@ -228,43 +300,25 @@ export class FollowedSource {
     this.cfg.warn(m);
   }
 
-  /** Opens `file` and identifies it by the inode actually opened (not a stat of the path before). */
+  private skip(m: string): void {
+    if (this.warned.has(m)) return;
+    this.warned.add(m);
+    this.cfg.skipped(m);
+  }
+
+  /** Opens `file` (no links, regular files only) and identifies it by the inode actually opened. */
   private openFile(file: string): FileState {
-    const fd = openSync(file, 'r');
-    try {
-      const s = fstatSync(fd, { bigint: true });
-      return { fd, dev: String(s.dev), ino: String(s.ino), pos: 0, splitter: new LineSplitter(this.cfg.maxLineBytes), atEof: false };
-    } catch (e) {
-      closeQuietly(fd);
-      throw e;
-    }
+    return { file: openLogFile(file, this.cfg.root), pos: 0, splitter: new LineSplitter(this.cfg.maxLineBytes), atEof: false };
   }
 }
 
-/** The file in `dir` with this device and inode, or null. */
-export function findByInode(dir: string, dev: string, ino: string): string | null {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return null;
-  }
-  for (const name of names) {
-    const p = path.join(dir, name);
-    try {
-      const s = statSync(p, { bigint: true });
-      if (s.isFile() && String(s.dev) === dev && String(s.ino) === ino) return p;
-    } catch {
-      // raced with a delete: not it
-    }
-  }
-  return null;
+/** Oldest first: by modification time, then by a higher rotation number (app.log.3 before app.log.2). */
+function olderFirst(a: Sibling, b: Sibling): number {
+  if (a.mtimeNs !== b.mtimeNs) return a.mtimeNs < b.mtimeNs ? -1 : 1;
+  return b.name.localeCompare(a.name, 'en', { numeric: true });
 }
 
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
+/** What a refused entry is: its identity and kind and when it last changed (see `refused`). */
+function refusedId(st: { dev: bigint; ino: bigint; mode: bigint; ctimeNs: bigint }): string {
+  return `${st.dev}:${st.ino}:${st.mode}:${st.ctimeNs}`;
 }

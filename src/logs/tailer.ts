@@ -3,6 +3,10 @@
 // (fs.watch on the directories only makes a poll come sooner) and commits lines in batches, each
 // batch in one transaction with the offsets it covers: a kill -9 at any point loses nothing and
 // duplicates nothing, because a restart resumes exactly at the saved offsets.
+// Descriptors: each open file is a LogFile owned by one FollowedSource (safe-open.ts), and every
+// read and close happens inside the poll chain (stop() waits for it), so no descriptor is read
+// after its close or closed twice — a closed source is never read again, even in later rounds
+// of the same poll.
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -24,6 +28,13 @@ export interface LogTailerOptions {
   watch?: boolean;
   /** Problems worth telling the operator about (a file that cannot be read); never fatal. */
   onWarning?: (message: string) => void;
+  /**
+   * Something that is not a regular file (a link, a FIFO, a device) where a server's log file
+   * should be: skipped. Also stored as a line of the server's `kiln` stream.
+   */
+  onSkipped?: (message: string, tags: LogTags) => void;
+  /** Directory below which no link is followed (.kiln/logs); default each file's own directory. */
+  root?: string;
 }
 
 const READ_CHUNK = 1 << 20;
@@ -32,7 +43,12 @@ const SOURCE_BUDGET = 4 << 20;
 
 export class LogTailer {
   private readonly sources = new Map<string, FollowedSource>();
-  private readonly opts: Required<Omit<LogTailerOptions, 'onWarning'>> & { onWarning: (m: string) => void };
+  private readonly opts: Required<Omit<LogTailerOptions, 'onWarning' | 'onSkipped' | 'root'>> &
+    Pick<LogTailerOptions, 'root'> & { onWarning: (m: string) => void; onSkipped: (m: string, t: LogTags) => void };
+  /** The paths last given to setSources: a source that closed while listed again is followed anew. */
+  private wanted = new Map<string, LogTags>();
+  /** Lines about skipped files (stream `kiln`), stored with the next batch. */
+  private readonly meta: LineRun[] = [];
   private readonly readBuffer = Buffer.allocUnsafe(READ_CHUNK);
   private savedByPath = new Map<string, OffsetRow[]>();
   private orphansAdopted = false;
@@ -49,6 +65,8 @@ export class LogTailer {
       rotationGraceMs: opts.rotationGraceMs ?? 2000,
       watch: opts.watch ?? true,
       onWarning: opts.onWarning ?? (() => {}),
+      onSkipped: opts.onSkipped ?? (() => {}),
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
     };
   }
 
@@ -59,6 +77,7 @@ export class LogTailer {
    */
   setSources(sources: ReadonlyArray<LogSource>): void {
     const wanted = new Map(sources.map((s) => [path.resolve(s.path), s.tags] as const));
+    this.wanted = wanted;
     for (const [p, src] of this.sources) if (!wanted.has(p)) src.draining = true;
     for (const [p, tags] of wanted) {
       const src = this.sources.get(p);
@@ -97,11 +116,16 @@ export class LogTailer {
   }
 
   private add(p: string, tags: LogTags): FollowedSource {
-    const src = new FollowedSource(p, tags, this.store.tagId(tags), {
+    const src: FollowedSource = new FollowedSource(p, tags, this.store.tagId(tags), {
       maxLineBytes: this.opts.maxLineBytes,
       rotationGraceMs: this.opts.rotationGraceMs,
       readBuffer: this.readBuffer,
+      ...(this.opts.root !== undefined ? { root: this.opts.root } : {}),
       warn: (m) => this.opts.onWarning(m),
+      skipped: (m) => {
+        this.meta.push({ tag: this.store.tagId({ ...src.tags, stream: 'kiln' }), texts: [`kiln: ${m}`] });
+        this.opts.onSkipped(m, src.tags);
+      },
     });
     this.sources.set(p, src);
     return src;
@@ -118,6 +142,8 @@ export class LogTailer {
       for (let more = true; more; ) {
         more = false;
         for (const src of [...this.sources.values()]) {
+          // Read to its end and let go: its files are closed, nothing of it is touched again.
+          if (src.closed) continue;
           touched.add(src);
           let budget = SOURCE_BUDGET;
           for (;;) {
@@ -142,12 +168,19 @@ export class LogTailer {
       for (const src of this.sources.values()) src.reset();
       throw e;
     }
-    for (const [p, src] of this.sources) if (src.closed) this.sources.delete(p);
+    for (const [p, src] of this.sources) {
+      if (!src.closed) continue;
+      this.sources.delete(p);
+      // Listed again while it was being finished: follow it anew (from the offsets just saved).
+      const tags = this.wanted.get(p);
+      if (tags) this.add(p, tags);
+    }
     this.syncWatchers();
     return stored;
   }
 
   private commit(batch: LineRun[], touched: Set<FollowedSource>): number {
+    if (this.meta.length) batch.push(...this.meta.splice(0));
     const offsets: OffsetRow[] = [];
     const finished = [];
     const saved: Array<[FollowedSource, string]> = [];

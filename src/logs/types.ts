@@ -1,10 +1,13 @@
 // The shapes of the central log store (ARCHITECTURE.md, "Platform services": logs).
 // Every line a server writes is kept with the tags that say where it came from.
 
-/** Which of a server's files a line was read from: its --log-file, or its stdout / stderr. */
-export type LogStream = 'log' | 'stdout' | 'stderr';
+/**
+ * Which of a server's files a line was read from: its --log-file, or its stdout / stderr; or
+ * `kiln`: what Kiln itself says about the server's logs (a log file it refused to read).
+ */
+export type LogStream = 'log' | 'stdout' | 'stderr' | 'kiln';
 
-export const LOG_STREAMS: readonly LogStream[] = ['log', 'stdout', 'stderr'];
+export const LOG_STREAMS: readonly LogStream[] = ['log', 'stdout', 'stderr', 'kiln'];
 
 /** Where a line came from. The control plane knows all of these when it starts a server. */
 export interface LogTags {

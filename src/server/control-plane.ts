@@ -90,6 +90,11 @@ export class ControlPlane {
       kilnDir: paths.kilnDir,
       log,
       retention: spec.logs.retention,
+      // A link, FIFO or device where a server's log should be: skipped, and said in the events.
+      tailer: {
+        root: paths.logsDir,
+        onSkipped: (m, t) => this.event(null, 'logs.skipped', m, { env: t.env, cluster: t.cluster, subject: t.server }),
+      },
       exporters: [
         ...(spec.logs.export.otlp ? [{ kind: 'otlp' as const, endpoint: spec.logs.export.otlp }] : []),
         ...(spec.logs.export.loki ? [{ kind: 'loki' as const, endpoint: spec.logs.export.loki }] : []),
@@ -131,6 +136,8 @@ export class ControlPlane {
     cp.isolation.secureStore();
     await cp.recover();
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log });
+    // Only now: a big store's shrinking (in slices) never delays the first DNS answers.
+    cp.logs.startRetention();
     await cp.listen(opts.tcp);
     cp.reconciler.start();
     cp.interruptedOps.start();

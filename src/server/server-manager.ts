@@ -1,7 +1,7 @@
 // Starts and stops the servers of a group. A server is always new: its row (name, ordinal, port)
 // is written before the process starts, so a crash can never leave a process nobody knows of,
 // and a dead server is never restarted — the group gets a new one with the next ordinal.
-import { readFileSync, existsSync } from 'node:fs';
+import { readLogTail } from '../logs/safe-open.js';
 import { serverName, type ServerGroupName } from '../names/names.js';
 import { serverFlags } from '../deploy/flags.js';
 import { waitHealthy, type CheckResult } from '../deploy/health.js';
@@ -101,8 +101,8 @@ export class ServerManager {
     const logs = this.paths.serverLogs(group.template.env, group.template.cluster, s.name);
     const out: string[] = [];
     for (const [label, file] of [['log', logs.log], ['stdout', logs.stdout], ['stderr', logs.stderr]] as const) {
-      if (!existsSync(file)) continue;
-      const text = readFileSync(file, 'utf8').trimEnd();
+      // The server owns its log directory: no link followed, no FIFO opened (safe-open.ts).
+      const text = (readLogTail(file, this.paths.logsDir) ?? '').trimEnd();
       if (!text) continue;
       out.push(`--- ${label} (${file})`);
       out.push(...text.split('\n').slice(-lines));

@@ -141,8 +141,9 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     dns: { host: raw.dns.host, port: raw.dns.port, rateLimit: raw.dns['rate-limit'] },
     logs: {
       retention: {
-        ...(raw.logs.retention['max-age'] !== undefined ? { maxAgeMs: raw.logs.retention['max-age'] } : {}),
-        ...(raw.logs.retention['max-size-mb'] !== undefined ? { maxBytes: raw.logs.retention['max-size-mb'] * 1024 * 1024 } : {}),
+        // 0 turns a bound off (both 0: the store is never pruned).
+        ...(raw.logs.retention['max-age'] > 0 ? { maxAgeMs: raw.logs.retention['max-age'] } : {}),
+        ...(raw.logs.retention['max-size-mb'] > 0 ? { maxBytes: raw.logs.retention['max-size-mb'] * 1024 * 1024 } : {}),
       },
       export: {
         ...(raw.logs.export.otlp !== undefined ? { otlp: raw.logs.export.otlp } : {}),

@@ -263,10 +263,10 @@ export const projectSchema = obj({
     obj({
       retention: withDefault(
         obj({
-          'max-age': optional(duration(), 'Lines older than this are deleted from the central store.', 'kept'),
-          'max-size-mb': optional(int(1, 10_000_000), 'The central store is kept under this many megabytes, oldest lines first.', 'unbounded'),
+          'max-age': withDefault(duration(), 'Lines older than this are deleted from the central store; `0s` keeps lines of any age.', 30 * 86_400_000),
+          'max-size-mb': withDefault(int(0, 10_000_000), 'The central store is kept under this many megabytes, oldest lines first; `0`: no size bound.', 1024),
         }),
-        'How long the central log store (.kiln/logs.db) keeps lines.',
+        'How long the central log store (.kiln/logs.db) keeps lines: on by default, checked after the DNS server is up and then every 10 minutes, a few hundred chunks per step so DNS and the API keep answering.',
       ),
       export: withDefault(
         obj({

@@ -104,9 +104,10 @@ describe('deploy on the podman runtime', () => {
       const name = spawnSync('podman', ['inspect', '--format', '{{.Name}}', c], { env: pod.env, encoding: 'utf8' }).stdout;
       assert.deepEqual(secrets, name.includes('.web-') ? ['/run/kiln/secrets/web_token'] : name.includes('.api-') ? ['/run/kiln/secrets/orders_url'] : [], `${name}: ${mounts}`);
     }
-    // The app wrote its log through --log-file into the mounted log directory on the host.
+    // The app wrote its log through --log-file into its own mounted log directory on the host.
     const logDir = path.join(p.dir, '.kiln', 'logs', 'staging', 'api-http-staging');
-    assert.ok(fs.readdirSync(logDir).some((f) => f.endsWith('.log') && fs.readFileSync(path.join(logDir, f), 'utf8').includes('"listening"')));
+    const servers = fs.readdirSync(logDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    assert.ok(servers.some((s) => fs.readFileSync(path.join(logDir, s, `${s}.log`), 'utf8').includes('"listening"')), `no server log in ${logDir}: ${servers.join(', ')}`);
   });
 
   test('orders go to PostgreSQL through the proxy; the URL reaches the container only as a mounted file', async () => {

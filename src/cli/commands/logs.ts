@@ -16,7 +16,8 @@ export const logsCommand: CommandDef = {
   description:
     'Shows the newest lines Kiln collected from every server of a cluster (its --log-file, stdout\n' +
     'and stderr), oldest first. --grep takes a substring, or /regex/flags. With -f, keeps printing\n' +
-    'new lines as servers write them, until Ctrl-C.',
+    'new lines as servers write them, until Ctrl-C. On a terminal, control characters and escape\n' +
+    'sequences in a line are shown escaped (\\x1b), never obeyed; piped output and --json keep the text.',
   positionals: [{ name: 'cluster', required: false, description: 'cluster, e.g. web-http-dev (all when omitted)' }],
   options: {
     env: { type: 'string', short: 'e', value: '<env>', description: 'only this environment' },
@@ -26,7 +27,7 @@ export const logsCommand: CommandDef = {
     grep: { type: 'string', short: 'g', value: '<text>', description: 'lines containing this text, or matching /regex/flags' },
     build: { type: 'string', value: '<vNNN>', description: 'only the server group of this build, e.g. v004 (needs <cluster>)' },
     server: { type: 'string', value: '<server>', description: 'only this server, e.g. web-http-dev-v004-1' },
-    stream: { type: 'string', value: '<stream>', description: 'only log, stdout or stderr' },
+    stream: { type: 'string', value: '<stream>', description: 'only log, stdout, stderr, or kiln (what Kiln says about a server\'s logs, e.g. a skipped file)' },
     lines: { type: 'string', short: 'n', value: '<n>', description: 'how many of the newest lines to show', default: String(DEFAULT_LINES) },
   },
   json: true,
@@ -39,7 +40,9 @@ export const logsCommand: CommandDef = {
   async run(ctx) {
     const q = logsQuery(ctx.positionals[0], ctx.options);
     const kilnDir = findKilnDir(ctx.cwd);
-    const print = (l: Parameters<typeof formatLogLine>[0]): void => ctx.out(formatLogLine(l, ctx.json));
+    // Escape sequences an app wrote are shown, not obeyed, when a person reads them on a terminal.
+    const terminal = process.stdout.isTTY === true;
+    const print = (l: Parameters<typeof formatLogLine>[0]): void => ctx.out(formatLogLine(l, ctx.json, { terminal }));
     if (ctx.options.follow === true) {
       const ac = new AbortController();
       const stop = (): void => ac.abort();
