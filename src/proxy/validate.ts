@@ -182,7 +182,8 @@ export function validateRouteTable(x: unknown): Validation {
     if (!Array.isArray(x.trustedProxies)) c.fail('trustedProxies', 'must be an array of CIDR ranges');
     else {
       x.trustedProxies.forEach((r, i) => {
-        const problem = typeof r === 'string' ? cidrProblem(r) : `must be a CIDR range string, got ${JSON.stringify(r)}`;
+        const bad = typeof r === 'string' ? cidrProblem(r) : 'must be a CIDR range string';
+        const problem = bad === null ? null : `${bad}, got ${JSON.stringify(r)}`;
         if (problem !== null) c.fail(`trustedProxies[${i}]`, problem);
         else trusted.push(r as string);
       });

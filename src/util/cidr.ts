@@ -9,18 +9,18 @@ export interface Cidr {
   family: 'ipv4' | 'ipv6';
 }
 
-/** The range `s` names, or why it is not one. */
+/** The range `s` names, or why it is not one (without `s`: callers name the value as they show it). */
 export function parseCidr(s: string): Cidr | string {
   const slash = s.indexOf('/');
   const address = slash === -1 ? s : s.slice(0, slash);
   const v = isIP(address);
-  if (v === 0) return `must be an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8, got ${JSON.stringify(s)}`;
+  if (v === 0) return 'must be an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8';
   const family = v === 4 ? 'ipv4' : 'ipv6';
   const max = v === 4 ? 32 : 128;
   if (slash === -1) return { address, prefix: max, family };
   const bits = s.slice(slash + 1);
   if (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) {
-    return `must be a CIDR range whose prefix length is 0-${max}, got ${JSON.stringify(s)}`;
+    return `must be a CIDR range whose prefix length is 0-${max}`;
   }
   return { address, prefix: Number(bits), family };
 }
