@@ -2,8 +2,9 @@
 // to the hot path costs (issue 11: the request-head builder must cost at most 3% of req/s).
 //   before  wrk -> kiln proxy from <before-dist> -> backend
 //   after   wrk -> kiln proxy from <after-dist>  -> backend
-// Runs alternate A B B A ... so drift on a shared machine hits both alike; the figure is the ratio
-// of the medians (after/before) of requests/s, and of the CPU time per request each proxy spent.
+// Runs alternate A B B A ... so drift on a shared machine hits both alike; the figures are the
+// ratios (after/before) of requests/s and of the CPU time per request each proxy spent: of the
+// medians, and the median of each run's pair.
 // Requests carry the headers a browser behind a CDN sends (Accept, User-Agent, Connection,
 // X-Forwarded-For...), since the head is what changed.
 //
@@ -114,11 +115,16 @@ async function main() {
     };
     result.rpsRatio = result.after.rps / result.before.rps;
     result.cpuRatio = result.after.cpuUsPerReq / result.before.cpuUsPerReq;
+    // Each run's two samples were taken back to back: the median of their ratios cancels the
+    // machine's drift between runs better than the ratio of the medians.
+    result.pairedRpsRatio = median(after.samples.map((s, i) => s.rps / before.samples[i].rps));
+    result.pairedCpuRatio = median(after.samples.map((s, i) => s.cpuUsPerReq / before.samples[i].cpuUsPerReq));
     if (opts.json) return void console.log(JSON.stringify({ ...result, samples: variants.map((v) => v.samples) }, null, 2));
     console.log(`\nproxy A/B: ${opts.runs} interleaved runs x ${opts.duration}s, ${opts.connections} connections, ${HEADERS.length} request headers`);
     console.log(`before ${opts.before}: ${result.before.rps.toFixed(0)} req/s (median), ${result.before.cpuUsPerReq.toFixed(1)} us CPU/req`);
     console.log(`after  ${opts.after}: ${result.after.rps.toFixed(0)} req/s (median), ${result.after.cpuUsPerReq.toFixed(1)} us CPU/req`);
-    console.log(`after/before req/s ${(result.rpsRatio * 100).toFixed(1)}%, CPU per request ${(result.cpuRatio * 100).toFixed(1)}%`);
+    console.log(`after/before req/s ${(result.rpsRatio * 100).toFixed(1)}%, CPU per request ${(result.cpuRatio * 100).toFixed(1)}% (ratio of medians)`);
+    console.log(`after/before req/s ${(result.pairedRpsRatio * 100).toFixed(1)}%, CPU per request ${(result.pairedCpuRatio * 100).toFixed(1)}% (median of per-run ratios)`);
   } finally {
     const exited = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r)));
     children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
