@@ -1,42 +1,17 @@
-// Forwarding one client request to a group's backends: the proxy's hot path.
-//
-// Headers are handled as flat raw arrays (name, value, name, value...) end to end: Node parses
-// `req.headers` lazily, and skipping that object is a measurable share of the per-request cost;
-// the backend side is the small client in upstream.ts rather than http.request, for the same reason. A request whose connection to a backend fails before any response byte is
-// retried on another backend when that is safe (no request body), which is what lets a killed
-// server or a keep-alive socket closed by an old backend drop no client request. When no server
+// Forwarding one client request to a group's backends: the proxy's hot path. The head the
+// backend gets is built in request-head.ts; the backend side is the small client in upstream.ts
+// rather than http.request, as Node's general client costs more than the rest together. A request
+// whose connection to a backend fails before any response byte is retried on another backend when
+// that is safe (no request body), which is what lets a killed server or a keep-alive socket
+// closed by an old backend drop no client request. When no server
 // of the active group accepted it, it goes on to the cluster's kept group (the fallback), so a
 // group whose servers are all dead (a crash loop before its rollback) fails no request either.
 import * as http from 'node:http';
 import type { BackendTarget, GroupTarget, Router } from './router.js';
 import type { Stats } from './stats.js';
 import type { UpstreamConn, UpstreamHandler, UpstreamPool } from './upstream.js';
-import { hostProblem, originForm } from './request-target.js';
-import { normalizeHost } from './validate.js';
-
-/** The port part of "host:port" ("" when absent), compared along with the host. */
-function hostPort(h: string): string {
-  const end = h.lastIndexOf(']');
-  const colon = h.indexOf(':', end + 1);
-  return colon === -1 ? '' : h.slice(colon + 1);
-}
-
-/** Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Expect, which
- * Node's server already answered for the client. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'expect',
-]);
-
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+import { connectionTokens, HOP_BY_HOP } from './hop-by-hop.js';
+import { backendHead, type IncomingInfo } from './request-head.js';
 
 /** Methods that are safe to send twice even when the first attempt may have reached the server. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -47,90 +22,12 @@ export interface ForwarderOptions {
   pool: UpstreamPool;
 }
 
-export interface IncomingInfo {
-  /** Headers to send upstream (hop-by-hop removed, X-Forwarded-* set), flat. */
-  headers: string[];
-  /** The Host header as the client sent it, if any. */
-  host: string | undefined;
-  /** True when the request carries a body (Content-Length > 0 or Transfer-Encoding). */
-  hasBody: boolean;
-  /** The body came with Transfer-Encoding (so it goes on chunked; its length is unknown). */
-  chunked: boolean;
-  /** Why the proxy refuses the request with 400 before it reaches any backend, or null. */
-  problem: string | null;
-}
-
-/** Drops the tokens a Connection header names, besides the fixed hop-by-hop set. */
-function connectionTokens(value: string): Set<string> | null {
-  if (value.length <= 10) {
-    const v = value.toLowerCase();
-    if (v === 'keep-alive' || v === 'close') return null;
-  }
-  let extra: Set<string> | null = null;
-  for (const t of value.split(',')) {
-    const tok = t.trim().toLowerCase();
-    if (tok === '' || tok === 'close' || tok === 'keep-alive') continue;
-    (extra ??= new Set()).add(tok);
-  }
-  return extra;
-}
-
 function filterNamed(flat: string[], names: Set<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     if (!names.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
   }
   return out;
-}
-
-/** Reads the request's raw headers once: what to forward, the Host, whether there is a body. */
-export function inspectRequest(req: http.IncomingMessage): IncomingInfo {
-  const raw = req.rawHeaders;
-  const headers: string[] = [];
-  let host: string | undefined;
-  let xff: string | undefined;
-  let hasBody = false;
-  let chunked = false;
-  let extra: Set<string> | null = null;
-  let hosts = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
-    if (lower === 'host') {
-      host = value;
-      hosts++;
-      headers.push(name, value);
-    } else if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'transfer-encoding') hasBody = chunked = true;
-      else if (lower === 'connection') extra = connectionTokens(value);
-    } else if (FORWARDED.has(lower)) {
-      // Kept from the client only for X-Forwarded-For, which is a chain; Host and Proto are ours.
-      if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
-    } else {
-      if (lower === 'content-length' && value !== '0') hasBody = true;
-      headers.push(name, value);
-    }
-  }
-  let problem = hostProblem(hosts);
-  // An absolute-form target goes on in origin form; its authority is the host (and must agree
-  // with the Host header), so the proxy and the backend cannot disagree about it.
-  const target = originForm(req.url ?? '/');
-  if (!target.ok) problem ??= target.problem;
-  else if (target.authority !== null) {
-    if (host === undefined) {
-      host = target.authority;
-      headers.push('Host', host);
-    } else if (normalizeHost(host) !== normalizeHost(target.authority) || hostPort(host) !== hostPort(target.authority)) {
-      problem ??= `the Host header "${host.slice(0, 255)}" differs from the request URI's host "${target.authority.slice(0, 255)}"`;
-    }
-    req.url = target.path;
-  }
-  const addr = req.socket.remoteAddress ?? '';
-  headers.push('X-Forwarded-For', xff === undefined ? addr : `${xff}, ${addr}`);
-  if (host !== undefined) headers.push('X-Forwarded-Host', host);
-  headers.push('X-Forwarded-Proto', 'http');
-  return { headers: extra ? filterNamed(headers, extra) : headers, host, hasBody, chunked, problem };
 }
 
 /** The backend's response headers without the hop-by-hop ones, flat. */
@@ -164,16 +61,6 @@ export function replyPlain(res: http.ServerResponse, status: number, body: strin
 
 export function isRefusal(code: string | undefined): boolean {
   return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
-}
-
-/** "GET /path HTTP/1.1\r\nName: value\r\n...\r\n", with the body framing the backend needs. */
-function requestHead(method: string, url: string, info: IncomingInfo, backend: BackendTarget): string {
-  let head = method + ' ' + url + ' HTTP/1.1\r\n';
-  const h = info.headers;
-  for (let i = 0; i < h.length; i += 2) head += h[i] + ': ' + h[i + 1] + '\r\n';
-  if (info.host === undefined) head += `Host: ${backend.host}:${backend.port}\r\n`;
-  if (info.chunked) head += 'Transfer-Encoding: chunked\r\n';
-  return head + '\r\n';
 }
 
 /** Streams the client's request body to the backend socket, re-chunking it if it came chunked. */
@@ -287,7 +174,7 @@ export function createForwarder(opts: ForwarderOptions) {
           replyPlain(res, 502, `bad gateway: backend ${backend.server} failed: ${err.message}${code ? ` (${code})` : ''}\n`);
         },
       };
-      const conn = pool.request(backend, requestHead(method, url, info, backend), noResponseBody, handler);
+      const conn = pool.request(backend, backendHead(method, url, info, backend), noResponseBody, handler);
       upstream = conn;
       if (info.hasBody) sendBody(req, conn, info.chunked);
     };

@@ -5,7 +5,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import { createAdminServer, listenAdmin, type AdminReply } from './admin.js';
-import { createForwarder, inspectRequest, replyPlain, type IncomingInfo } from './forward.js';
+import { createForwarder, replyPlain } from './forward.js';
+import { inspectRequest, type IncomingInfo } from './request-head.js';
+import { AddressSet } from '../util/cidr.js';
 import { closeGracefully, createPublicServer, listen, PortListeners } from './listeners.js';
 import { createLogger } from './log.js';
 import { Router, type Resolution } from './router.js';
@@ -59,6 +61,8 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   if (loaded.problem !== null) log(`starting with an empty route table: ${loaded.problem}`);
   let table: RouteTable = loaded.table;
   router.apply(table);
+  // Peers whose X-Forwarded-*, Forwarded and X-Real-IP are passed on (request-head.ts).
+  let trusted = new AddressSet(table.trustedProxies ?? []);
 
   // `port` is the cluster port the request came in on, or 0 for the Host-routed main listener.
   // Null when `r` names a group to forward to; otherwise the proxy's own answer.
@@ -89,7 +93,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     (port: number, resolve: (info: IncomingInfo) => Resolution | undefined): UpgradeHandler =>
     (req, socket, head, resume) => {
       stats.requests++;
-      const info = inspectRequest(req);
+      const info = inspectRequest(req, trusted);
       const r = resolve(info);
       const no = refusal(info, r, port);
       if (no !== null) replyRaw(socket, no.status, no.message);
@@ -104,14 +108,14 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   const main = createPublicServer(
     (req, res) => {
-      const info = inspectRequest(req);
+      const info = inspectRequest(req, trusted);
       dispatch(req, res, info, router.byHost(info.host), 0);
     },
     upgradeOn(0, (info) => router.byHost(info.host)),
   );
   const ports = new PortListeners(
     opts.listenHost,
-    (port) => (req, res) => dispatch(req, res, inspectRequest(req), router.byPort(port), port),
+    (port) => (req, res) => dispatch(req, res, inspectRequest(req, trusted), router.byPort(port), port),
     log,
     PORT_DRAIN_MS,
     (port) => upgradeOn(port, () => router.byPort(port)),
@@ -149,6 +153,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       table = next;
       router.apply(table);
+      trusted = new AddressSet(table.trustedProxies ?? []);
       log(`applied route table version ${table.version} (${table.clusters.length} clusters)`);
       const warnings = await ports.sync(clusterPorts(table));
       const openPorts = new Set(ports.ports());

@@ -40,6 +40,12 @@ export interface RouteTable {
   /** Increases with every change the control plane makes; the proxy ignores older tables. */
   version: number;
   clusters: ClusterRoute[];
+  /**
+   * Address ranges (CIDR, or one address) of proxies in front of this one (kiln.yaml's
+   * `proxy.trusted-proxies`): only from these are a client's X-Forwarded-*, Forwarded and
+   * X-Real-IP passed on. Absent: none.
+   */
+  trustedProxies?: string[];
 }
 
 export const EMPTY_ROUTE_TABLE: RouteTable = { version: 0, clusters: [] };

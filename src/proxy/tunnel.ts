@@ -7,7 +7,8 @@
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { isRefusal, responseHeaders, type IncomingInfo } from './forward.js';
+import { isRefusal, responseHeaders } from './forward.js';
+import { backendHead, type IncomingInfo } from './request-head.js';
 import type { BackendTarget, GroupTarget, Router } from './router.js';
 import type { Stats } from './stats.js';
 import type { Tunnels } from './tunnels.js';
@@ -131,9 +132,7 @@ export function createUpgrader(opts: UpgraderOptions) {
     const url = req.url ?? '/';
 
     const attempt = (backend: BackendTarget): void => {
-      let head = 'GET ' + url + ' HTTP/1.1\r\n' + headLines(info.headers);
-      if (info.host === undefined) head += `Host: ${backend.host}:${backend.port}\r\n`;
-      head += 'Connection: Upgrade\r\nUpgrade: ' + protocol + '\r\n\r\n';
+      const head = backendHead('GET', url, info, backend, 'Connection: Upgrade\r\nUpgrade: ' + protocol + '\r\n');
       const handler: UpstreamHandler = {
         onUpgrade(status, reason, headers, backendSocket, rest) {
           client.off('close', onClientGone);

@@ -2,6 +2,7 @@
 // The proxy never serves from a table it has not checked: a bad PUT is refused whole (400) and
 // the running table is kept, so a control-plane bug cannot blank out production routing.
 import { isDnsLabel } from '../names/names.js';
+import { cidrProblem } from '../util/cidr.js';
 import type { Backend, ClusterRoute, GroupRoute, RouteTable } from './routes.js';
 
 export type Validation = { ok: true; table: RouteTable } | { ok: false; errors: string[] };
@@ -142,7 +143,7 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
 export function validateRouteTable(x: unknown): Validation {
   const c = new Checker();
   if (!isObject(x)) return { ok: false, errors: ['route table must be a JSON object {version, clusters}'] };
-  c.keys('table', x, ['version', 'clusters'], ['version', 'clusters']);
+  c.keys('table', x, ['version', 'clusters', 'trustedProxies'], ['version', 'clusters']);
   if (typeof x.version !== 'number' || !Number.isSafeInteger(x.version) || x.version < 0) {
     c.fail('version', `must be a non-negative integer, got ${JSON.stringify(x.version)}`);
   }
@@ -176,6 +177,20 @@ export function validateRouteTable(x: unknown): Validation {
       for (const h of g.hosts) claim(hostOwner, normalizeHost(h), `group ${g.name}`, 'host');
     }
   }
+  const trusted: string[] = [];
+  if (x.trustedProxies !== undefined) {
+    if (!Array.isArray(x.trustedProxies)) c.fail('trustedProxies', 'must be an array of CIDR ranges');
+    else {
+      x.trustedProxies.forEach((r, i) => {
+        const bad = typeof r === 'string' ? cidrProblem(r) : 'must be a CIDR range string';
+        const problem = bad === null ? null : `${bad}, got ${JSON.stringify(r)}`;
+        if (problem !== null) c.fail(`trustedProxies[${i}]`, problem);
+        else trusted.push(r as string);
+      });
+    }
+  }
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
-  return { ok: true, table: { version: x.version as number, clusters } };
+  const table: RouteTable = { version: x.version as number, clusters };
+  if (x.trustedProxies !== undefined) table.trustedProxies = trusted;
+  return { ok: true, table };
 }

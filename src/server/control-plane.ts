@@ -263,7 +263,7 @@ export class ControlPlane {
 
   async pushRoutes(): Promise<void> {
     const version = this.state.nextCounter('routes');
-    await this.proxy.push(buildRouteTable(this.state, this.spec.domain, version));
+    await this.proxy.push(buildRouteTable(this.state, this.spec.domain, version, this.spec.proxy.trustedProxies));
     // After the proxy: a name never points at a group before the proxy routes to it.
     this.refreshZone();
   }

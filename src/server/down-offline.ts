@@ -47,7 +47,7 @@ export async function downOffline(projectDir: string, env: string | undefined, l
     const pushRoutes = async (): Promise<void> => {
       if (!proxy.isRunning()) return; // it restores stale routes at start, then gets a fresh table
       state.raiseCounter('routes', await proxy.currentVersion());
-      await proxy.push(buildRouteTable(state, spec.domain, state.nextCounter('routes')));
+      await proxy.push(buildRouteTable(state, spec.domain, state.nextCounter('routes'), spec.proxy.trustedProxies));
     };
     const r = await teardown({ state, servers, pushRoutes }, env, (_k, m) => log(m));
     if (!env) await proxy.stop();

@@ -7,7 +7,8 @@ import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js'
 /** The states of a group kept for instant rollback (see deploy/execute.ts and crash-loop-action.ts). */
 const KEPT_GROUP_STATES = ['disabled', 'draining'] as const;
 
-export function buildRouteTable(state: RuntimeState, domain: string, version: number): RouteTable {
+/** `trustedProxies`: kiln.yaml's `proxy.trusted-proxies`, passed to the proxy with the routes. */
+export function buildRouteTable(state: RuntimeState, domain: string, version: number, trustedProxies: readonly string[] = []): RouteTable {
   const backendsOf = (group: string): Backend[] =>
     // Only servers that passed their health check take traffic.
     state
@@ -38,5 +39,5 @@ export function buildRouteTable(state: RuntimeState, domain: string, version: nu
         groups,
       };
     });
-  return { version, clusters };
+  return { version, clusters, ...(trustedProxies.length > 0 ? { trustedProxies: [...trustedProxies] } : {}) };
 }

@@ -137,7 +137,12 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     dir,
     project: raw.project,
     domain: raw.domain ?? `${raw.project}.test`,
-    proxy: { host: raw.proxy.host, port: raw.proxy.port, tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'] },
+    proxy: {
+      host: raw.proxy.host,
+      port: raw.proxy.port,
+      tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'],
+      ...(raw.proxy['trusted-proxies'].length > 0 ? { trustedProxies: raw.proxy['trusted-proxies'] } : {}),
+    },
     dns: { host: raw.dns.host, port: raw.dns.port, rateLimit: raw.dns['rate-limit'] },
     logs: {
       retention: {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { MAX_LABEL, partProblem } from '../names/names.js';
 import { DATA_ENGINES, RUNTIMES } from './types.js';
 import { FLAG_REFERENCE_FORMS } from './flagref.js';
+import { cidrProblem } from '../util/cidr.js';
 import {
   duration,
   int,
@@ -243,6 +244,10 @@ export const projectSchema = obj({
         duration(),
         'An upgraded (WebSocket) connection through the proxy is closed, both sides, after no byte has flowed either way for this long; `0s` never closes them.',
         3_600_000,
+      ),
+      'trusted-proxies': withDefault(
+        list(str('address range', { check: cidrProblem })),
+        'Addresses (CIDR ranges such as `10.0.0.0/8`, or single addresses) of proxies in front of Kiln\'s. Only from these are a client\'s `X-Forwarded-For`/`-Host`/`-Proto`, `Forwarded` and `X-Real-IP` passed on to servers; from anyone else they are dropped and the proxy sets its own (docs/proxy.md).',
       ),
     }),
     'The data plane (`kiln proxy`).',

@@ -144,6 +144,8 @@ export interface ProxySpec {
   port: number;
   /** An upgraded (WebSocket) connection with no bytes either way for this long is closed. */
   tunnelIdleTimeoutMs?: number;
+  /** CIDR ranges of proxies in front of this one, whose forwarding headers are believed. */
+  trustedProxies?: string[];
 }
 
 export interface ProjectSpec {
