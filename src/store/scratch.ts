@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 
 export const SCRATCH_DIR = 'tmp';
 
@@ -43,9 +44,26 @@ export interface Scratch {
   readonly name: string;
   /** Also run when the entry is removed, on an interrupt too (e.g. remove the build's container). */
   onRemove(fn: () => void): void;
+  /**
+   * A command that undoes what this entry made outside itself (`podman rm -f` of a build
+   * container), run when the entry is removed: by this process, or by the sweep after a kill -9.
+   * Recorded in the entry (a directory), so the sweep knows it.
+   */
+  cleanupCommand(cmd: CleanupCommand): void;
   /** Removes it (kills processes working inside it first); idempotent. */
   remove(): void;
 }
+
+export interface CleanupCommand {
+  file: string;
+  args: string[];
+  /** Added to the environment (e.g. CONTAINERS_CONF). */
+  env?: Record<string, string>;
+}
+
+/** In a scratch directory: the cleanup commands of its owner (0600, beside the work tree). */
+const CLEANUP_FILE = '.kiln-cleanup.json';
+const CLEANUP_TIMEOUT_MS = 30_000;
 
 const live = new Set<Scratch>();
 
@@ -56,10 +74,16 @@ function makeEntry(kilnDir: string, kind: string, ext: string): Scratch {
   const name = `${kind}-${process.pid}-${crypto.randomBytes(4).toString('hex')}${ext}`;
   const p = path.join(root, name);
   const hooks: Array<() => void> = [];
+  const cmds: CleanupCommand[] = [];
   const entry: Scratch = {
     path: p,
     name,
     onRemove: (fn) => void hooks.push(fn),
+    cleanupCommand: (cmd) => {
+      cmds.push(cmd);
+      writeCleanupFile(p, cmds);
+      hooks.push(() => runCleanup(cmd));
+    },
     remove: () => {
       if (!live.delete(entry)) return;
       for (const fn of hooks.splice(0)) {
@@ -135,7 +159,10 @@ export function sweepScratch(kilnDir: string): SweepResult {
   for (const name of list(root)) {
     if (!SCRATCH_NAME.test(name) || !dead(name)) continue;
     const p = path.join(root, name);
-    if (isRealDir(p)) result.killed.push(...killProcessesInside(p));
+    if (isRealDir(p)) {
+      result.killed.push(...killProcessesInside(p));
+      for (const cmd of readCleanupFile(p)) runCleanup(cmd);
+    }
     if (removeEntry(p)) result.removed.push(path.join(SCRATCH_DIR, name));
   }
   const visit = (rel: string, depth: number): void => {
@@ -178,6 +205,40 @@ export function installInterruptCleanup(): void {
     };
     process.on(sig, handler);
   }
+}
+
+function writeCleanupFile(dir: string, cmds: CleanupCommand[]): void {
+  const file = path.join(dir, CLEANUP_FILE);
+  const tmp = `${file}.new`;
+  fs.writeFileSync(tmp, JSON.stringify(cmds), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * The cleanup commands a dead owner recorded. Read without following a link or blocking on a
+ * FIFO (a build runs in the directory's work tree); anything malformed is ignored.
+ */
+function readCleanupFile(dir: string): CleanupCommand[] {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path.join(dir, CLEANUP_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > 64 * 1024 || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return [];
+    const parsed = JSON.parse(fs.readFileSync(fd, 'utf8')) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (c): c is CleanupCommand =>
+        typeof c === 'object' && c !== null && typeof (c as CleanupCommand).file === 'string' && Array.isArray((c as CleanupCommand).args) && (c as CleanupCommand).args.every((a) => typeof a === 'string'),
+    );
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function runCleanup(cmd: CleanupCommand): void {
+  spawnSync(cmd.file, cmd.args, { stdio: 'ignore', timeout: CLEANUP_TIMEOUT_MS, env: { ...process.env, ...(cmd.env ?? {}) } });
 }
 
 function list(dir: string): string[] {

@@ -1,8 +1,8 @@
 // Building an app: copy its source into a scratch directory, run the service's build command
 // there (argv, no shell), pack the output as a deterministic tar layer, store it in the OCI
-// layout. The source directory is never written to, and the scratch copy is always removed.
+// layout. The source directory is never written to, and the scratch copy is always removed: at
+// the end, on Ctrl-C, or by the next command after a kill -9 (it is a .kiln/tmp/build-<pid>-… entry).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { KilnError } from '../../errors.js';
@@ -10,7 +10,7 @@ import type { Digest } from '../../release/types.js';
 import type { ProjectSpec, ServiceSpec } from '../../spec/types.js';
 import { MEDIA, OciLayout } from '../../store/oci-layout.js';
 import { packDirectory } from '../../image/tar.js';
-import { removeReadOnlyTree } from '../../image/tar-extract.js';
+import { scratchDir, type Scratch } from '../../store/scratch.js';
 
 export interface BuiltApp {
   /** Digest of the uncompressed tar layer. */
@@ -26,12 +26,15 @@ export interface BuildOptions {
   onProgress?: (line: string) => void;
   /**
    * Where the build command runs: by default on this host; a container runtime passes a
-   * function returning the command that runs `argv` in `dir` inside the service's OS image.
+   * function returning the command that runs `argv` in `dir` inside the service's OS image
+   * (it records how to remove what it makes, e.g. its container, with scratch.cleanupCommand).
    */
-  buildIn?: { describe: string; wrap: (argv: string[], dir: string) => { file: string; args: string[]; env?: NodeJS.ProcessEnv } };
+  buildIn?: { describe: string; wrap: BuildWrap };
   /** Called with the packed layer's digest before anything is stored; throwing stops the build. */
   beforeStore?: (digest: string) => void;
 }
+
+export type BuildWrap = (argv: string[], dir: string, scratch: Scratch) => { file: string; args: string[]; env?: NodeJS.ProcessEnv };
 
 // Not part of an app's source; a build that needs node_modules makes them (npm ci).
 const SKIP_IN_COPY = new Set(['.git', '.kiln', 'node_modules']);
@@ -59,10 +62,11 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
       hint: 'fix services.' + service + '.app.path in kiln.yaml',
     });
   }
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-build-${service}-`));
+  const buildIn = opts.buildIn;
+  const scratch = scratchDir(opts.kilnDir, 'build');
   try {
-    const work = path.join(scratch, 'src');
-    progress(`copying ${path.relative(spec.dir, srcDir) || '.'} to scratch directory ${scratch}`);
+    const work = path.join(scratch.path, 'src');
+    progress(`copying ${path.relative(spec.dir, srcDir) || '.'} to scratch directory ${scratch.path}`);
     fs.cpSync(srcDir, work, {
       recursive: true,
       verbatimSymlinks: true,
@@ -70,14 +74,14 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     });
     if (svc.app.build && svc.app.build.length > 0) {
       progress(`building: ${svc.app.build.join(' ')}${opts.buildIn ? ` (in ${opts.buildIn.describe})` : ''}`);
-      await runBuild(svc.app.build, work, service, progress, opts.buildIn?.wrap);
+      await runBuild(svc.app.build, work, service, progress, buildIn ? (argv, dir) => buildIn.wrap(argv, dir, scratch) : undefined);
     }
     const outDir = outputDir(work, svc, service, spec.file);
     progress('packing the app layer');
     const packed = await packDirectory(outDir, {
       prefix: 'app/',
       exclude: svc.app.exclude,
-      outFile: path.join(scratch, 'layer.tar'),
+      outFile: path.join(scratch.path, 'layer.tar'),
       displayName: path.join(svc.app.path, svc.app.output ?? ''),
     });
     // Checked before storing: a refused build (e.g. a tag conflict) leaves the store untouched.
@@ -89,7 +93,7 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     progress(`packed ${packed.files} files, ${packed.size} bytes: ${packed.digest}`);
     return { digest: packed.digest, size: packed.size, files: packed.files };
   } finally {
-    removeReadOnlyTree(scratch);
+    scratch.remove();
   }
 }
 
