@@ -3,7 +3,8 @@
 // never piles up (issue 11, defect 12: scratch copies of apps of GBs, partial blobs, temp files
 // holding a secret value).
 //
-//   .kiln/tmp/<kind>-<pid>-<rand>[.ext]     scratch entries (build copies, layers, downloads)
+//   .kiln/tmp/<kind>-<pid>-<rand>[.ext]     scratch entries (layers, downloads)
+//   $TMPDIR/kiln-scratch-<store>/<kind>-…   ones another uid must reach (app build copies)
 //   <dir>/.<name>.tmp-<pid>-<rand>[-wal…]   a file being written atomically beside its target
 //                                           (atomic.ts tempPathFor: blobs, secrets, index.json)
 //
@@ -15,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 
 export const SCRATCH_DIR = 'tmp';
@@ -35,6 +37,26 @@ const SIBLING_DIRS: Array<{ dir: string; depth: number }> = [
 /** .kiln/tmp: private to Kiln's user. */
 export function scratchRoot(kilnDir: string): string {
   return path.join(kilnDir, SCRATCH_DIR);
+}
+
+/**
+ * For entries another uid must reach (a build run as the store's unprivileged build user, which
+ * may not enter .kiln): $TMPDIR/kiln-scratch-<store id>, one per store, 0711 (entered, not listed).
+ * Swept like .kiln/tmp, by commands run with the same TMPDIR.
+ */
+export function sharedScratchRoot(kilnDir: string): string {
+  const id = crypto.createHash('sha256').update(path.resolve(kilnDir)).digest('hex').slice(0, 16);
+  return path.join(os.tmpdir(), `kiln-scratch-${id}`);
+}
+
+/** Makes `root` (or checks the one there): a real directory of ours, never a link another user planted. */
+function ensureRoot(root: string, mode: number): void {
+  fs.mkdirSync(root, { recursive: true, mode });
+  const st = fs.lstatSync(root);
+  if (!st.isDirectory() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) {
+    throw new Error(`${root} is not a directory of this user: remove it`);
+  }
+  fs.chmodSync(root, mode);
 }
 
 export interface Scratch {
@@ -67,10 +89,10 @@ const CLEANUP_TIMEOUT_MS = 30_000;
 
 const live = new Set<Scratch>();
 
-function makeEntry(kilnDir: string, kind: string, ext: string): Scratch {
+function makeEntry(kilnDir: string, kind: string, ext: string, shared = false): Scratch {
   if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`bad scratch kind ${kind}`);
-  const root = scratchRoot(kilnDir);
-  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const root = shared ? sharedScratchRoot(kilnDir) : scratchRoot(kilnDir);
+  ensureRoot(root, shared ? 0o711 : 0o700);
   const name = `${kind}-${process.pid}-${crypto.randomBytes(4).toString('hex')}${ext}`;
   const p = path.join(root, name);
   const hooks: Array<() => void> = [];
@@ -100,9 +122,9 @@ function makeEntry(kilnDir: string, kind: string, ext: string): Scratch {
   return entry;
 }
 
-/** A new private directory .kiln/tmp/<kind>-<pid>-<rand>. */
-export function scratchDir(kilnDir: string, kind: string): Scratch {
-  const entry = makeEntry(kilnDir, kind, '');
+/** A new private directory .kiln/tmp/<kind>-<pid>-<rand> (shared: in sharedScratchRoot). */
+export function scratchDir(kilnDir: string, kind: string, opts: { shared?: boolean } = {}): Scratch {
+  const entry = makeEntry(kilnDir, kind, '', opts.shared === true);
   fs.mkdirSync(entry.path, { mode: 0o700 });
   return entry;
 }
@@ -155,15 +177,17 @@ export function sweepScratch(kilnDir: string): SweepResult {
     const pid = ownerOf(name);
     return pid !== null && !ownerAlive(pid);
   };
-  const root = scratchRoot(kilnDir);
-  for (const name of list(root)) {
-    if (!SCRATCH_NAME.test(name) || !dead(name)) continue;
-    const p = path.join(root, name);
-    if (isRealDir(p)) {
-      result.killed.push(...killProcessesInside(p));
-      for (const cmd of readCleanupFile(p)) runCleanup(cmd);
+  for (const root of [scratchRoot(kilnDir), sharedScratchRoot(kilnDir)]) {
+    if (!isRealDir(root)) continue;
+    for (const name of list(root)) {
+      if (!SCRATCH_NAME.test(name) || !dead(name)) continue;
+      const p = path.join(root, name);
+      if (isRealDir(p)) {
+        result.killed.push(...killProcessesInside(p));
+        for (const cmd of readCleanupFile(p)) runCleanup(cmd);
+      }
+      if (removeEntry(p)) result.removed.push(path.relative(kilnDir, p));
     }
-    if (removeEntry(p)) result.removed.push(path.join(SCRATCH_DIR, name));
   }
   const visit = (rel: string, depth: number): void => {
     const dir = path.join(kilnDir, rel);

@@ -29,7 +29,12 @@ function project(t: { after: (fn: () => void) => void }): Project {
   });
   const app = path.join(dir, 'apps', 'api');
   fs.mkdirSync(app, { recursive: true });
-  const pidFile = path.join(dir, 'build.pid');
+  // Where the build says it runs: writable by any uid (a build may run as Kiln's build user).
+  const pidDir = path.join(dir, 'pid');
+  fs.mkdirSync(pidDir);
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(pidDir, 0o1777);
+  const pidFile = path.join(pidDir, 'build.pid');
   fs.writeFileSync(path.join(app, 'server.js'), 'console.log("api")\n');
   // A build that runs until it is stopped, saying where it is.
   fs.writeFileSync(path.join(app, 'build.js'), `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nsetInterval(() => {}, 1000);\n`);
@@ -49,8 +54,12 @@ function project(t: { after: (fn: () => void) => void }): Project {
       '',
     ].join('\n'),
   );
-  const tmpDir = path.join(dir, 'tmpdir');
-  fs.mkdirSync(tmpDir);
+  const tmpDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-debris-tmp-')));
+  fs.chmodSync(tmpDir, 0o755);
+  t.after(() => {
+    spawnSync('chmod', ['-R', 'u+w', tmpDir]);
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  });
   const env = { ...process.env, TMPDIR: tmpDir };
   const r = spawnSync(process.execPath, [KILN, 'init'], { cwd: dir, env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -76,6 +85,14 @@ function tree(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
 }
 
+/** What is under `dir` but empty directories: what a command left there. */
+function leftIn(dir: string): string[] {
+  return tree(dir).filter((n) => {
+    const st = fs.lstatSync(path.join(dir, n));
+    return !st.isDirectory() || fs.readdirSync(path.join(dir, n)).length > 0;
+  });
+}
+
 function nextCommand(p: Project): void {
   const r = spawnSync(process.execPath, [KILN, 'secret', 'list', '--env', 'dev'], { cwd: p.dir, env: p.env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -93,8 +110,8 @@ for (const signal of ['SIGKILL', 'SIGINT'] as const) {
     child.kill(signal);
     await exited(child);
     nextCommand(p);
-    assert.deepEqual(tree(p.tmpDir), [], 'nothing in TMPDIR');
-    assert.deepEqual(tree(path.join(p.kilnDir, 'tmp')), [], 'nothing in .kiln/tmp');
+    assert.deepEqual(leftIn(p.tmpDir), [], 'nothing in TMPDIR');
+    assert.deepEqual(leftIn(path.join(p.kilnDir, 'tmp')), [], 'nothing in .kiln/tmp');
     assert.deepEqual(tree(path.join(p.kilnDir, 'oci', 'blobs', 'sha256')).filter((n) => n.startsWith('.')), [], 'no partial blob');
     await waitFor(() => !alive(buildPid), { what: `the build (pid ${buildPid}) to be stopped`, timeoutMs: 5_000 });
   });
@@ -136,5 +153,5 @@ test('defect 12: kill -9 of `kiln secret set` while it writes the value, then th
   assert.equal(caught.mode & 0o077, 0, `the temp file ${caught.file} is private (mode ${caught.mode.toString(8)})`);
   nextCommand(p);
   assert.deepEqual(temps(), [], 'no temp file holding the secret is left');
-  assert.deepEqual(tree(p.tmpDir), []);
+  assert.deepEqual(leftIn(p.tmpDir), []);
 });

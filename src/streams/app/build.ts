@@ -1,7 +1,7 @@
 // Building an app: copy its source into a scratch directory, run the service's build command
 // there (argv, no shell), pack the output as a deterministic tar layer, store it in the OCI
 // layout. The source directory is never written to, and the scratch copy is always removed: at
-// the end, on Ctrl-C, or by the next command after a kill -9 (it is a .kiln/tmp/build-<pid>-… entry).
+// the end, on Ctrl-C, or by the next command after a kill -9 (it is a scratch entry build-<pid>-…, store/scratch.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -63,7 +63,8 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     });
   }
   const buildIn = opts.buildIn;
-  const scratch = scratchDir(opts.kilnDir, 'build');
+  // Shared (outside .kiln): a build may run as another uid that must reach its copy.
+  const scratch = scratchDir(opts.kilnDir, 'build', { shared: true });
   try {
     const work = path.join(scratch.path, 'src');
     progress(`copying ${path.relative(spec.dir, srcDir) || '.'} to scratch directory ${scratch.path}`);
