@@ -29,7 +29,7 @@ export type KilnErrorCode =
   | 'PORT_IN_USE'
   | 'INPUT_INVALID' | 'MIRROR_UNREACHABLE'
   | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING'
-  | 'DISK_FULL' | 'STORE_READ_ONLY'
+  | 'DISK_FULL' | 'STORE_READ_ONLY' | 'STORE_LOCKED'
   | 'ISOLATION_UNAVAILABLE';
 
 export interface KilnErrorLocation {

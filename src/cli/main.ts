@@ -9,6 +9,7 @@ import type { CommandContext, CommandDef } from './command.js';
 import { commandHelp, mainHelp } from './help.js';
 import { COMMAND_NAMES, loadAllCommands, loadCommand } from './commands/index.js';
 import { VERSION } from '../version.js';
+import { sweepAtCommandStart } from './sweep.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
 export const EXIT_FAILED = 1;
@@ -117,6 +118,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   };
   try {
+    sweepAtCommandStart(ctx.cwd);
     return await cmd.run(ctx);
   } catch (err) {
     if (err instanceof KilnErrors || err instanceof KilnError) {

@@ -57,7 +57,7 @@ export function createRelease(
   }
   // IMMEDIATE: the number is read and claimed under the write lock, so two concurrent
   // `kiln release create` can't both make r5. The blob is written inside (before the row):
-  // a crash leaves at most an orphan blob, never a row without its manifest.
+  // a crash leaves at most an orphan blob, never a row without its manifest or its ref.
   const outcome = db.transaction((): ReleaseRecord | { unchanged: ReleaseRecord } => {
     const last = latestRelease(db, oci);
     if (last && last.manifest.project === spec.project && content(last.manifest) === content({ services, ...(data ? { data } : {}), ...(opts.breaking ? { breaking: true } : {}) })) {
@@ -83,10 +83,14 @@ export function createRelease(
       manifest.parent,
       manifest.createdAt,
     );
-    return { name: manifest.name, number, digest: blob.digest, manifest };
+    const rec = { name: manifest.name, number, digest: blob.digest, manifest };
+    // The ref inside the transaction too: if it can't be set (the layout's index is locked by a
+    // live process past the wait), the row is rolled back and the error says so; never a release
+    // row without its ref. A crash between the ref and the commit leaves a ref the next r<N> replaces.
+    ensureReleaseRef(oci, rec);
+    return rec;
   }).immediate();
-  const rec = 'unchanged' in outcome ? outcome.unchanged : outcome;
-  ensureReleaseRef(oci, rec);
+  if ('unchanged' in outcome) ensureReleaseRef(oci, outcome.unchanged);
   return outcome;
 }
 

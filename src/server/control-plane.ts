@@ -39,6 +39,7 @@ import { withCreatedEnvironments } from '../env/registry.js';
 import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
 import { InterruptedOps } from './interrupted-ops.js';
 import { removeOrphanContainers, removeOrphanProcesses, type OrphanSweepDeps } from './orphan-sweep.js';
+import { sweepScratch } from '../store/scratch.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
@@ -178,6 +179,8 @@ export class ControlPlane {
     }
     await removeOrphanProcesses(this.orphanSweepDeps());
     await removeOrphanContainers({ ...this.orphanSweepDeps(), spec: this.spec });
+    const swept = sweepScratch(this.paths.kilnDir);
+    if (swept.removed.length) this.log(`removed ${swept.removed.length} temporary file(s) of interrupted commands: ${swept.removed.join(', ')}`);
     const how = await this.proxy.ensure();
     state.raiseCounter('routes', await this.proxy.currentVersion());
     await this.pushRoutes();

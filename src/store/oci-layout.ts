@@ -72,6 +72,8 @@ export function isDigest(s: string): boolean {
 
 export class OciLayout {
   readonly dir: string;
+  /** How long setRef waits for another live process's lock on index.json (default: lock.ts's). */
+  lockWaitMs: number | undefined;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -229,7 +231,7 @@ export class OciLayout {
       // Sorted by ref name: the same set of refs always gives the same index.json.
       const manifests = [...others, entry].sort((a, b) => cmp(refOf(a), refOf(b)));
       writeFileAtomic(indexPath, canonicalJson({ ...index, manifests }));
-    });
+    }, { what: `the OCI index ${indexPath}`, ...(this.lockWaitMs !== undefined ? { waitMs: this.lockWaitMs } : {}) });
   }
 
   getRef(refName: string): Descriptor | undefined {

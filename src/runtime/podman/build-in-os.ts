@@ -5,7 +5,7 @@ import type { ProjectSpec } from '../../spec/types.js';
 import type { Store } from '../../store/init.js';
 import { listTags } from '../../streams/app/tags.js';
 import type { BuildOptions } from '../../streams/app/build.js';
-import { buildInImageCommand, podmanEnv } from './commands.js';
+import { buildInImageCommand, podmanEnv, removeBuildContainerCommand } from './commands.js';
 import { PodmanRuntime } from './podman-runtime.js';
 import { settingsFromEnv } from './settings.js';
 
@@ -23,6 +23,11 @@ export async function buildEnvironmentFor(store: Store, spec: ProjectSpec, servi
   const imageName = runtime.imageRef(spec.project, image);
   return {
     describe: `${osTag.stream}:${osTag.tag}`,
-    wrap: (argv, dir, buildEnv) => ({ ...buildInImageCommand(settings, imageName, argv, dir, buildEnv), env: podmanEnv(settings) }),
+    wrap: (argv, dir, buildEnv, scratch) => {
+      // Recorded before it runs: a kill -9 of this kiln leaves a container the sweep can name.
+      const name = `kiln-${scratch.name}`;
+      scratch.cleanupCommand({ ...removeBuildContainerCommand(settings, name), ...(settings.containersConf ? { env: { CONTAINERS_CONF: settings.containersConf } } : {}) });
+      return { ...buildInImageCommand(settings, imageName, argv, dir, { name, scratch: scratch.name }, buildEnv), env: podmanEnv(settings) };
+    },
   };
 }

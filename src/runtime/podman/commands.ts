@@ -211,16 +211,27 @@ export function podmanEnv(s: PodmanSettings, base: NodeJS.ProcessEnv = process.e
   return s.containersConf ? { ...base, CONTAINERS_CONF: s.containersConf } : { ...base };
 }
 
+/** On a build container: the .kiln/tmp scratch entry (build-<pid>-<rand>) it builds in. */
+export const BUILD_LABEL = 'kiln.build.scratch';
+
+/** Removes a build container, running or not; nothing if it is gone already. */
+export function removeBuildContainerCommand(s: PodmanSettings, name: string): Command {
+  return podman(s, ['rm', '--force', '--ignore', '--time', '0', name]);
+}
+
 /**
  * A build command run inside an OS image (issue 3: "app builds in their OS"), so what it makes
  * (native modules, generated files) matches the servers that will run it. The scratch copy of
  * the app is the only writable mount; the container is removed when the build ends.
  */
-export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string, buildEnv: Record<string, string> = {}): Command {
+export function buildInImageCommand(s: PodmanSettings, image: string, argv: string[], dir: string, container: { name: string; scratch: string }, buildEnv: Record<string, string> = {}): Command {
   const [entry, ...rest] = argv;
   if (!entry) throw new Error('empty build command');
   return podman(s, [
     'run', '--rm',
+    // Named and labelled after its scratch entry: what a killed build leaves is found and removed.
+    '--name', container.name,
+    '--label', `${BUILD_LABEL}=${container.scratch}`,
     ...(s.ulimits ?? []).flatMap((u) => ['--ulimit', u]),
     // Builds may fetch dependencies (npm ci): the host's network, as a build on the host would have.
     '--network', 'host',

@@ -1,11 +1,12 @@
 // Building an app: copy its source into a scratch directory, run the service's build command
 // there (argv, no shell), pack the output as a deterministic tar layer, store it in the OCI
-// layout. The source directory is never written to, and the scratch copy is always removed.
+// layout. The source directory is never written to, and the scratch copy is always removed: at
+// the end, on Ctrl-C, or by the next command after a kill -9 (it is a scratch entry
+// build-<pid>-…, store/scratch.ts).
 // The build gets a scrubbed environment (the declared build-env, PATH, LANG, TZ, and HOME and
 // TMPDIR inside the scratch directory) and, when Kiln is root, runs as the store's build uid,
 // which owns the scratch copy and may not enter .kiln (docs/isolation.md).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { KilnError } from '../../errors.js';
@@ -13,7 +14,7 @@ import type { Digest } from '../../release/types.js';
 import type { ProjectSpec, ServiceSpec } from '../../spec/types.js';
 import { MEDIA, OciLayout } from '../../store/oci-layout.js';
 import { packDirectory } from '../../image/tar.js';
-import { removeReadOnlyTree } from '../../image/tar-extract.js';
+import { scratchDir, type Scratch } from '../../store/scratch.js';
 import { buildIdentityOf } from '../../isolation/build-user.js';
 import { firstClosedAncestor } from '../../store/owned-paths.js';
 import type { Identity } from '../../isolation/isolation.js';
@@ -26,6 +27,12 @@ export interface BuiltApp {
   files: number;
 }
 
+/**
+ * Runs `argv` in `dir` elsewhere (inside the service's OS image): returns the command to run.
+ * It records how to remove what it makes (its container) with scratch.cleanupCommand.
+ */
+export type BuildWrap = (argv: string[], dir: string, buildEnv: Record<string, string>, scratch: Scratch) => { file: string; args: string[]; env?: NodeJS.ProcessEnv };
+
 export interface BuildOptions {
   kilnDir: string;
   /** Each line the build command prints (stdout and stderr), and Kiln's own steps. */
@@ -34,7 +41,7 @@ export interface BuildOptions {
    * Where the build command runs: by default on this host; a container runtime passes a
    * function returning the command that runs `argv` in `dir` inside the service's OS image.
    */
-  buildIn?: { describe: string; wrap: (argv: string[], dir: string, buildEnv: Record<string, string>) => { file: string; args: string[]; env?: NodeJS.ProcessEnv } };
+  buildIn?: { describe: string; wrap: BuildWrap };
   /** Who the build command runs as on this host; default: the store's build uid when Kiln is root. */
   runAs?: Identity | null;
   /** Called with the packed layer's digest before anything is stored; throwing stops the build. */
@@ -111,7 +118,9 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
       hint: 'fix services.' + service + '.app.path in kiln.yaml',
     });
   }
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-build-${service}-`));
+  // Shared (outside .kiln): the build runs as the build uid, which must reach its copy.
+  const entry = scratchDir(opts.kilnDir, 'build', { shared: true });
+  const scratch = entry.path;
   try {
     const work = path.join(scratch, 'src');
     progress(`copying ${path.relative(spec.dir, srcDir) || '.'} to scratch directory ${scratch}`);
@@ -130,7 +139,7 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
         chownTree(scratch, runAs);
         env.PATH = passableSearchPath(env.PATH ?? DEFAULT_PATH);
       }
-      const wrapped = opts.buildIn?.wrap(svc.app.build, work, svc.app.buildEnv);
+      const wrapped = opts.buildIn?.wrap(svc.app.build, work, svc.app.buildEnv, entry);
       await runBuild(wrapped ? [wrapped.file, ...wrapped.args] : svc.app.build, svc.app.build, work, service, progress, wrapped?.env ?? env, runAs);
     }
     const outDir = outputDir(work, svc, service, spec.file);
@@ -150,7 +159,7 @@ export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOp
     progress(`packed ${packed.files} files, ${packed.size} bytes: ${packed.digest}`);
     return { digest: packed.digest, size: packed.size, files: packed.files };
   } finally {
-    removeReadOnlyTree(scratch);
+    entry.remove();
   }
 }
 
