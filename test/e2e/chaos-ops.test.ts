@@ -115,10 +115,11 @@ describe(`chaos: kill -9 during rollback, env create/destroy, rebuild, data migr
   const dig = (name: string): string =>
     execFileSync('dig', ['@127.0.0.1', '-p', String(shop.p.dnsPort), '+tries=1', '+time=2', name], { encoding: 'utf8' });
   /** dev's clusters that keep a disabled group: the ones a rollback moves. */
+  // Kept groups: a load-balanced cluster's is disabled, a worker's stopped (issue 11, defect 7).
   const withKept = (): string[] => {
     const db = new Database(path.join(kilnDir(), 'state.db'), { readonly: true });
     try {
-      return (db.prepare(`SELECT DISTINCT c.name FROM clusters c JOIN server_groups g ON g.cluster = c.name WHERE c.env = 'dev' AND g.state = 'disabled' ORDER BY c.name`).all() as Array<{ name: string }>).map((x) => x.name);
+      return (db.prepare(`SELECT DISTINCT c.name FROM clusters c JOIN server_groups g ON g.cluster = c.name WHERE c.env = 'dev' AND g.state IN ('disabled', 'stopped') ORDER BY c.name`).all() as Array<{ name: string }>).map((x) => x.name);
     } finally {
       db.close();
     }

@@ -184,7 +184,7 @@ test("a build sees only its declared build-env and PATH/LANG/TZ/HOME/TMPDIR, run
   assert.deepEqual(Object.keys(seen.env).sort(), ['HOME', 'LANG', 'NODE_ENV', 'PATH', 'PROBE', 'TMPDIR', 'TZ']);
   assert.equal(seen.env.NODE_ENV, 'production');
   assert.equal(seen.env.LANG, 'C.UTF-8');
-  assert.match(seen.env.HOME!, /kiln-build-api-[^/]+\/home$/, 'HOME is in the scratch directory');
+  assert.match(seen.env.HOME!, /kiln-scratch-[0-9a-f]+\/build-\d+-[0-9a-f]+\/home$/, 'HOME is in the scratch directory');
   if (process.getuid?.() === 0) {
     assert.notEqual(seen.uid, 0, 'as root, the build runs as the unprivileged build user');
     assert.deepEqual(seen.groups, [seen.uid], 'with only its own group');
