@@ -42,6 +42,11 @@ describe('kiln logs on the real Kubernetes test cluster', { timeout: 15 * MINUTE
   };
   const logs = (cluster: string): LogLineJson[] =>
     p.mustKiln(['logs', cluster, '--json', '-n', '100000']).split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLineJson);
+  /** While the control plane is still starting, its API is not there yet: no lines. */
+  const logsSoFar = (cluster: string): LogLineJson[] => {
+    const r = p.kiln(['logs', cluster, '--json', '-n', '100000']);
+    return r.status === 0 ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLineJson) : [];
+  };
   const pods = (cluster: string): Pod[] =>
     c.kubectlJson<{ items: Pod[] }>(['get', 'pods', '-n', ns.name, '-l', `kiln.io/cluster=${cluster}`]).items;
   const ticksOf = (lines: LogLineJson[], pod: string): number[] =>
@@ -67,7 +72,7 @@ describe('kiln logs on the real Kubernetes test cluster', { timeout: 15 * MINUTE
 
     // The startup lines (stdout) and the --log-file lines of both pods, with their tags.
     await waitFor('both pods\' first lines in kiln logs', 2 * MINUTE, () => {
-      const l = logs('web-http-prod');
+      const l = logsSoFar('web-http-prod');
       return [a, b].every((pod) => l.some((x) => x.server === pod && x.text === 'version 1 on 8080') && lastTick(l, pod) >= 3);
     }, 1000).catch((e: Error) => {
       throw new Error(`${e.message}\ncontrol plane:\n${serverLog}`);
@@ -81,7 +86,7 @@ describe('kiln logs on the real Kubernetes test cluster', { timeout: 15 * MINUTE
       }
     }
     const worker = pods('jobs-worker-prod')[0]!.metadata.name;
-    await waitFor('the worker\'s line', MINUTE, () => logs('jobs-worker-prod').some((x) => x.server === worker && x.text === 'worker 1 up'), 1000);
+    await waitFor('the worker\'s line', MINUTE, () => logsSoFar('jobs-worker-prod').some((x) => x.server === worker && x.text === 'worker 1 up'), 1000);
 
     // kill -9 of the control plane; while none runs, b keeps writing, a is deleted and replaced.
     await stopServer('SIGKILL');
@@ -98,7 +103,7 @@ describe('kiln logs on the real Kubernetes test cluster', { timeout: 15 * MINUTE
 
     server = startServer();
     await waitFor('b\'s ticks written while no control plane ran, and the replacement\'s lines', 2 * MINUTE, () => {
-      const l = logs('web-http-prod');
+      const l = logsSoFar('web-http-prod');
       return lastTick(l, b) >= bAtKill + 10 && lastTick(l, replacement) >= 3;
     }, 1000).catch((e: Error) => {
       throw new Error(`${e.message}\ncontrol plane:\n${serverLog}`);
