@@ -159,12 +159,14 @@ export class KubeClient {
   /**
    * Follows a pod's log (`follow=true`): `onData` gets each piece as it arrives, until the
    * container exits, the pod goes, or `signal` aborts (then it resolves too). No timeout: a quiet
-   * server sends nothing for hours. Rejects with the API's message for any answer but 200.
+   * server sends nothing for hours. Resolves true when the API ended the log (the container
+   * exited), false when it was cut (abort, dropped connection): its last line may be partial.
+   * Rejects with the API's message for any answer but 200.
    */
-  streamPodLog(pod: string, query: Record<string, string>, onData: (chunk: Buffer) => void, signal: AbortSignal): Promise<void> {
+  streamPodLog(pod: string, query: Record<string, string>, onData: (chunk: Buffer) => void, signal: AbortSignal): Promise<boolean> {
     const url = new URL(this.creds.server + this.path('Pod', pod, 'log', { ...query, follow: 'true' }));
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return resolve();
+      if (signal.aborted) return resolve(false);
       const req = https.request(
         {
           method: 'GET',
@@ -182,19 +184,19 @@ export class KubeClient {
             return;
           }
           res.on('data', onData);
-          res.on('end', () => resolve());
+          res.on('end', () => resolve(res.complete));
           // An abort (or a dropped connection) ends the stream; the caller resumes from its cursor.
-          res.on('error', () => resolve());
-          res.on('aborted', () => resolve());
+          res.on('error', () => resolve(false));
+          res.on('aborted', () => resolve(false));
         },
       );
       const abort = (): void => {
         req.destroy();
-        resolve();
+        resolve(false);
       };
       signal.addEventListener('abort', abort, { once: true });
       req.on('close', () => signal.removeEventListener('abort', abort));
-      req.on('error', (e) => (signal.aborted ? resolve() : reject(new KilnError('RUNTIME_FAILED', `cannot follow the log of pod ${pod}: ${e.message}`))));
+      req.on('error', (e) => (signal.aborted ? resolve(false) : reject(new KilnError('RUNTIME_FAILED', `cannot follow the log of pod ${pod}: ${e.message}`))));
       req.end();
     });
   }

@@ -36,6 +36,8 @@ interface Stream {
 
 export class PodLogFollower {
   private readonly streams = new Map<string, Stream>();
+  /** Pods whose last error was logged: a pod being deleted fails each pass until it is gone. */
+  private readonly failed = new Map<string, string>();
   private readonly prefix: string;
   private stopped = false;
 
@@ -51,8 +53,9 @@ export class PodLogFollower {
       const tags = this.o.tagsOf(p.metadata.labels ?? {});
       if (tags) this.follow(p.metadata.name, { ...tags, server: p.metadata.name, stream: 'log' });
     }
-    const keep = new Set([...pods.map((p) => p.metadata.name), ...this.streams.keys()].map((n) => this.prefix + n));
-    this.o.sink.forget(this.prefix, keep);
+    const names = new Set([...pods.map((p) => p.metadata.name), ...this.streams.keys()]);
+    for (const pod of this.failed.keys()) if (!names.has(pod)) this.failed.delete(pod);
+    this.o.sink.forget(this.prefix, new Set([...names].map((n) => this.prefix + n)));
   }
 
   async stop(): Promise<void> {
@@ -72,14 +75,29 @@ export class PodLogFollower {
       if (texts.length) this.o.sink.append(source, tags, texts, filter.cursor!);
     };
     const query: Record<string, string> = { timestamps: 'true', ...(stored ? { sinceTime: sinceTimeOf(stored) } : {}) };
+    let storeError: Error | null = null;
+    const onData = (chunk: Buffer): void => {
+      try {
+        take(split.push(chunk));
+      } catch (e) {
+        // Not stored, so not counted: cut the stream; the next pass resumes from the cursor.
+        storeError = e as Error;
+        abort.abort();
+      }
+    };
     const done = this.o.client
-      .streamPodLog(pod, query, (chunk) => take(split.push(chunk)), abort.signal)
-      .then(() => {
-        // A stream that ended by itself (container exited) may end in a line without "\n";
-        // after an abort the rest is read again on resume, as it was not stored.
-        if (!abort.signal.aborted) take(split.end());
+      .streamPodLog(pod, query, onData, abort.signal)
+      .then((complete) => {
+        if (storeError) throw storeError;
+        // A log the API ended (container exited) may end in a line without "\n"; a cut stream's
+        // partial line is not stored, so it is read whole on resume.
+        if (complete) take(split.end());
       })
-      .catch((e: Error) => this.o.log(`logs of pod ${pod}: ${e.message}`))
+      .then(() => void this.failed.delete(pod))
+      .catch((e: Error) => {
+        if (this.failed.get(pod) !== e.message) this.o.log(`logs of pod ${pod}: ${e.message}`);
+        this.failed.set(pod, e.message);
+      })
       .finally(() => this.streams.delete(pod));
     this.streams.set(pod, { abort, done });
   }
