@@ -10,6 +10,7 @@ import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { LogService, liveLogSources } from '../logs/service.js';
+import { StreamCursors } from '../logs/pod-cursors.js';
 import { serveLogs } from '../logs/api.js';
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
@@ -112,7 +113,7 @@ export class ControlPlane {
       log,
     });
     this.storage = new StorageWatch(paths.kilnDir, (kind, message) => this.event(null, kind, message, {}), log);
-    this.kube = new KubeWatch(() => this.currentSpec(), paths.kilnDir, (env, kind, message) => this.event(null, kind, message, { env }), log);
+    this.kube = new KubeWatch(() => this.currentSpec(), paths.kilnDir, (env, kind, message) => this.event(null, kind, message, { env }), log, new StreamCursors(this.logs.store));
     this.reconciler = new Reconciler({
       state,
       servers: this.servers,

@@ -3,12 +3,15 @@
 // interrupted command left (converge.ts) as soon as the control plane starts and then every
 // 10 s, and replace a pod whose container restarted by a new pod (a server is never restarted
 // in place). It skips an environment whose lease another Kiln holds: that one is at work there.
+// Each pass also follows the environment's pod logs into the central log store (kube-logs.ts).
 import { KilnError } from '../errors.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { convergeKubernetes } from '../runtime/kubernetes/converge.js';
 import { replaceRestartedPods } from '../runtime/kubernetes/deployer.js';
 import { isKubernetesEnv, openKubeEnv } from '../runtime/kubernetes/environment.js';
 import { acquireLease } from '../runtime/kubernetes/lease.js';
+import type { PodLogSink } from '../runtime/kubernetes/pod-logs.js';
+import { KubeLogs } from './kube-logs.js';
 
 const EVERY_MS = 10_000;
 
@@ -17,13 +20,18 @@ export class KubeWatch {
   private running: Promise<void> | null = null;
   /** The last error per environment, logged once until it changes. */
   private readonly lastError = new Map<string, string>();
+  private readonly logs: KubeLogs | null;
+  private stopping = false;
 
   constructor(
     private readonly spec: () => ProjectSpec,
     private readonly kilnDir: string,
     private readonly event: (env: string, kind: string, message: string) => void,
     private readonly log: (m: string) => void,
-  ) {}
+    logSink: PodLogSink | null = null,
+  ) {
+    this.logs = logSink ? new KubeLogs(kilnDir, logSink, log) : null;
+  }
 
   start(): void {
     const tick = (): void => {
@@ -37,7 +45,9 @@ export class KubeWatch {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopping = true;
     await this.running;
+    await this.logs?.stop();
   }
 
   /** One pass over every Kubernetes environment of kiln.yaml. */
@@ -48,7 +58,11 @@ export class KubeWatch {
     } catch {
       return; // a kiln.yaml being edited: the next pass reads it again
     }
-    for (const env of Object.keys(spec.environments).filter((e) => isKubernetesEnv(spec, e))) {
+    const envs = Object.keys(spec.environments).filter((e) => isKubernetesEnv(spec, e));
+    await this.logs?.keepOnly(new Set(envs));
+    for (const env of envs) {
+      if (this.stopping) return;
+      await this.followLogs(spec, env);
       try {
         await this.passOne(spec, env);
         this.lastError.delete(env);
@@ -57,6 +71,19 @@ export class KubeWatch {
         if (this.lastError.get(env) !== m) this.log(`kubernetes ${env}: ${m}`);
         this.lastError.set(env, m);
       }
+    }
+  }
+
+  /** Pod logs first and apart: a lease held elsewhere or a failed repair must not stop them. */
+  private async followLogs(spec: ProjectSpec, env: string): Promise<void> {
+    if (!this.logs) return;
+    try {
+      await this.logs.sync(spec, env);
+      this.lastError.delete(`${env} logs`);
+    } catch (e) {
+      const m = e instanceof KilnError ? e.message : String(e);
+      if (this.lastError.get(`${env} logs`) !== m) this.log(`kubernetes ${env}: logs: ${m}`);
+      this.lastError.set(`${env} logs`, m);
     }
   }
 

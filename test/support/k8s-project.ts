@@ -15,7 +15,20 @@ export const MINUTE = 60_000;
 
 export interface Run { status: number; stdout: string; stderr: string }
 
-const SERVER = ['#!/bin/sh', 'port=8080', 'for a in "$@"; do case "$a" in --port=*) port="${a#--port=}" ;; esac; done', 'echo "version $(cat /app/version) on $port"', 'exec /bin/busybox httpd -f -p "$port" -h /app', ''].join('\n');
+// The server prints its version on stdout and a line to its --log-file; with /app/ticks (the
+// `ticks` option) it also writes "tick <n>" there every second, numbered, so a test can see a gap
+// or a duplicate in what Kiln collected.
+const SERVER = [
+  '#!/bin/sh',
+  'port=8080',
+  'log=/dev/null',
+  'for a in "$@"; do case "$a" in --port=*) port="${a#--port=}" ;; --log-file=*) log="${a#--log-file=}" ;; esac; done',
+  'echo "version $(cat /app/version) on $port"',
+  'echo "log file: version $(cat /app/version) started" >> "$log"',
+  'if [ -f /app/ticks ]; then (i=0; while :; do i=$((i+1)); echo "tick $i" >> "$log"; /bin/busybox sleep 1; done) & fi',
+  'exec /bin/busybox httpd -f -p "$port" -h /app',
+  '',
+].join('\n');
 const WORKER = ['#!/bin/sh', 'echo "worker $(cat /app/version) up"', 'exec /bin/busybox sleep 100000', ''].join('\n');
 const CRASH = ['#!/bin/sh', 'echo "boom: cannot start"', 'exit 3', ''].join('\n');
 
@@ -37,7 +50,7 @@ export function kilnAt(dir: string, args: string[], input?: string): Run {
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { project: string; secret: string; extraYaml?: string[] }): K8sProject {
+export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { project: string; secret: string; extraYaml?: string[]; ticks?: boolean }): K8sProject {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-${opts.project}-`));
   const yaml = (edit: ReleaseEdit = {}): string =>
     [
@@ -80,6 +93,7 @@ export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { projec
   fs.writeFileSync(path.join(app, 'worker.sh'), WORKER);
   fs.writeFileSync(path.join(app, 'crash.sh'), CRASH);
   fs.writeFileSync(path.join(app, 'healthz'), 'ok\n');
+  if (opts.ticks) fs.writeFileSync(path.join(app, 'ticks'), '');
   fs.writeFileSync(path.join(dir, 'kiln.yaml'), yaml());
   mustKiln(['init']);
   mustKiln(['os', 'build', 'base']);

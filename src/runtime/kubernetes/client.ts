@@ -156,6 +156,51 @@ export class KubeClient {
     if (a.status !== 200 && a.status !== 202 && a.status !== 404) throw this.fail(`delete ${kind} ${name}`, a);
   }
 
+  /**
+   * Follows a pod's log (`follow=true`): `onData` gets each piece as it arrives, until the
+   * container exits, the pod goes, or `signal` aborts (then it resolves too). No timeout: a quiet
+   * server sends nothing for hours. Resolves true when the API ended the log (the container
+   * exited), false when it was cut (abort, dropped connection): its last line may be partial.
+   * Rejects with the API's message for any answer but 200.
+   */
+  streamPodLog(pod: string, query: Record<string, string>, onData: (chunk: Buffer) => void, signal: AbortSignal): Promise<boolean> {
+    const url = new URL(this.creds.server + this.path('Pod', pod, 'log', { ...query, follow: 'true' }));
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return resolve(false);
+      const req = https.request(
+        {
+          method: 'GET',
+          host: url.hostname,
+          port: url.port || 443,
+          path: url.pathname + url.search,
+          agent: this.agent,
+          headers: { accept: '*/*', ...(this.creds.token ? { authorization: `Bearer ${this.creds.token}` } : {}) },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => reject(this.fail(`log of pod ${pod}`, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
+            return;
+          }
+          res.on('data', onData);
+          res.on('end', () => resolve(res.complete));
+          // An abort (or a dropped connection) ends the stream; the caller resumes from its cursor.
+          res.on('error', () => resolve(false));
+          res.on('aborted', () => resolve(false));
+        },
+      );
+      const abort = (): void => {
+        req.destroy();
+        resolve(false);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      req.on('close', () => signal.removeEventListener('abort', abort));
+      req.on('error', (e) => (signal.aborted ? resolve(false) : reject(new KilnError('RUNTIME_FAILED', `cannot follow the log of pod ${pod}: ${e.message}`))));
+      req.end();
+    });
+  }
+
   /** The last lines a pod's container wrote to stdout/stderr ('' when it has none yet). */
   async podLog(pod: string, tailLines = 20, previous = false): Promise<string> {
     const a = await this.request('GET', this.path('Pod', pod, 'log', { tailLines: String(tailLines), ...(previous ? { previous: 'true' } : {}) }));

@@ -72,14 +72,12 @@ test('a server group is one Deployment: named after the group, read-only, unpriv
                 capabilities: { drop: ['ALL'] },
               },
               volumeMounts: [
-                { name: 'logs', mountPath: '/var/log/kiln' },
                 { name: 'tmp', mountPath: '/tmp' },
                 { name: 'secrets', mountPath: '/run/kiln/secrets', readOnly: true },
               ],
             },
           ],
           volumes: [
-            { name: 'logs', emptyDir: { sizeLimit: '1Gi' } },
             { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
             {
               name: 'secrets',
@@ -104,7 +102,7 @@ test('a worker (no port): no ports, no probe, no secrets volume when it names no
   const c = d.spec.template.spec.containers[0]!;
   assert.deepEqual(c.ports, []);
   assert.equal(c.readinessProbe, undefined);
-  assert.deepEqual(d.spec.template.spec.volumes.map((v) => v.name), ['logs', 'tmp']);
+  assert.deepEqual(d.spec.template.spec.volumes.map((v) => v.name), ['tmp']);
   assert.equal(d.spec.progressDeadlineSeconds, 60);
 });
 

@@ -24,8 +24,10 @@ export const K8S_LABEL = {
 /** Where things appear inside a server's container; the flags name these paths. */
 export const POD_PATHS = {
   app: '/app',
-  logDir: '/var/log/kiln',
-  logFile: '/var/log/kiln/server.log',
+  // An app only gets a path for its log; on Kubernetes the container's output is the node's log
+  // channel (the kubelet keeps and rotates it, the pod log API serves it, and Kiln follows that:
+  // pod-logs.ts), so the path is the container's stderr rather than a file nobody else reads.
+  logFile: '/dev/stderr',
   secrets: '/run/kiln/secrets',
   tmp: '/tmp',
 } as const;
@@ -101,15 +103,9 @@ export function groupDeployment(i: GroupManifestInput, s: KubernetesSettings): D
   const labels = groupLabels(i);
   const [command, ...runArgs] = i.run;
   if (!command) throw new Error(`empty run command for ${i.group}`);
-  const mounts: VolumeMount[] = [
-    { name: 'logs', mountPath: POD_PATHS.logDir },
-    { name: 'tmp', mountPath: POD_PATHS.tmp },
-  ];
-  const volumes: Volume[] = [
-    // The only writable places: the log directory (Kiln reads --log-file from it) and /tmp.
-    { name: 'logs', emptyDir: { sizeLimit: '1Gi' } },
-    { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
-  ];
+  const mounts: VolumeMount[] = [{ name: 'tmp', mountPath: POD_PATHS.tmp }];
+  // The only writable place: /tmp. The log goes to stderr (POD_PATHS.logFile), not to a volume.
+  const volumes: Volume[] = [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }];
   const secrets = [...new Set(i.secrets)].sort();
   if (secrets.length) {
     mounts.push({ name: 'secrets', mountPath: POD_PATHS.secrets, readOnly: true });

@@ -84,10 +84,10 @@ test('per cluster: a Deployment named after the next group; roles with a port al
 test('flags are rendered for the pod: fixed port, the pod log path, secrets and store URLs as mounted files, cluster URLs as Service DNS', () => {
   const p = plan('prod');
   const api = deployment(p.clusters[0]!.objects).spec.template.spec.containers[0]!;
-  assert.deepEqual(api.args, ['server.js', '--db=/run/kiln/secrets/orders_url', '--log-file=/var/log/kiln/server.log', '--port=8080']);
+  assert.deepEqual(api.args, ['server.js', '--db=/run/kiln/secrets/orders_url', '--log-file=/dev/stderr', '--port=8080']);
   assert.equal(api.image, `reg.internal:5000/kiln/shop@${DIGEST('a')}`);
   const web = deployment(p.clusters[2]!.objects).spec.template.spec.containers[0]!;
-  assert.deepEqual(web.args, ['server.js', '--api-url=http://api-http-prod.shop-prod.svc:80', '--log-file=/var/log/kiln/server.log', '--port=8080', '--token-file=/run/kiln/secrets/web_token']);
+  assert.deepEqual(web.args, ['server.js', '--api-url=http://api-http-prod.shop-prod.svc:80', '--log-file=/dev/stderr', '--port=8080', '--token-file=/run/kiln/secrets/web_token']);
   assert.deepEqual(p.clusters.map((c) => c.secrets), [['orders_url'], ['orders_url'], ['web_token']]);
   // Values are never part of a plan: no secret was read (the .kiln dir does not even exist).
   assert.doesNotMatch(JSON.stringify(p), /postgres:\/\//);

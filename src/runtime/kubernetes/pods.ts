@@ -11,7 +11,7 @@ export interface PodView extends ApiObject {
     containerStatuses?: Array<{
       restartCount: number;
       ready: boolean;
-      state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
+      state?: { running?: { startedAt?: string }; waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
     }>;
   };
 }
