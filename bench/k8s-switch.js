@@ -11,6 +11,7 @@
 // Rounds are interleaved (Kiln, plain, Kiln, plain, ...); medians. Needs the cluster up
 // (test/k8s/cluster.sh up) and a build (npm run build).
 //   node bench/k8s-switch.js [--rounds 5] [--json]
+import { spawnSync } from 'node:child_process';
 import { median, option } from './lib.js';
 import { ensureCluster } from '../dist/test/support/k8s.js';
 import { makeK8sProject } from '../dist/test/support/k8s-project.js';
@@ -18,6 +19,14 @@ import { startClusterLoad } from '../dist/test/support/k8s-load.js';
 import { KubeClient } from '../dist/src/runtime/kubernetes/client.js';
 import { loadKubeconfig } from '../dist/src/runtime/kubernetes/kubeconfig.js';
 import { podVerdict } from '../dist/src/runtime/kubernetes/pods.js';
+
+// The cluster's addresses are private: this script (its API polls, kiln, kubectl) runs inside
+// the node's network namespace, re-executing itself there.
+if (!process.env.KILN_BENCH_IN_NODE) {
+  const node = ensureCluster();
+  const r = spawnSync('nsenter', [`--net=${node.netnsPath}`, '--', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, KILN_BENCH_IN_NODE: '1' } });
+  process.exit(r.status ?? 1);
+}
 
 const rounds = Number(option('rounds', '5'));
 const asJson = process.argv.includes('--json');

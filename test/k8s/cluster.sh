@@ -21,7 +21,8 @@ now_ms() { date +%s%3N; }
 secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 
 bin_dir() { readlink -f "$k8s_run/bin" 2>/dev/null; }
-kubectl_() { "$(bin_dir)/kubectl" --kubeconfig "$k8s_kubeconfig" "$@"; }
+# From inside the node's namespace: the cluster's addresses are reached only there.
+kubectl_() { in_ns "$(bin_dir)/kubectl" --kubeconfig "$k8s_kubeconfig" "$@"; }
 
 node_ready() {
   [ "$(kubectl_ get node "$k8s_ns" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
@@ -74,7 +75,7 @@ cmd_up() {
   start kube-apiserver; wait_for "the apiserver" 120 kube-apiserver kubectl_ get --raw /readyz
   start containerd;     wait_for "containerd" 60 containerd ctr --address "$k8s_containerd_sock" version
   import_image pause
-  start registry;       wait_for "the registry" 30 registry curl -sf --cacert "$k8s_pki/ca.crt" "https://$k8s_registry/v2/"
+  start registry;       wait_for "the registry" 30 registry in_ns curl -sf --cacert "$k8s_pki/ca.crt" "https://$k8s_registry/v2/"
   start kube-controller-manager
   start kube-scheduler
   start kubelet

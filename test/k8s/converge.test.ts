@@ -5,20 +5,20 @@
 // Service or Secret that no record names or mounts. Then a plain deploy still works.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ensureCluster, waitFor, type TestCluster, type TestNamespace } from '../support/k8s.js';
-import { makeK8sProject, MINUTE, type K8sProject } from '../support/k8s-project.js';
-import { findRepoRoot, freePort } from '../e2e/lib/project.js';
+import { kilnCommand, makeK8sProject, MINUTE, type K8sProject } from '../support/k8s-project.js';
+import { freePort } from '../e2e/lib/project.js';
 import { chaosSeed } from '../e2e/lib/consistency.js';
 import { rng } from '../../src/util/fuzzkit.js';
 import type { KubeStatus } from '../../src/runtime/kubernetes/status.js';
 
 interface Obj { metadata: { name: string; labels?: Record<string, string>; ownerReferences?: Array<{ name: string }> }; spec?: Record<string, unknown> }
 
-function start(dir: string, args: string[]): ChildProcess {
+function start(c: TestCluster, dir: string, args: string[]): ChildProcess {
   // Its own process group, so the kill takes every child (skopeo, migrations) with it, as a crash of the machine would.
-  return spawn(process.execPath, [path.join(findRepoRoot(), 'bin', 'kiln.js'), ...args], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cmd = kilnCommand(c, args);
+  return spawn(cmd.file, cmd.args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 describe('a deploy killed at a random moment, 10 times: the control plane converges', { timeout: 40 * MINUTE }, () => {
@@ -91,7 +91,7 @@ describe('a deploy killed at a random moment, 10 times: the control plane conver
       const r = p.release(String(i));
       const at = Math.round(200 + random() * Math.max(0, span - 400));
       moments.push(at);
-      const d = start(p.dir, ['deploy', r, '--env', 'prod']);
+      const d = start(c, p.dir, ['deploy', r, '--env', 'prod']);
       const exited = new Promise<number | null>((res) => d.once('exit', (code) => res(code)));
       await Promise.race([new Promise((res) => setTimeout(res, at)), exited]);
       try {
@@ -101,7 +101,7 @@ describe('a deploy killed at a random moment, 10 times: the control plane conver
       }
       await exited;
 
-      const server = start(p.dir, ['server']);
+      const server = start(c, p.dir, ['server']);
       let log = '';
       server.stdout!.on('data', (b: Buffer) => (log += b.toString()));
       server.stderr!.on('data', (b: Buffer) => (log += b.toString()));

@@ -5,11 +5,10 @@
 // shows in the numbers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ensureCluster, waitFor, type TestCluster, type TestNamespace } from '../support/k8s.js';
-import { makeK8sProject, MINUTE, type K8sProject } from '../support/k8s-project.js';
-import { findRepoRoot, freePort } from '../e2e/lib/project.js';
+import { kilnCommand, makeK8sProject, MINUTE, type K8sProject } from '../support/k8s-project.js';
+import { freePort } from '../e2e/lib/project.js';
 import type { LogLineJson } from '../../src/logs/query.js';
 
 interface Pod { metadata: { name: string; labels: Record<string, string> }; status: { conditions?: Array<{ type: string; status: string }> } }
@@ -23,7 +22,8 @@ describe('kiln logs on the real Kubernetes test cluster', { timeout: 15 * MINUTE
 
   const startServer = (): ChildProcess => {
     // Its own process group: the kill takes it whole, as a crash would.
-    const s = spawn(process.execPath, [path.join(findRepoRoot(), 'bin', 'kiln.js'), 'server'], { cwd: p.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cmd = kilnCommand(c, ['server']);
+    const s = spawn(cmd.file, cmd.args, { cwd: p.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     s.stdout!.on('data', (b: Buffer) => (serverLog += b.toString()));
     s.stderr!.on('data', (b: Buffer) => (serverLog += b.toString()));
     return s;

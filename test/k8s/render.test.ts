@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ensureCluster, waitFor, type TestCluster, type TestNamespace } from '../support/k8s.js';
 import { requireBusybox } from '../support/podman.js';
-import { findRepoRoot } from '../e2e/lib/project.js';
+import { kilnAt } from '../support/k8s-project.js';
 
 const MINUTE = 60_000;
 const CANARY = `kiln-canary-${process.pid}-7f3a9c`;
@@ -20,9 +20,12 @@ const CANARY = `kiln-canary-${process.pid}-7f3a9c`;
 interface Pod { metadata: { name: string; labels: Record<string, string> }; status: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }
 interface EndpointSlice { endpoints?: Array<{ addresses: string[]; conditions: { ready?: boolean } }> }
 
+/** Where kiln runs: the node's namespace (set in before()). */
+let node: TestCluster | null = null;
+
 function kiln(dir: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(findRepoRoot(), 'bin', 'kiln.js'), ...args], { cwd: dir, encoding: 'utf8', input, timeout: 5 * MINUTE });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const r = kilnAt(node!, dir, args, input);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function mustKiln(dir: string, args: string[], input?: string): string {
   const r = kiln(dir, args, input);
@@ -75,6 +78,7 @@ describe('kiln render kubernetes on the real test cluster', { timeout: 20 * MINU
 
   before(async () => {
     c = ensureCluster();
+    node = c;
     ns = await c.createNamespace('render');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-render-'));
     out = path.join(dir, 'manifests');

@@ -35,16 +35,17 @@ export const clusterCommand = (script: string, verb: 'up' | 'down' | 'status' | 
   args: verb === 'env' ? ['env', '--json'] : [verb],
 });
 
-export const kubectlCommand = (env: ClusterEnv, args: string[]): Command => ({
-  file: env.kubectlBin,
-  args: ['--kubeconfig', env.kubeconfig, ...args],
-});
-
 // nsenter --net, not `ip netns exec` (which remounts /sys): the same way the node's processes run.
-export const inNetnsCommand = (env: ClusterEnv, argv: string[]): Command => ({
+// Every client of the cluster's (private) addresses runs there, never in the machine's namespace.
+export const inNetnsCommand = (env: Pick<ClusterEnv, 'netnsPath'>, argv: string[]): Command => ({
   file: 'nsenter',
   args: [`--net=${env.netnsPath}`, '--', ...argv],
 });
+
+export const kubectlCommand = (env: ClusterEnv, args: string[]): Command => inNetnsCommand(env, [env.kubectlBin, '--kubeconfig', env.kubeconfig, ...args]);
+
+/** `kiln <args>` (this checkout's) inside the node's namespace, where the apiserver and registry are. */
+export const kilnInNetnsArgv = (env: Pick<ClusterEnv, 'netnsPath'>, kilnJs: string, args: string[]): Command => inNetnsCommand(env, [process.execPath, kilnJs, ...args]);
 
 /** Imports an OCI archive into the node's containerd as `<baseName>:<tag in the archive>`. */
 export const ctrImportCommand = (env: ClusterEnv, archive: string, baseName: string): Command => ({
@@ -57,10 +58,8 @@ export const ctrImportCommand = (env: ClusterEnv, archive: string, baseName: str
  * byte: --preserve-digests stops skopeo from gzipping the layer, so the registry holds the very
  * manifest (and digest) the project wrote.
  */
-export const skopeoPushCommand = (env: ClusterEnv, archive: string, tag: string, repo: string, digestFile: string): Command => ({
-  file: 'skopeo',
-  args: ['copy', '--quiet', '--preserve-digests', '--dest-cert-dir', env.registryCertDir, '--digestfile', digestFile, `oci-archive:${archive}:${tag}`, `docker://${env.registry}/${repo}:${tag}`],
-});
+export const skopeoPushCommand = (env: ClusterEnv, archive: string, tag: string, repo: string, digestFile: string): Command =>
+  inNetnsCommand(env, ['skopeo', 'copy', '--quiet', '--preserve-digests', '--dest-cert-dir', env.registryCertDir, '--digestfile', digestFile, `oci-archive:${archive}:${tag}`, `docker://${env.registry}/${repo}:${tag}`]);
 
 /** curl inside the namespace: status code and body of one GET, a short timeout, no proxy. */
 export const curlArgv = (url: string, timeoutS = 5): string[] => [

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { TestCluster, TestNamespace } from './k8s.js';
+import { kilnInNetnsArgv } from './k8s-commands.js';
 import { requireBusybox } from './podman.js';
 import { findRepoRoot } from '../e2e/lib/project.js';
 
@@ -45,8 +46,14 @@ export interface K8sProject {
   remove(): void;
 }
 
-export function kilnAt(dir: string, args: string[], input?: string): Run {
-  const r = spawnSync(process.execPath, [path.join(findRepoRoot(), 'bin', 'kiln.js'), ...args], { cwd: dir, encoding: 'utf8', input, timeout: 10 * MINUTE });
+/** `kiln <args>` inside the node's namespace (the cluster's addresses are reached only there). */
+export function kilnCommand(c: Pick<TestCluster, 'netnsPath'>, args: string[]): { file: string; args: string[] } {
+  return kilnInNetnsArgv(c, path.join(findRepoRoot(), 'bin', 'kiln.js'), args);
+}
+
+export function kilnAt(c: Pick<TestCluster, 'netnsPath'>, dir: string, args: string[], input?: string): Run {
+  const cmd = kilnCommand(c, args);
+  const r = spawnSync(cmd.file, cmd.args, { cwd: dir, encoding: 'utf8', input, timeout: 10 * MINUTE });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -74,7 +81,7 @@ export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { projec
       `  prod: { runtime: kubernetes, kubernetes: { namespace: ${ns.name}, kubeconfig: ${c.kubeconfig}, registry: "${c.registry}", registry-cert-dir: ${c.registryCertDir} } }`,
       '',
     ].join('\n');
-  const kiln = (args: string[], input?: string): Run => kilnAt(dir, args, input);
+  const kiln = (args: string[], input?: string): Run => kilnAt(c, dir, args, input);
   const mustKiln = (args: string[], input?: string): string => {
     const r = kiln(args, input);
     if (r.status !== 0) throw new Error(`kiln ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
