@@ -69,7 +69,7 @@ describe('the Kubernetes test cluster (a real node)', { timeout: 60 * MINUTE }, 
     for (const ns of namespaces) ns.delete();
   });
 
-  test('the cluster is up: its node is Ready, runs Kubernetes v1.37.2 on containerd, and kubectl reaches the apiserver at the node address (from inside the node's namespace)', () => {
+  test('the cluster is up: its node is Ready, runs Kubernetes v1.37.2 on containerd, and kubectl reaches the apiserver at the node address (from inside the node namespace)', () => {
     const node = c.kubectlJson<Node>(['get', 'node', c.netns]);
     assert.equal(node.status.conditions.find((k) => k.type === 'Ready')?.status, 'True');
     assert.equal(node.status.nodeInfo.kubeletVersion, 'v1.37.2');
