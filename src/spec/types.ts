@@ -112,15 +112,23 @@ export interface PodmanEnvSpec {
   stopTimeoutMs?: number;
 }
 
-/** `environments.<env>.kubernetes` (runtime/kubernetes/settings.ts uses the same shape). */
+/** `environments.<env>.kubernetes`: passed in, never guessed (runtime/kubernetes/settings.ts). */
 export interface KubernetesEnvSpec {
-  /** Absolute path. */
+  /** Absolute path of the kubeconfig; absent: $KUBECONFIG, then ~/.kube/config (kubectl's rules). */
   kubeconfig?: string;
+  /** Context of the kubeconfig; absent: its current-context. */
   context?: string;
+  /** Namespace holding every object of the environment. Kiln owns what it labels there, nothing else. */
   namespace: string;
+  /**
+   * Registry the environment's nodes pull from, e.g. "registry.internal:5000/team" (images are
+   * pushed by digest). Absent: images are imported into the node's containerd (a local cluster)
+   * as localhost/kiln/<project> and never pulled.
+   */
   registry?: string;
-  /** Absolute path. */
+  /** Absolute path of the registry's CA directory (ca.crt), for a private CA (skopeo --dest-cert-dir). */
   registryCertDir?: string;
+  /** uid and gid every server's container runs as (never root). */
   runAsUser: number;
 }
 

@@ -2,10 +2,10 @@
 // A lock never blocks forever: it is taken over when it has expired, or at once when its owner
 // ran on this host and that process is gone (kill -9). A holder renews it between entries.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import { KilnError } from '../../errors.js';
 import type { StoreConnection } from './engine.js';
+import { ownerAlive } from '../../store/scratch.js';
 
 export interface LockOptions {
   /** How long the lock holds without renewal. */
@@ -44,22 +44,8 @@ export function isStale(row: LockRow, now = Date.now()): boolean {
   return !processAlive(pid);
 }
 
-/** A zombie (killed, not yet reaped by its parent) is dead too. */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync('/proc/self/stat')) return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+/** Whether a pid still runs (a zombie is dead too): the store's one answer, store/scratch.ts. */
+export const processAlive = ownerAlive;
 
 export async function readLock(conn: StoreConnection): Promise<LockRow | undefined> {
   return (await conn.query<LockRow>('SELECT owner, acquired_at, expires_at FROM kiln_lock WHERE id = 1'))[0];
