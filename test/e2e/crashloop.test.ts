@@ -31,6 +31,15 @@ function events(dir: string, since: number): EventRow[] {
   }
 }
 
+/** The group `kiln deploy --json` switched api-http-dev to. */
+async function deployedGroup(shop: Shop, release: string): Promise<string> {
+  const res = await shop.p.kiln(['deploy', release, '--env', 'dev', '--json']);
+  const outcome = JSON.parse(res.stdout) as { groups: Array<{ cluster: string; group: string }> };
+  const g = outcome.groups.find((x) => x.cluster === 'api-http-dev');
+  assert.ok(g, `the deploy switched no group of api-http-dev: ${res.stdout}`);
+  return g.group;
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -62,9 +71,10 @@ describe('crash loop after the switch', () => {
         const st0 = await shop.status();
         const good = st0.clusters.find((c) => c.name === 'api-http-dev')!.active!;
         // The deploy itself succeeds: every new server passed its health check before the switch.
-        await shop.p.kiln(['deploy', bad, '--env', 'dev']);
-        const st1 = await shop.status();
-        const badGroup = st1.clusters.find((c) => c.name === 'api-http-dev')!.active!;
+        // The new group is read from the deploy's own result, not from status afterwards: the
+        // deploy waits for the old group to drain, and on a loaded machine the bad servers can
+        // die and be rolled back before it returns.
+        const badGroup = await deployedGroup(shop, bad);
         assert.notEqual(badGroup, good);
         badGroups.push(badGroup);
         const st = await waitFor(
@@ -151,8 +161,7 @@ describe('crash loop across a control-plane restart', () => {
     );
     const bad = await shop.releaseApi('2.0.0');
     const good = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev')!.active!;
-    await shop.p.kiln(['deploy', bad, '--env', 'dev']);
-    const badGroup = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev')!.active!;
+    const badGroup = await deployedGroup(shop, bad);
     assert.notEqual(badGroup, good);
     const lost = (): EventRow[] =>
       events(shop.p.dir, 0).filter((e) => (e.kind === 'server.dead' || e.kind === 'server.failed') && (e.subject ?? '').startsWith(badGroup));
