@@ -37,7 +37,11 @@ if [ -f "$entry/READY" ]; then   # another build finished while we waited
 fi
 
 free_kb=$(df -Pk "$cache_root" | awk 'NR==2 {print $4}')
-gocache_kb=$(df -Pk "$(go env GOCACHE | xargs dirname)" | awk 'NR==2 {print $4}')
+# On a new machine Go's cache directory does not exist yet (go creates it on first use): make it,
+# so the free-space check has something to measure.
+gocache="$(go env GOCACHE)"
+mkdir -p "$gocache"
+gocache_kb=$(df -Pk "$gocache" | awk 'NR==2 {print $4}')
 for kb in "$free_kb" "$gocache_kb"; do
   if [ "$kb" -lt $((12 * 1024 * 1024)) ]; then
     echo "k8s build: less than 12 GB free ($((kb / 1024)) MB) for the Go caches and binaries; free some disk and run again" >&2
