@@ -3,11 +3,14 @@
 // CLI, with no control plane in between; process and podman environments go through the
 // control plane as before.
 import type { CommandContext } from './command.js';
-import { findSpecFile, loadSpec } from '../spec/load.js';
+import { loadProjectSpec } from '../env/project-spec.js';
 import { openStore } from '../store/init.js';
+import { RuntimeState } from '../store/runtime-state.js';
+import type { Emit } from '../deploy/execute.js';
+import { recordedKubeDeploy, recordedKubeRollback } from '../server/kube-ops.js';
 import { getRelease } from '../release/index.js';
 import { isKubernetesEnv, openKubeEnv, type KubeEnv } from '../runtime/kubernetes/environment.js';
-import { deployKubernetes, planKubernetesDeploy, rollbackKubernetes } from '../runtime/kubernetes/deployer.js';
+import { planKubernetesDeploy } from '../runtime/kubernetes/deployer.js';
 import { downKubernetes, formatKubeStatus, kubernetesStatus } from '../runtime/kubernetes/status.js';
 import { planObjects } from '../runtime/kubernetes/render.js';
 
@@ -16,7 +19,7 @@ function kubeEnvFor(ctx: CommandContext, env: string | undefined): KubeEnv | nul
   if (!env) return null;
   let spec;
   try {
-    spec = loadSpec(findSpecFile(ctx.cwd));
+    spec = loadProjectSpec(ctx.cwd); // kiln.yaml's environments and the ones made by kiln env create
   } catch {
     return null; // the usual path reports a bad or missing kiln.yaml with its own message
   }
@@ -33,6 +36,21 @@ async function withKube(ctx: CommandContext, env: string | undefined, fn: (k: Ku
     return await fn(k);
   } finally {
     k.client.close();
+  }
+}
+
+/**
+ * Runs a deploy or rollback with its row in state.db's deployments (the history `kiln promote`
+ * checks), printing its progress lines.
+ */
+async function withHistory<T>(k: KubeEnv, fn: (state: RuntimeState, emit: Emit) => Promise<T>): Promise<T> {
+  const store = openStore(k.spec.dir);
+  try {
+    return await fn(new RuntimeState(store.db), (kind, message) => {
+      if (kind.endsWith('.progress')) k.progress(message);
+    });
+  } finally {
+    store.db.close();
   }
 }
 
@@ -59,7 +77,7 @@ export function kubeDeploy(ctx: CommandContext, env: string, releaseName: string
       }
       return 0;
     }
-    const result = await deployKubernetes(k, release);
+    const result = await withHistory(k, (state, emit) => recordedKubeDeploy(state, k.spec, k.kilnDir, env, release, () => emit));
     if (ctx.json) ctx.outJson(result);
     else ctx.out(`deployed ${result.release} to ${env}${result.clusters.every((c) => c.action === 'unchanged') ? ' (every cluster unchanged)' : ` (switched in ${result.switchMs} ms)`}`);
     return 0;
@@ -77,7 +95,7 @@ export function kubeStatus(ctx: CommandContext, env: string | undefined): Promis
 
 export function kubeRollback(ctx: CommandContext, env: string, cluster: string | undefined): Promise<number | null> {
   return withKube(ctx, env, async (k) => {
-    const steps = await rollbackKubernetes(k, cluster);
+    const { steps } = await withHistory(k, (state, emit) => recordedKubeRollback(state, k.spec, k.kilnDir, env, cluster, () => emit));
     if (ctx.json) ctx.outJson({ env, steps });
     else ctx.out(steps.map((s) => `${s.cluster}: ${s.from} -> ${s.to}`).join('\n'));
     return 0;

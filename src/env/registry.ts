@@ -72,7 +72,7 @@ export function withCreatedEnvironments(spec: ProjectSpec, db: Database): Projec
 }
 
 /**
- * The definition of a new environment `name` like kiln.yaml's `like`: runtime, podman settings,
+ * The definition of a new environment `name` like kiln.yaml's `like`: runtime, podman or kubernetes settings,
  * scale and flag values are copied. Data bindings are not shared: a SQLite store gets its own
  * file under .kiln/data/<name>/; a PostgreSQL store gets a database of its own on the same
  * server (pg-databases.ts), never the other environment's.
@@ -105,6 +105,8 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
     name,
     runtime: base.runtime,
     ...(base.podman ? { podman: structuredClone(base.podman) } : {}),
+    // The same cluster and namespace: every object is named and labelled with the environment.
+    ...(base.kubernetes ? { kubernetes: structuredClone(base.kubernetes) } : {}),
     scale: structuredClone(base.scale),
     flags: structuredClone(base.flags),
   };

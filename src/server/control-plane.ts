@@ -44,6 +44,7 @@ import { sweepScratch } from '../store/scratch.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
+import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube } from './kube-ops.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 
@@ -205,7 +206,7 @@ export class ControlPlane {
       deploy: (b, out) => this.deploy(b, out),
       exclusive: (key, fn, operation) => this.exclusive(key, fn, operation),
       emitter: (env, out) => this.emitter(null, env, out),
-      teardown: (env, emit) => teardown(this.deployDeps(), env, emit),
+      teardown: (env, emit) => this.teardownEnv(env, emit),
       pushRoutes: () => this.pushRoutes(),
     };
   }
@@ -218,6 +219,10 @@ export class ControlPlane {
         // A mistyped --env is an error naming the environments, not an empty status. One that
         // still has clusters is shown even if kiln.yaml no longer defines it.
         if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
+        const spec = this.currentSpec();
+        if (env !== undefined && isKubernetesEnv(spec, env)) {
+          return { ...(await kubeStatus(this.state, spec, this.store.kilnDir, env)), storage: this.storage.view(), isolation: this.isolation.view() };
+        }
         // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
         const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
         return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view(), isolation: this.isolation.view() };
@@ -332,15 +337,15 @@ export class ControlPlane {
     // kiln.yaml is read again: environments (scale, flag values) may have changed since start.
     const spec = this.currentSpec();
     const envSpec = environmentOf(spec, env);
-    if (envSpec.runtime === 'kubernetes') {
-      throw new KilnError('RUNTIME_UNSUPPORTED', `environment ${env} uses runtime "${envSpec.runtime}", which this version of kiln cannot run yet`, {
-        hint: 'use runtime: process or podman',
-      });
-    }
     const release = getRelease(this.store.db, this.store.oci, releaseName);
     // promote passes the digest that was tested: deploy exactly that or nothing.
-    if (typeof body.digest === 'string' && body.digest !== release.digest) {
-      throw new KilnError('PROMOTE_REFUSED', `${release.name} is ${release.digest}, not the tested ${body.digest}`, { hint: 'the store was changed; promote the release that was tested' });
+    assertDigest(release, body.digest);
+    if (envSpec.runtime === 'kubernetes') {
+      if (body.dryRun === true) {
+        throw new KilnError('USAGE', `the plan of a deploy to ${env} (kubernetes) is made by the CLI`, { hint: `kiln deploy ${release.name} --env ${env} --dry-run` });
+      }
+      // The cluster's lease serialises writers (runtime/kubernetes/lease.ts), also against the CLI.
+      return recordedKubeDeploy(this.state, spec, this.store.kilnDir, env, release, (id) => this.emitter(id, env, out));
     }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     if (body.dryRun === true) {
@@ -400,6 +405,8 @@ export class ControlPlane {
     const env = str(body.env, 'env');
     environmentOf(this.currentSpec(), env);
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
+    const spec = this.currentSpec();
+    if (isKubernetesEnv(spec, env)) return recordedKubeRollback(this.state, spec, this.store.kilnDir, env, cluster, (id) => this.emitter(id, env, out));
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);
       const release = this.state.group(steps[0]!.to)?.release ?? '?';
@@ -431,7 +438,7 @@ export class ControlPlane {
   private async down(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = body.env === undefined ? undefined : str(body.env, 'env');
     const emit = this.emitter(null, env ?? null, out);
-    if (env) return this.exclusive(env, () => teardown(this.deployDeps(), env, emit), 'down');
+    if (env) return this.exclusive(env, () => this.teardownEnv(env, emit), 'down');
     // Every environment's deploy lock, nested (a refusal releases the ones taken): no deploy
     // or rollback runs while everything goes down.
     const envs = [...new Set(this.state.clusters().map((c) => c.env))];
@@ -446,6 +453,13 @@ export class ControlPlane {
     emit('proxy.stopped', 'kiln proxy stopped');
     this.onShutdown?.();
     return { ...r, stopped: true };
+  }
+
+  /** One environment's servers gone, on whatever runs it. */
+  private teardownEnv(env: string, emit: Emit): Promise<{ groups: string[] }> {
+    const spec = this.currentSpec();
+    if (isKubernetesEnv(spec, env)) return teardownKube(spec, this.store.kilnDir, env, emit);
+    return teardown(this.deployDeps(), env, emit);
   }
 
   /** Called when the API asked the whole project to stop (kiln down without --env). */

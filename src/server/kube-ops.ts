@@ -1,0 +1,118 @@
+// The control plane's verbs on a Kubernetes environment. `kiln deploy|rollback|status|down` on
+// one run in the CLI against the cluster (src/cli/kubernetes.ts), which needs no control plane;
+// the operations that compose a deploy with others — `env create` (a deploy into a new
+// environment), `env destroy`, `promote` and `rebuild --deploy` (side by side, then the target) —
+// run here like on every runtime, so they call these instead of the process/podman path. The same
+// functions do the work in both places (runtime/kubernetes/deployer.ts, status.ts).
+import { KilnError } from '../errors.js';
+import type { ReleaseRecord } from '../release/types.js';
+import type { Emit } from '../deploy/execute.js';
+import type { ProjectSpec } from '../spec/types.js';
+import type { RuntimeState } from '../store/runtime-state.js';
+import { deployKubernetes, rollbackKubernetes, type KubeDeployResult } from '../runtime/kubernetes/deployer.js';
+import { isKubernetesEnv, openKubeEnv, type KubeEnv } from '../runtime/kubernetes/environment.js';
+import { downKubernetes, kubernetesStatus } from '../runtime/kubernetes/status.js';
+import { kubeStatusView } from '../runtime/kubernetes/status-view.js';
+import type { StatusView } from './status.js';
+
+export { isKubernetesEnv };
+
+export interface KubeOpsHost {
+  kilnDir: string;
+  state: RuntimeState;
+}
+
+export interface KubeSwitched {
+  cluster: string;
+  group: string;
+  previous: string | null;
+}
+
+async function withEnv<T>(spec: ProjectSpec, env: string, kilnDir: string, progress: (line: string) => void, fn: (k: KubeEnv) => Promise<T>): Promise<T> {
+  const k = openKubeEnv(spec, env, kilnDir, progress);
+  try {
+    return await fn(k);
+  } finally {
+    k.client.close();
+  }
+}
+
+/**
+ * A deploy recorded in state.db's deployments like any other (its history, and what `promote`
+ * checks: "ran healthy in --from"); the cluster keeps the state that decides what runs.
+ */
+export async function recordedKubeDeploy(
+  state: RuntimeState,
+  spec: ProjectSpec,
+  kilnDir: string,
+  env: string,
+  release: ReleaseRecord,
+  emitFor: (deployment: number) => Emit,
+): Promise<KubeDeployResult & { groups: KubeSwitched[] }> {
+  const id = state.startDeployment(env, release.name, 'deploy');
+  const emit = emitFor(id);
+  emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env} (kubernetes)`);
+  try {
+    const result = await withEnv(spec, env, kilnDir, (l) => emit('deploy.progress', l), (k) => deployKubernetes(k, release));
+    state.finishDeployment(id, true);
+    const switched = result.clusters.filter((c) => c.action === 'create').length;
+    emit('deploy.succeeded', `${release.name} serves ${env} (${switched ? `switched in ${result.switchMs} ms` : 'every cluster unchanged'})`);
+    // `groups`: the clusters that got a new group, as a deploy on every runtime reports them.
+    const groups = result.clusters.filter((c) => c.action === 'create').map(({ cluster, group, previous }) => ({ cluster, group, previous }));
+    return { ...result, groups };
+  } catch (e) {
+    state.finishDeployment(id, false, (e as Error).message);
+    throw e;
+  }
+}
+
+export async function recordedKubeRollback(
+  state: RuntimeState,
+  spec: ProjectSpec,
+  kilnDir: string,
+  env: string,
+  cluster: string | undefined,
+  emitFor: (deployment: number) => Emit,
+): Promise<{ deployment: number; steps: Array<{ cluster: string; from: string; to: string }> }> {
+  return withEnv(spec, env, kilnDir, () => undefined, async (k) => {
+    // The release rolled back to: the kept group's label (the first cluster that has one).
+    const before = await kubernetesStatus(k);
+    const kept = before.clusters.filter((c) => c.previous && (!cluster || c.cluster === cluster));
+    const release = kept.flatMap((c) => c.groups).find((g) => g.state === 'kept')?.release || '?';
+    const id = state.startDeployment(env, release, 'rollback');
+    const emit = emitFor(id);
+    k.progress = (l) => emit('rollback.progress', l);
+    try {
+      const steps = await rollbackKubernetes(k, cluster);
+      state.finishDeployment(id, true);
+      for (const s of steps) emit('cluster.switched', `${s.cluster}: rolled back from ${s.from} to ${s.to}`);
+      return { deployment: id, steps };
+    } catch (e) {
+      state.finishDeployment(id, false, (e as Error).message);
+      throw e;
+    }
+  });
+}
+
+/** Every object of the environment removed; the names of its groups (Deployments), for the caller's summary. */
+export async function teardownKube(spec: ProjectSpec, kilnDir: string, env: string, emit: Emit): Promise<{ groups: string[] }> {
+  return withEnv(spec, env, kilnDir, (l) => emit('env.progress', l), async (k) => {
+    const before = await kubernetesStatus(k);
+    const groups = before.clusters.flatMap((c) => c.groups.map((g) => g.group));
+    const removed = await downKubernetes(k);
+    emit('env.down', `${env}: ${removed} object(s) removed from namespace ${k.settings.namespace}`);
+    return { groups };
+  });
+}
+
+/** `kiln status` of a Kubernetes environment in the shape every runtime's status has. */
+export async function kubeStatus(state: RuntimeState, spec: ProjectSpec, kilnDir: string, env: string): Promise<StatusView> {
+  return withEnv(spec, env, kilnDir, () => undefined, async (k) => kubeStatusView(spec, await kubernetesStatus(k), state.lastDeployment(env) ?? null));
+}
+
+/** Refuses a digest other than the one promote tested (the store was changed in between). */
+export function assertDigest(release: ReleaseRecord, digest: unknown): void {
+  if (typeof digest === 'string' && digest !== release.digest) {
+    throw new KilnError('PROMOTE_REFUSED', `${release.name} is ${release.digest}, not the tested ${digest}`, { hint: 'the store was changed; promote the release that was tested' });
+  }
+}
