@@ -51,7 +51,32 @@ export interface ServerHandle {
   ref?: string;
 }
 
-export interface Runtime {
+/** A server a runtime found by its own labels (podman: a container), for adoption and clean-up. */
+export interface ListedServer {
+  /** The runtime's id of it (podman: the container id), as stored in the server's row. */
+  ref: string;
+  name: string;
+  env: string;
+  server: string;
+  running: boolean;
+  /** The handle to stop it with; null once it is not running. */
+  handle: ServerHandle | null;
+}
+
+/**
+ * What only some runtimes can do. The control plane asks a runtime whether it has one instead of
+ * casting it to a runtime class: one without it has nothing of that kind to list or remove.
+ */
+export interface RuntimeCapabilities {
+  /** The project's servers this runtime knows of, read now (not from a cache). */
+  listServers?(project: string, opts: { fresh: boolean }): Promise<ListedServer[]>;
+  /** Removes what the project's stopped servers leave behind (podman: exited containers). */
+  removeStopped?(project: string): Promise<string[]>;
+  /** Removes the project's images that no server runs and `keep` (manifest digests) does not name. */
+  removeUnusedImages?(project: string, keep: readonly string[]): Promise<string[]>;
+}
+
+export interface Runtime extends RuntimeCapabilities {
   readonly name: RuntimeName;
   /** The command that would start the server, as data (for plans, --dry-run and tests). */
   command(launch: ServerLaunch): { file: string; args: string[]; cwd: string };

@@ -12,7 +12,7 @@ import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { LogService, liveLogSources } from '../logs/service.js';
 import { StreamCursors } from '../logs/pod-cursors.js';
 import { serveLogs } from '../logs/api.js';
-import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
+import type { Runtime } from '../runtime/types.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { openStore, readToken, type Store } from '../store/init.js';
@@ -382,18 +382,22 @@ export class ControlPlane {
     });
   }
 
-  /** Container images no live or kept group runs any more leave podman's storage. */
+  /** Container images no live or kept group runs any more are removed, by every runtime that keeps images. */
   private async pruneImages(emit: Emit): Promise<void> {
-    const env = Object.values(this.spec.environments).find((e) => e.runtime === 'podman');
-    if (!env) return;
     const keep = this.state
       .groups({ states: LIVE_GROUP_STATES })
       .flatMap((g) => (g.template.image ? [g.template.image.digest] : []));
-    try {
-      const removed = await (this.runtimes(env.name, 'podman') as PodmanRuntime).removeUnusedImages(this.spec.project, keep);
-      if (removed.length) emit('images.removed', `removed ${removed.length} unused container image(s)`);
-    } catch (e) {
-      this.log(`removing unused images: ${(e as Error).message}`);
+    const done = new Set<Runtime>();
+    for (const env of Object.values(this.spec.environments)) {
+      const runtime = this.runtimes(env.name, env.runtime);
+      if (!runtime.removeUnusedImages || done.has(runtime)) continue;
+      done.add(runtime);
+      try {
+        const removed = await runtime.removeUnusedImages(this.spec.project, keep);
+        if (removed.length) emit('images.removed', `removed ${removed.length} unused container image(s)`);
+      } catch (e) {
+        this.log(`removing unused images: ${(e as Error).message}`);
+      }
     }
   }
 

@@ -8,7 +8,7 @@ import { serverProcesses } from '../runtime/process/orphans.js';
 import { isProcessAlive } from '../runtime/process/proc.js';
 import { markedProcesses } from '../runtime/process/tree.js';
 import { runPaths } from './paths.js';
-import type { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
+import type { Runtime } from '../runtime/types.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
 import type { RuntimeLookup } from './runtimes.js';
@@ -56,20 +56,27 @@ export async function removeOrphanProcesses(deps: OrphanSweepDeps): Promise<void
 }
 
 /**
- * Containers of this project that no live server row owns (a crash between `podman run` and
- * the row's update, or servers that died while the control plane was down) are removed.
+ * Servers a runtime lists by its labels (containers) that no live server row owns — a crash
+ * between `podman run` and the row's update, or servers that died while the control plane was
+ * down — are stopped and removed, on every runtime of the project that can list its servers.
  */
 export async function removeOrphanContainers(deps: OrphanSweepDeps & { spec: ProjectSpec }): Promise<void> {
-  const env = Object.values(deps.spec.environments).find((e) => e.runtime === 'podman');
-  if (!env) return;
-  const podman = deps.runtimes(env.name, 'podman') as PodmanRuntime;
-  for (const c of await podman.listServers(deps.spec.project, { fresh: true })) {
-    const row = deps.state.server(c.server);
-    const owned = row && row.runtime_ref === c.ref && (row.state === 'healthy' || row.state === 'unhealthy');
-    if (!owned && c.handle) {
-      await podman.stop(c.handle, 2_000);
-      deps.log(`removed orphan container ${c.name}`);
+  const cleaned = new Set<Runtime>();
+  for (const env of Object.values(deps.spec.environments)) {
+    const runtime = deps.runtimes(env.name, env.runtime);
+    if (!runtime.listServers) continue;
+    for (const c of await runtime.listServers(deps.spec.project, { fresh: true })) {
+      if (c.env !== env.name) continue; // each environment's by its own runtime (and settings)
+      const row = deps.state.server(c.server);
+      const owned = row && row.runtime_ref === c.ref && (row.state === 'healthy' || row.state === 'unhealthy');
+      if (!owned && c.handle) {
+        await runtime.stop(c.handle, 2_000);
+        deps.log(`removed orphan container ${c.name}`);
+      }
+    }
+    if (runtime.removeStopped && !cleaned.has(runtime)) {
+      cleaned.add(runtime);
+      await runtime.removeStopped(deps.spec.project);
     }
   }
-  await podman.removeStopped(deps.spec.project);
 }
