@@ -34,16 +34,16 @@ export const NO_PORT_SETTLE_MS = 250;
  * dominated by how soon Kiln notices an app is ready.
  */
 export async function waitHealthy(
-  opts: { port?: number; health?: HealthCheckSpec; isAlive: () => boolean; signal?: AbortSignal },
+  opts: { port?: number; health?: HealthCheckSpec; isAlive: () => Promise<boolean>; signal?: AbortSignal },
 ): Promise<CheckResult> {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   if (!opts.health || opts.port === undefined) {
     const until = Date.now() + NO_PORT_SETTLE_MS;
     while (Date.now() < until) {
-      if (!opts.isAlive()) return { ok: false, detail: 'the process exited' };
+      if (!(await opts.isAlive())) return { ok: false, detail: 'the process exited' };
       await sleep(25);
     }
-    return opts.isAlive() ? { ok: true, detail: 'running' } : { ok: false, detail: 'the process exited' };
+    return (await opts.isAlive()) ? { ok: true, detail: 'running' } : { ok: false, detail: 'the process exited' };
   }
   const h = opts.health;
   const deadline = Date.now() + h.graceMs;
@@ -51,7 +51,7 @@ export async function waitHealthy(
   let last: CheckResult = { ok: false, detail: 'not checked yet' };
   for (;;) {
     if (opts.signal?.aborted) return { ok: false, detail: 'cancelled' };
-    if (!opts.isAlive()) return { ok: false, detail: `the process exited (last check: ${last.detail})` };
+    if (!(await opts.isAlive())) return { ok: false, detail: `the process exited (last check: ${last.detail})` };
     last = await checkOnce(opts.port, h.path, Math.min(h.timeoutMs, Math.max(1, deadline - Date.now())));
     if (last.ok) return last;
     if (Date.now() >= deadline) return { ok: false, detail: `not healthy within ${h.graceMs} ms (last check: ${last.detail})` };

@@ -39,7 +39,7 @@ export async function startServers(
       return;
     }
     const started = Date.now();
-    emit('server.started', `${s.row.name}: pid ${s.handle.pid}${s.row.port ? `, port ${s.row.port}` : ''}`, { cluster: g.cluster, subject: s.row.name });
+    emit('server.started', `${s.row.name}: ${s.handle.pid !== undefined ? `pid ${s.handle.pid}` : s.handle.ref}${s.row.port ? `, port ${s.row.port}` : ''}`, { cluster: g.cluster, subject: s.row.name });
     const result = await servers.waitHealthy(g, s, abort.signal);
     if (result.ok) {
       slowestHealthyMs = Math.max(slowestHealthyMs, Date.now() - started);

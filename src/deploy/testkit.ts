@@ -24,15 +24,15 @@ export class RecordingRuntime implements Runtime {
     const pid = this.nextPid++;
     this.running.set(pid, l.name);
     this.calls.push(`start ${l.name}`);
-    return { pid, startTime: 'fake' };
+    return { ref: `fake-${pid}`, pid, startTime: 'fake' };
   }
-  isAlive(h: ServerHandle): boolean {
-    return this.running.has(h.pid);
+  async isAlive(h: ServerHandle): Promise<boolean> {
+    return h.pid !== undefined && this.running.has(h.pid);
   }
   async stop(h: ServerHandle): Promise<void> {
-    const name = this.running.get(h.pid);
+    const name = h.pid === undefined ? undefined : this.running.get(h.pid);
     if (name === undefined) return;
-    this.running.delete(h.pid);
+    this.running.delete(h.pid!);
     this.calls.push(`stop ${name}`);
   }
   /** Names of the servers running now, sorted. */

@@ -42,13 +42,17 @@ export interface ImageRef {
  */
 export type PrepareServer = (launch: ServerLaunch) => { uid: number; gid: number } | null;
 
-/** How to find a started server again, also after a control-plane restart. */
+/**
+ * How to find a started server again, also after a control-plane restart. Every runtime has a
+ * ref; a pid only where the server is a process of this host (process, podman: its init), which
+ * makes liveness a read of /proc instead of a call to the runtime.
+ */
 export interface ServerHandle {
-  pid: number;
-  /** Kernel start time of the process (clock ticks since boot): tells a reused pid apart. */
-  startTime: string;
-  /** The runtime's own id of the server (podman: the container id); absent for processes. */
-  ref?: string;
+  /** The runtime's own id of the server: podman's container id, the process runtime's server directory (its tree's marker). */
+  ref: string;
+  pid?: number;
+  /** Kernel start time of that process (clock ticks since boot): tells a reused pid apart. */
+  startTime?: string;
 }
 
 /** A server a runtime found by its own labels (podman: a container), for adoption and clean-up. */
@@ -81,8 +85,11 @@ export interface Runtime extends RuntimeCapabilities {
   /** The command that would start the server, as data (for plans, --dry-run and tests). */
   command(launch: ServerLaunch): { file: string; args: string[]; cwd: string };
   start(launch: ServerLaunch): Promise<ServerHandle>;
-  /** Cheap liveness check, polled by the reconciler; also true for servers adopted after a restart. */
-  isAlive(handle: ServerHandle): boolean;
+  /**
+   * Liveness, polled by the reconciler; also true for servers adopted after a restart. Asynchronous,
+   * so a runtime that must ask something remote can; local ones answer from /proc.
+   */
+  isAlive(handle: ServerHandle): Promise<boolean>;
   /** SIGTERM, then SIGKILL after graceMs; resolves once the server is gone. */
   stop(handle: ServerHandle, graceMs: number): Promise<void>;
 }

@@ -172,7 +172,7 @@ export class ControlPlane {
     let adopted = 0;
     for (const g of state.groups({ states: LIVE_GROUP_STATES })) {
       for (const s of state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] })) {
-        if (!this.servers.isAlive(s)) state.setServerState(s.name, 'dead', 'gone while the control plane was down');
+        if (!(await this.servers.isAlive(s))) state.setServerState(s.name, 'dead', 'gone while the control plane was down');
         else if (s.state === 'starting') {
           // It was a replacement in progress; the reconciler will start another, so stop this one.
           await this.servers.stop(s, 2_000);

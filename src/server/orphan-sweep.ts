@@ -38,7 +38,7 @@ export async function removeOrphanProcesses(deps: OrphanSweepDeps): Promise<void
     // (Recovery marks such rows of a dead control plane 'dead' before it scans.)
     if (row && row.state === 'starting' && row.pid === null) continue;
     if (row && (state.group(row.group_name)?.template.runtime ?? 'process') !== 'process') continue;
-    await deps.runtimes('', 'process').stop({ pid: p.pid, startTime: p.startTime }, 2_000);
+    await deps.runtimes('', 'process').stop({ ref: runPaths(deps.kilnDir).serverDir(p.server), pid: p.pid, startTime: p.startTime }, 2_000);
     if (row && row.pid === p.pid && LIVE_SERVER_STATES.has(row.state)) state.setServerState(row.name, 'stopped', 'its group was destroyed');
     deps.log(`stopped orphan server process ${p.server} (pid ${p.pid})`);
   }

@@ -153,7 +153,7 @@ export class Reconciler {
       let changed = false;
       for (const g of state.groups({ states: MAINTAINED })) {
         for (const s of state.servers({ group: g.name, states: ['healthy', 'unhealthy'] })) {
-          if (!servers.isAlive(s)) {
+          if (!(await servers.isAlive(s))) {
             state.setServerState(s.name, 'dead', 'process exited');
             void servers.release(s).catch((e: Error) => this.deps.log(`releasing ${s.name}: ${e.message}`));
             this.deps.event('server.dead', `${s.name}: process ${s.pid} is gone; starting a new server`, {

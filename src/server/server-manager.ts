@@ -28,17 +28,19 @@ export class ServerManager {
   ) {}
 
   handleOf(s: ServerRow): ServerHandle | null {
-    if (s.pid === null || s.start_time === null) return null;
-    return { pid: s.pid, startTime: s.start_time, ...(s.runtime_ref ? { ref: s.runtime_ref } : {}) };
+    // Rows written before every runtime had a ref: a process server's ref is its directory.
+    const ref = s.runtime_ref ?? (s.pid !== null ? this.paths.serverDir(s.name) : null);
+    if (ref === null) return null; // not started yet
+    return { ref, ...(s.pid !== null && s.start_time !== null ? { pid: s.pid, startTime: s.start_time } : {}) };
   }
 
   private runtimeOf(s: ServerRow): Runtime {
     return this.runtimeFor(this.state.group(s.group_name) as GroupRow);
   }
 
-  isAlive(s: ServerRow): boolean {
+  async isAlive(s: ServerRow): Promise<boolean> {
     const h = this.handleOf(s);
-    return h !== null && this.runtimeOf(s).isAlive(h);
+    return h !== null && (await this.runtimeOf(s).isAlive(h));
   }
 
   async start(group: GroupRow): Promise<StartedServer> {
@@ -66,7 +68,7 @@ export class ServerManager {
         ...(port !== undefined ? { port } : {}),
         ...(t.image ? { image: t.image } : {}),
       });
-      this.state.setServerProcess(name, handle.pid, handle.startTime, handle.ref);
+      this.state.setServerProcess(name, handle);
       return { row: this.state.server(name) as ServerRow, handle };
     } catch (e) {
       this.state.setServerState(name, 'dead', `could not start: ${(e as Error).message}`);

@@ -217,10 +217,11 @@ export class RuntimeState {
       .prepare(`INSERT INTO servers(name, group_name, ordinal, state, port, created_at, changed_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`)
       .run(s.name, s.group_name, s.ordinal, s.port, t, t);
   }
-  setServerProcess(name: string, pid: number, startTime: string, ref?: string): void {
+  /** The started server's handle (runtime/types.ts ServerHandle): its ref, and its pid where it has one. */
+  setServerProcess(name: string, h: { ref: string; pid?: number; startTime?: string }): void {
     this.db
       .prepare('UPDATE servers SET pid = ?, start_time = ?, runtime_ref = ?, changed_at = ? WHERE name = ?')
-      .run(pid, startTime, ref ?? null, now(), name);
+      .run(h.pid ?? null, h.startTime ?? null, h.ref, now(), name);
   }
   setServerState(name: string, state: ServerState, detail?: string): void {
     this.db

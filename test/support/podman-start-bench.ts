@@ -90,7 +90,7 @@ try {
   const alive: number[] = [];
   for (let i = 0; i < 9; i++) {
     t0 = performance.now();
-    for (const h of kept) podman.isAlive(h);
+    for (const h of kept) await podman.isAlive(h);
     alive.push((performance.now() - t0) / kept.length);
   }
   for (const h of kept) {

@@ -81,6 +81,6 @@ export interface ContainerRuntime {
   readonly name: 'podman';
   command(launch: ContainerLaunch): { file: string; args: string[]; cwd: string };
   start(launch: ContainerLaunch): Promise<ContainerHandle>;
-  isAlive(handle: ContainerHandle): boolean;
+  isAlive(handle: ContainerHandle): Promise<boolean>;
   stop(handle: ContainerHandle, graceMs: number): Promise<void>;
 }

@@ -74,7 +74,7 @@ describe('podman runtime (real containers)', () => {
     const l = await launch();
     const h = await rt.start(l);
     assert.match(h.ref, /^[0-9a-f]{64}$/);
-    assert.equal(rt.isAlive(h), true);
+    assert.equal(await rt.isAlive(h), true);
     const result = await healthy(l, h);
     assert.equal(result.ok, true, result.detail);
     // The app wrote its --log-file (translated into the mount) and found / read-only.
@@ -85,7 +85,7 @@ describe('podman runtime (real containers)', () => {
 
     // `podman kill` (as an OOM or a crash would): no longer alive, found as stopped, removable.
     execFileSync('podman', ['kill', '--signal', 'KILL', h.ref], { env: t.env });
-    await until('the killed container to be dead', () => !rt.isAlive(h));
+    await until('the killed container to be dead', async () => !(await rt.isAlive(h)));
     const listed = (await rt.listServers(project, { fresh: true })).find((c) => c.ref === h.ref);
     assert.equal(listed?.running, false);
     assert.deepEqual(await rt.removeStopped(project), [l.name]);
@@ -100,7 +100,7 @@ describe('podman runtime (real containers)', () => {
     const child = Number(readFileSync(`/proc/${h.pid}/task/${h.pid}/children`, 'utf8').trim().split(' ')[0]);
     assert.ok(child > 0);
     process.kill(child, 'SIGKILL');
-    await until('the container to notice its app died', () => !rt.isAlive(h));
+    await until('the container to notice its app died', async () => !(await rt.isAlive(h)));
     await rt.stop(h, 1000); // stop of a dead server removes its container
     assert.equal((await rt.listServers(project, { fresh: true })).some((c) => c.ref === h.ref), false);
   });
@@ -130,7 +130,7 @@ describe('podman runtime (real containers)', () => {
     assert.deepEqual(await other.listServers(project), []);
 
     await fresh.stop(found.handle as ContainerHandle, 2000);
-    assert.equal(rt.isAlive(h), false);
+    assert.equal(await rt.isAlive(h), false);
     assert.equal((await rt.listServers(project, { fresh: true })).length, 0);
   });
 

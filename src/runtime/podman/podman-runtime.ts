@@ -241,17 +241,17 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
     return { pid, startTime, ref: id };
   }
 
-  isAlive(h: ContainerHandle): boolean {
-    return isProcessAlive(h.pid, h.startTime);
+  isAlive(h: ContainerHandle): Promise<boolean> {
+    return Promise.resolve(isProcessAlive(h.pid, h.startTime));
   }
 
   /** Stop signal, SIGKILL after graceMs (rounded up to seconds, podman's unit), then removal. */
   async stop(h: ContainerHandle, graceMs: number): Promise<void> {
     if (!h.ref) throw new Error(`container handle without ref (pid ${h.pid}): the servers row lacks runtime_ref`);
     const seconds = Math.max(0, Math.ceil(graceMs / 1000));
-    if (this.isAlive(h)) await mustRun(this.exec, stopCommand(this.settings, h.ref, seconds), `stopping container ${h.ref.slice(0, 12)}`);
+    if (isProcessAlive(h.pid, h.startTime)) await mustRun(this.exec, stopCommand(this.settings, h.ref, seconds), `stopping container ${h.ref.slice(0, 12)}`);
     // podman stop returns when the container's state says stopped; make sure the init is gone too.
-    while (this.isAlive(h)) await sleep(20);
+    while (isProcessAlive(h.pid, h.startTime)) await sleep(20);
     await mustRun(this.exec, rmCommand(this.settings, [h.ref]), `removing container ${h.ref.slice(0, 12)}`);
     this.listings.clear();
   }

@@ -17,6 +17,11 @@ import { SERVER_MARK, serverDirOf, treeOf, type TreeProcess } from './tree.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Whether the server's first process still runs (its pid not reused: same start time). */
+function leaderAlive(h: ServerHandle): boolean {
+  return h.pid !== undefined && h.startTime !== undefined && isProcessAlive(h.pid, h.startTime);
+}
+
 export class ProcessRuntime implements Runtime {
   readonly name = 'process' as const;
   private readonly prepare: PrepareServer;
@@ -78,8 +83,8 @@ export class ProcessRuntime implements Runtime {
     }
   }
 
-  isAlive(h: ServerHandle): boolean {
-    return isProcessAlive(h.pid, h.startTime);
+  isAlive(h: ServerHandle): Promise<boolean> {
+    return Promise.resolve(leaderAlive(h));
   }
 
   /**
@@ -88,11 +93,11 @@ export class ProcessRuntime implements Runtime {
    * exit, then SIGKILL to whatever is left, again until nothing is.
    */
   async stop(h: ServerHandle, graceMs: number): Promise<void> {
-    const leaderAlive = this.isAlive(h);
-    const serverDir = h.ref ?? (leaderAlive ? serverDirOf(h.pid) : null);
+    const alive = leaderAlive(h);
+    const serverDir = h.ref || (alive && h.pid !== undefined ? serverDirOf(h.pid) : null);
     // The group id is the leader's pid: it cannot be handed to another process while the leader
     // or any member lives, so it is only trusted if the leader was alive when the stop began.
-    const pgrp = leaderAlive ? h.pid : null;
+    const pgrp = alive ? (h.pid ?? null) : null;
     const tree = (): TreeProcess[] => treeOf({ serverDir, pgrp });
     const signal = (sig: NodeJS.Signals, procs: TreeProcess[]): void => {
       if (pgrp !== null) {

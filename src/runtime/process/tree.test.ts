@@ -26,9 +26,9 @@ function tagged(tag: string): number[] {
   return out;
 }
 
-async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
@@ -72,7 +72,7 @@ test('defect 11: stopping a server ends a child that ignores SIGTERM and a setsi
   const tag = `kiln-tree-${process.pid}-a`;
   const h = await startForking(t, rt, tag);
   await rt.stop(h, 500);
-  assert.equal(rt.isAlive(h), false);
+  assert.equal(await rt.isAlive(h), false);
   assert.deepEqual(tagged(tag), [], 'no descendant survives the stop');
 });
 
@@ -80,8 +80,8 @@ test('defect 11: a server killed with SIGKILL: stopping its handle afterwards st
   const rt = new ProcessRuntime();
   const tag = `kiln-tree-${process.pid}-b`;
   const h = await startForking(t, rt, tag);
-  process.kill(h.pid, 'SIGKILL');
-  await until('the server to die', () => !rt.isAlive(h));
+  process.kill(h.pid!, 'SIGKILL');
+  await until('the server to die', async () => !(await rt.isAlive(h)));
   assert.equal(tagged(tag).length, 2, 'its descendants outlive it');
   await rt.stop(h, 0); // what the reconciler's release of a dead server does
   assert.deepEqual(tagged(tag), []);
