@@ -21,6 +21,25 @@ function start(c: TestCluster, dir: string, args: string[]): ChildProcess {
   return spawn(cmd.file, cmd.args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** A deploy run to its end, with when (ms after its start) its first group was created and its first cluster switched. */
+async function timedDeploy(c: TestCluster, dir: string, release: string): Promise<{ ms: number; created: number | null; switched: number | null }> {
+  const t0 = Date.now();
+  const d = start(c, dir, ['deploy', release, '--env', 'prod']);
+  let created: number | null = null;
+  let switched: number | null = null;
+  let out = '';
+  d.stderr!.on('data', (b: Buffer) => {
+    const text = b.toString();
+    out += text;
+    if (created === null && /: group \S+ created/.test(text)) created = Date.now() - t0;
+    if (switched === null && /: switched to /.test(text)) switched = Date.now() - t0;
+  });
+  d.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((res) => d.once('exit', (x) => res(x)));
+  assert.equal(code, 0, out);
+  return { ms: Date.now() - t0, created, switched };
+}
+
 describe('a deploy killed at a random moment, 10 times: the control plane converges', { timeout: 40 * MINUTE }, () => {
   let c: TestCluster;
   let ns: TestNamespace;
@@ -80,16 +99,18 @@ describe('a deploy killed at a random moment, 10 times: the control plane conver
     const seed = chaosSeed();
     t.diagnostic(`seed ${seed} (KILN_CHAOS_SEED=${seed} replays it)`);
     const random = rng(seed);
-    // A whole deploy first, to know how long one takes: the kills fall inside that span.
-    const t0 = Date.now();
-    p.mustKiln(['deploy', p.release('1'), '--env', 'prod']);
-    const span = Date.now() - t0;
-    t.diagnostic(`a whole deploy took ${span} ms`);
+    // A whole deploy first, to know how long one takes and when its groups exist but are not
+    // switched yet (from its progress lines): half the kills fall in that window, where an
+    // interrupted deploy leaves the most to repair, the others anywhere in the deploy.
+    const first = await timedDeploy(c, p.dir, p.release('1'));
+    const span = first.ms;
+    const window = first.created !== null && first.switched !== null && first.switched > first.created ? [first.created, first.switched] : null;
+    t.diagnostic(`a whole deploy took ${span} ms; groups created at ${first.created} ms, switched at ${first.switched} ms`);
     const moments: number[] = [];
     let repaired = 0;
     for (let i = 2; i <= 11; i++) {
       const r = p.release(String(i));
-      const at = Math.round(200 + random() * Math.max(0, span - 400));
+      const at = window && i % 2 === 0 ? Math.round(window[0]! + random() * (window[1]! - window[0]!)) : Math.round(200 + random() * Math.max(0, span - 400));
       moments.push(at);
       const d = start(c, p.dir, ['deploy', r, '--env', 'prod']);
       const exited = new Promise<number | null>((res) => d.once('exit', (code) => res(code)));
@@ -116,7 +137,7 @@ describe('a deploy killed at a random moment, 10 times: the control plane conver
         await new Promise((res) => server.once('exit', res));
       }
     }
-    t.diagnostic(`kill moments (ms into a deploy): ${moments.join(', ')}; repairs recorded: ${repaired}`);
+    t.diagnostic(`kill moments (ms into a deploy; even deploys aimed at ${window ? window.join('–') : 'no'} ms): ${moments.join(', ')}; repairs recorded: ${repaired}`);
     // Still deployable afterwards, and converged after a whole deploy too.
     const last = p.release('12');
     p.mustKiln(['deploy', last, '--env', 'prod']);
