@@ -21,6 +21,7 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] || 7) || 7;
 const asJson = args.includes('--json');
 const kilnBin = path.join(repo, 'bin', 'kiln.js');
+const measured = `kiln deploy r1|r2 --env dev (examples/shop, process runtime), ${runs} runs, vs the same servers started by hand`;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const freePort = () =>
@@ -94,6 +95,9 @@ async function appsAlone(dir) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-deploy-'));
+  // Run as root, Kiln starts servers as users of their own (docs/isolation.md): they must be
+  // able to pass through the project directory (mkdtemp makes it 0700).
+  fs.chmodSync(dir, 0o711);
   fs.cpSync(path.join(repo, 'examples', 'shop'), dir, { recursive: true, filter: (src) => path.basename(src) !== '.kiln' });
   const proxyPort = await freePort();
   const yamlPath = path.join(dir, 'kiln.yaml');
@@ -102,6 +106,12 @@ async function main() {
   kiln(dir, ['init']);
   kiln(dir, ['app', 'tag', 'api', '1.0.0']);
   kiln(dir, ['app', 'tag', 'web', '1.0.0']);
+  kiln(dir, ['release', 'create']);
+  // A second release whose every app differs: the runs alternate r2, r1, r2, … so each deploy
+  // changes every cluster and switches (deploying what already runs switches nothing).
+  for (const app of ['api', 'web']) fs.appendFileSync(path.join(dir, 'apps', app, 'server.js'), `\n// bench: second build\n`);
+  kiln(dir, ['app', 'tag', 'api', '1.0.1']);
+  kiln(dir, ['app', 'tag', 'web', '1.0.1']);
   kiln(dir, ['release', 'create']);
   const secret = spawnSync(process.execPath, [kilnBin, 'secret', 'set', 'web_token', '--env', 'dev'], { cwd: dir, input: 'bench-token' });
   if (secret.status !== 0) throw new Error(String(secret.stderr));
@@ -112,7 +122,7 @@ async function main() {
     const deploy = [];
     const alone = [];
     for (let i = 0; i < runs; i++) {
-      deploy.push(await timedDeploy(dir, 'r1'));
+      deploy.push(await timedDeploy(dir, i % 2 === 0 ? 'r2' : 'r1'));
       alone.push(await appsAlone(dir));
       if (!asJson) process.stderr.write(`run ${i + 1}/${runs}: deploy-to-switch ${deploy.at(-1)} ms, apps alone ${alone.at(-1)} ms\n`);
     }
@@ -126,8 +136,9 @@ async function main() {
       ratio: Number((d / a).toFixed(2)),
       targetMs: 500,
     };
-    if (asJson) console.log(JSON.stringify(result, null, 2));
+    if (asJson) console.log(JSON.stringify({ command: measured, ...result }, null, 2));
     else {
+      console.log(`measured: ${measured}`);
       console.log(`deploy to switch (kiln deploy, 3 clusters, 5 servers)  median ${d} ms`);
       console.log(`apps alone (same 5 servers, started and polled by hand) median ${a} ms`);
       console.log(`kiln overhead                                           ${d - a} ms (target < 500 ms); ratio ${result.ratio}x`);
