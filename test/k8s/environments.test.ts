@@ -89,7 +89,7 @@ describe('env create, promote, rebuild --deploy and env destroy on Kubernetes', 
     const r2 = p.release('2');
     const refused = p.kiln(['promote', r2, '--from', 'try-r1', '--to', 'prod', '--json']);
     assert.equal(refused.status, 1, refused.stderr);
-    assert.equal((JSON.parse(refused.stdout) as { code: string }).code, 'PROMOTE_REFUSED');
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'PROMOTE_REFUSED');
     assert.match(refused.stderr, new RegExp(`${r2} never ran healthy in try-r1`));
     assert.deepEqual(objectsOf('prod'), [], 'a refused promote changes nothing');
     const r = JSON.parse(p.mustKiln(['promote', r1, '--from', 'try-r1', '--to', 'prod', '--json'])) as { from: string; tested: boolean; groups: Array<{ cluster: string }> };
