@@ -107,6 +107,7 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
     ...(base.podman ? { podman: structuredClone(base.podman) } : {}),
     scale: structuredClone(base.scale),
     flags: structuredClone(base.flags),
+    args: structuredClone(base.args),
   };
   if (Object.keys(data).length) def.data = data;
   return def;

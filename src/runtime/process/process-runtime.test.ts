@@ -8,6 +8,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ProcessRuntime } from './process-runtime.js';
 import type { ServerLaunch } from '../types.js';
+import { NO_ARGS } from '../args.js';
 import { KilnError } from '../../errors.js';
 
 function setup(t: { after: (fn: () => void) => void }): { dir: string; launch: ServerLaunch } {
@@ -23,7 +24,7 @@ function setup(t: { after: (fn: () => void) => void }): { dir: string; launch: S
     dir,
     launch: {
       project: 'p', env: 'dev', cluster: 'c-dev', group: 'c-dev-v001', name: 'c-dev-v001-1',
-      appDir: app, run: ['node', 'who.js'], flags: [], workDir: path.join(dir, 'work'),
+      appDir: app, run: ['node', 'who.js'], args: NO_ARGS, workDir: path.join(dir, 'work'),
       logFile: path.join(logs, 's.log'), stdoutFile: path.join(logs, 's.stdout'), stderrFile: path.join(logs, 's.stderr'),
     },
   };

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { PrepareServer, Runtime, ServerHandle, ServerLaunch } from '../types.js';
+import { argv, hostResolver } from '../args.js';
 import { isProcessAlive, processStartTime } from './proc.js';
 import { openOutputFile } from './output-file.js';
 import { SERVER_MARK, serverDirOf, treeOf, type TreeProcess } from './tree.js';
@@ -36,7 +37,9 @@ export class ProcessRuntime implements Runtime {
       return existsSync(inApp) ? inApp : a;
     };
     const file = program.includes('/') ? resolve(program) : program === 'node' ? process.execPath : program;
-    return { file, args: [...rest.map(resolve), ...launch.flags], cwd: launch.workDir };
+    // On the host, a server's files are where Kiln keeps them: the flags name the host paths.
+    const flags = argv(launch.args, hostResolver(launch));
+    return { file, args: [...rest.map(resolve), ...flags], cwd: launch.workDir };
   }
 
   async start(launch: ServerLaunch): Promise<ServerHandle> {
