@@ -50,9 +50,10 @@ function value(v: ArgValue, resolve: PartResolver): string {
 
 /**
  * The argument vector: flags in order, then positional arguments. `space` and `single-dash` give
- * a flag and its value as two arguments, so a value is never split or quoted.
+ * a flag and its value as two arguments, so a value is never split or quoted. `positional` maps
+ * each rendered positional argument (the process runtime finds the app's files with it).
  */
-export function argv(args: ServerArgs, resolve: PartResolver): string[] {
+export function argv(args: ServerArgs, resolve: PartResolver, positional: (arg: string) => string = (a) => a): string[] {
   const dash = args.style === 'single-dash' ? '-' : '--';
   const out: string[] = [];
   for (const f of args.flags) {
@@ -60,7 +61,7 @@ export function argv(args: ServerArgs, resolve: PartResolver): string[] {
     else if (args.style === 'equals') out.push(`${dash}${f.name}=${value(f.value, resolve)}`);
     else out.push(`${dash}${f.name}`, value(f.value, resolve));
   }
-  for (const p of args.positional) out.push(value(p, resolve));
+  for (const p of args.positional) out.push(positional(value(p, resolve)));
   return out;
 }
 

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { ProcessRuntime } from './process-runtime.js';
 import type { ServerLaunch } from '../types.js';
 import { NO_ARGS } from '../args.js';
+import { LOG_FILE, PORT, secret, serverArgs } from '../testkit.js';
 import { KilnError } from '../../errors.js';
 
 function setup(t: { after: (fn: () => void) => void }): { dir: string; launch: ServerLaunch } {
@@ -69,4 +70,20 @@ test("a FIFO planted as a server's stderr file fails the start at once instead o
   execFileSync('mkfifo', [launch.stderrFile]);
   const rt = new ProcessRuntime();
   await assert.rejects(rt.start(launch), (e: unknown) => e instanceof KilnError && /FIFO/.test(e.message));
+});
+
+test('the command: host paths for the files a server gets, its port and log file, in the flag style; a positional argument naming a file of the app is that file', (t) => {
+  const { dir, launch } = setup(t);
+  fs.mkdirSync(path.join(launch.appDir, 'public'));
+  const token = secret('web_token', path.join(dir, '.kiln', 'secrets', 'dev', 'web_token@ab'));
+  const { args } = new ProcessRuntime().command({
+    ...launch,
+    port: 4100,
+    args: serverArgs([['p', PORT], ['log', LOG_FILE], ['t', token], ['quiet', true]], 'single-dash', [['public'], ['missing'], [token]]),
+  });
+  assert.deepEqual(args, [
+    path.join(launch.appDir, 'who.js'),
+    '-p', '4100', '-log', launch.logFile, '-t', path.join(dir, '.kiln', 'secrets', 'dev', 'web_token@ab'), '-quiet',
+    path.join(launch.appDir, 'public'), 'missing', path.join(dir, '.kiln', 'secrets', 'dev', 'web_token@ab'),
+  ]);
 });
