@@ -77,7 +77,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
         appDigest: c.app.digest,
         appDir,
         run: c.run,
-        flags: c.flags,
+        args: c.args,
         ...(c.portName ? { portName: c.portName } : {}),
         ...(c.health ? { health: c.health } : {}),
         runtime: plan.runtime,

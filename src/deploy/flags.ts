@@ -1,73 +1,124 @@
-// Renders a server's flags (ARCHITECTURE.md, "Flags"): service flags, overridden by the role's,
-// overridden by the environment's, with ${...} references expanded. Two references are per server
-// (${port}, ${log.file}) and stay in the group's template until a server is started, so a
-// replacement server gets exactly its siblings' configuration.
+// Renders a server's flags and positional arguments (ARCHITECTURE.md, "Flags"), once, at plan
+// time, to the typed form every runtime reads (runtime/args.ts): service flags, overridden by the
+// role's, overridden by the environment's; `args` from the environment, else the role, else the
+// service. `${...}` references are parsed by the one parser of their grammar (spec/flagref.ts):
+// names of the environment become text, the files a server is given become secret or store
+// references, and the per-server values (${port}, ${log.file}) stay references until a server is
+// started, so a replacement server gets exactly its siblings' configuration.
 import { KilnError } from '../errors.js';
-import type { FlagMap } from '../spec/types.js';
+import type { ArgPart, ArgValue, ServerArgs, ServerFlag } from '../runtime/args.js';
+import { parseFlagTemplate } from '../spec/flagref.js';
+import type { FlagMap, FlagStyle } from '../spec/types.js';
+import type { StoreLocation } from '../streams/data/bindings.js';
 
 export interface FlagContext {
   env: string;
   release: string;
   /** Load-balancer URL of each cluster of the environment, by "<service>-<role>". */
   clusterUrls: Record<string, string>;
-  /** Where a data store lives in this environment (a SQLite file, or the secret file holding a URL). */
-  dataUrl: (store: string) => string;
-  /** The path of a secret's 0600 file in this environment; throws if the secret is not set. */
-  secretPath: (name: string) => string;
+  /** Where a data store lives in this environment. */
+  locateStore: (store: string) => StoreLocation;
+  /** The host path of a secret's file in this environment; throws if the secret is not set. */
+  secretFile: (name: string) => string;
 }
 
-const REF = /\$\$|\$\{([^}]*)\}/g;
+export interface FlagLayers {
+  /** Service, role, environment: later layers override earlier ones flag by flag. */
+  flags: FlagMap[];
+  /** Service, role, environment: the last one given is the whole list (lists do not merge). */
+  positional: Array<readonly string[] | undefined>;
+  style: FlagStyle;
+  /** The role has a port: `--port` is added unless a layer sets `port` (false leaves it out). */
+  hasPort: boolean;
+}
 
-function expand(value: string, ctx: FlagContext, where: string): string {
-  return value.replace(REF, (whole, ref: string | undefined) => {
-    if (whole === '$$') return '$';
-    const r = (ref ?? '').trim();
-    if (r === 'port' || r === 'log.file') return `\${${r}}`; // per server, filled at start
-    if (r === 'env') return ctx.env;
-    if (r === 'release') return ctx.release;
-    const cluster = /^cluster\.([a-z0-9-]+)\.url$/.exec(r);
-    if (cluster?.[1]) {
-      const url = ctx.clusterUrls[cluster[1]];
-      if (!url) {
-        throw new KilnError('SPEC_INVALID', `flag ${where} refers to cluster "${cluster[1]}", which is not in this release`, {
-          hint: `known: ${Object.keys(ctx.clusterUrls).join(', ') || 'none'}`,
-        });
-      }
-      return url;
+function render(value: string, ctx: FlagContext, where: string): ArgValue {
+  const parsed = parseFlagTemplate(value);
+  if (!parsed.ok) throw new KilnError('SPEC_INVALID', `${where}: ${parsed.error}`, { hint: 'kiln.yaml is checked when it loads: run `kiln release create` to see where' });
+  const out: ArgValue = [];
+  const text = (t: string): void => {
+    const last = out.at(-1);
+    if (last?.kind === 'text') last.text += t;
+    else out.push({ kind: 'text', text: t });
+  };
+  for (const part of parsed.parts) {
+    if ('text' in part) {
+      text(part.text);
+      continue;
     }
-    const data = /^data\.([a-z0-9-]+)\.url$/.exec(r);
-    if (data?.[1]) return ctx.dataUrl(data[1]);
-    // A secret reaches the app as the path of its file, never its value (ARCHITECTURE.md, "Flags").
-    const secret = /^secret\.([A-Za-z0-9_][A-Za-z0-9_-]*)$/.exec(r);
-    if (secret?.[1]) return ctx.secretPath(secret[1]);
-    throw new KilnError('SPEC_INVALID', `flag ${where}: unknown reference \${${r}}`, {
-      hint: 'known: ${port}, ${log.file}, ${env}, ${release}, ${cluster.<service>-<role>.url}, ${data.<store>.url}, ${secret.<name>}',
-    });
-  });
+    const ref = part.ref;
+    switch (ref.kind) {
+      case 'port':
+      case 'log.file':
+        out.push({ kind: ref.kind === 'port' ? 'port' : 'log-file' });
+        break;
+      case 'env':
+        text(ctx.env);
+        break;
+      case 'release':
+        text(ctx.release);
+        break;
+      case 'cluster': {
+        const url = ctx.clusterUrls[ref.target];
+        if (!url) {
+          throw new KilnError('SPEC_INVALID', `${where} refers to cluster "${ref.target}", which is not in this release`, {
+            hint: `known: ${Object.keys(ctx.clusterUrls).join(', ') || 'none'}`,
+          });
+        }
+        text(url);
+        break;
+      }
+      case 'data':
+        out.push(storePart(ctx.locateStore(ref.store)));
+        break;
+      // A secret reaches the app as the path of its file, never its value (ARCHITECTURE.md, "Flags").
+      case 'secret':
+        out.push({ kind: 'secret', name: ref.name, host: ctx.secretFile(ref.name) });
+        break;
+    }
+  }
+  return out;
+}
+
+/** A store's URL as a server gets it: a SQLite file, or the secret file holding a PostgreSQL URL. */
+function storePart(loc: StoreLocation): ArgPart {
+  return loc.engine === 'sqlite' ? { kind: 'store', name: loc.store, host: loc.file } : { kind: 'secret', name: loc.secret, host: loc.secretFile };
 }
 
 /**
- * The group's flag template: merged, expanded, with --port and --log-file added unless the spec
- * sets those flags itself. Order is stable (sorted by name) so two groups of one release match.
+ * The group's arguments: flags merged and sorted by name (stable, so two groups of one release
+ * match), `--port` and `--log-file` added unless set; `true` is a bare flag, `false` none.
  */
-export function renderFlagTemplate(
-  layers: FlagMap[],
-  hasPort: boolean,
-  ctx: FlagContext,
-  service: string,
-): Array<[string, string]> {
-  const merged: FlagMap = Object.assign({}, ...layers);
-  if (hasPort && !('port' in merged)) merged['port'] = '${port}';
+export function renderServerArgs(layers: FlagLayers, ctx: FlagContext, service: string): ServerArgs {
+  const merged: FlagMap = Object.assign({}, ...layers.flags);
+  if (layers.hasPort && !('port' in merged)) merged['port'] = '${port}';
   if (!('log-file' in merged)) merged['log-file'] = '${log.file}';
-  return Object.keys(merged)
-    .sort()
-    .map((name) => [name, expand(String(merged[name]), ctx, `${service} --${name}`)] as [string, string]);
+  const flags: ServerFlag[] = [];
+  for (const name of Object.keys(merged).sort()) {
+    const v = merged[name];
+    if (v === false || v === undefined) continue;
+    flags.push({ name, value: v === true ? true : render(String(v), ctx, `flag ${service} --${name}`) });
+  }
+  const list = [...layers.positional].reverse().find((p) => p !== undefined) ?? [];
+  const positional = list.map((a, i) => render(a, ctx, `${service} argument ${i + 1}`));
+  return { style: layers.style, flags, positional };
 }
 
-/** The final argv flags of one server. */
-export function serverFlags(template: Array<[string, string]>, server: { port?: number; logFile: string }): string[] {
-  return template.map(([name, value]) => {
-    const v = value.replace(/\$\{port\}/g, server.port !== undefined ? String(server.port) : '').replace(/\$\{log\.file\}/g, server.logFile);
-    return `--${name}=${v}`;
-  });
+/**
+ * Groups made before flags were typed stored `[name, value]` pairs with only ${port} and
+ * ${log.file} left in: read as text (their host paths stay text: such a group's replacement
+ * servers get what its first servers got on the process runtime).
+ */
+export function legacyServerArgs(flags: Array<[string, string]>): ServerArgs {
+  const value = (v: string): ArgValue =>
+    v
+      .split(/(\$\{port\}|\$\{log\.file\})/)
+      .filter((s) => s !== '')
+      .map((s): ArgPart => (s === '${port}' ? { kind: 'port' } : s === '${log.file}' ? { kind: 'log-file' } : { kind: 'text', text: s }));
+  return { style: 'equals', flags: flags.map(([name, v]) => ({ name, value: value(v) })), positional: [] };
+}
+
+/** A group's arguments, whenever it was made. */
+export function templateArgs(t: { args?: ServerArgs; flags?: Array<[string, string]> }): ServerArgs {
+  return t.args ?? legacyServerArgs(t.flags ?? []);
 }

@@ -47,7 +47,9 @@ const release: ReleaseManifest = {
 };
 
 function tokenFlag(plan: DeployPlan): string {
-  return plan.clusters[0]!.flags.find(([k]) => k === 'token-file')![1];
+  const value = plan.clusters[0]!.args.flags.find((f) => f.name === 'token-file')!.value;
+  assert.ok(value !== true && value.length === 1 && value[0]!.kind === 'secret', 'the flag names the secret\'s file, typed');
+  return value[0]!.host;
 }
 
 test('defect 13: a new secret value makes its cluster changed; each group keeps reading the value it was planned with', async (t) => {

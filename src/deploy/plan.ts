@@ -7,8 +7,9 @@ import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec, RuntimeName } from 
 import type { ImageRef } from '../runtime/types.js';
 import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { renderFlagTemplate } from './flags.js';
-import { dataFlagValue, locateStore } from '../streams/data/index.js';
+import { renderServerArgs, templateArgs } from './flags.js';
+import { argv, filesOf, planResolver, type ServerArgs } from '../runtime/args.js';
+import { locateStore } from '../streams/data/index.js';
 import { secretVersionFile } from '../secrets/secrets.js';
 
 export interface ClusterPlan {
@@ -17,7 +18,7 @@ export interface ClusterPlan {
   role: string;
   /**
    * "create": a new group, then a switch. "unchanged": the cluster's active group already runs
-   * exactly this (same app and image digests, run command, rendered flags — which name each
+   * exactly this (same app and image digests, run command, rendered arguments — which name each
    * secret's version, so a new secret value is a change —, replicas, port, health, runtime): it keeps its group, nothing is started or switched (`group` is that group).
    */
   action: 'create' | 'unchanged';
@@ -31,7 +32,8 @@ export interface ClusterPlan {
   lbPort: number | null;
   app: { stream: string; tag: string; digest: string };
   run: string[];
-  flags: Array<[string, string]>;
+  /** Flags and positional arguments, typed, with the files they name (runtime/args.ts). */
+  args: ServerArgs;
   portName?: string;
   health?: HealthCheckSpec;
   /** The image container runtimes start (absent on the process runtime). */
@@ -101,17 +103,21 @@ export async function planDeploy(
     const r = svc.roles[role]!;
     const existing = state.cluster(cluster);
     const replicas = envSpec.scale[service]?.[role] ?? r.replicas;
-    const flags = renderFlagTemplate(
-      [svc.flags, r.flags, envSpec.flags[service] ?? {}],
-      r.port !== undefined,
+    const args = renderServerArgs(
+      {
+        flags: [svc.flags, r.flags, envSpec.flags[service] ?? {}],
+        positional: [svc.args, r.args, envSpec.args[service]],
+        style: svc.flagsStyle ?? 'equals',
+        hasPort: r.port !== undefined,
+      },
       {
         env,
         release: release.name,
         clusterUrls,
         // Secrets (a PostgreSQL store's URL too) as version files: a new value is a new path,
         // so a rotated secret makes its clusters changed and rolls out as new groups.
-        dataUrl: (store) => dataFlagValue(locateStore(spec, where.kilnDir, env, store, (e, n) => secretVersionFile(where.kilnDir, e, n))),
-        secretPath: (name) => secretVersionFile(where.kilnDir, env, name),
+        locateStore: (store) => locateStore(spec, where.kilnDir, env, store, (e, n) => secretVersionFile(where.kilnDir, e, n)),
+        secretFile: (name) => secretVersionFile(where.kilnDir, env, name),
       },
       service,
     );
@@ -127,7 +133,7 @@ export async function planDeploy(
       lbPort: lbPorts.get(cluster) ?? null,
       app: svc.app,
       run: svc.run,
-      flags,
+      args,
       ...(r.port !== undefined ? { portName: r.port } : {}),
       ...(r.health ? { health: r.health } : {}),
       ...(envSpec.runtime !== 'process' && svc.image
@@ -159,7 +165,7 @@ export function sameServers(g: GroupRow, c: ClusterPlan, runtime: RuntimeName): 
     g.replicas === c.replicas &&
     (t.portName ?? null) === (c.portName ?? null) &&
     canonicalJson(t.run) === canonicalJson(c.run) &&
-    canonicalJson(t.flags) === canonicalJson(c.flags) &&
+    canonicalJson(templateArgs(t)) === canonicalJson(c.args) &&
     canonicalJson(t.health ?? null) === canonicalJson(c.health ?? null)
   );
 }
@@ -175,7 +181,10 @@ export function formatPlan(plan: DeployPlan): string {
       `  ${c.cluster}: new group ${c.group} with ${c.replicas} server(s) of ${c.app.stream}:${c.app.tag}` +
         (c.previous ? `, then switch from ${c.previous}` : ', first group'),
     );
-    lines.push(`    run: ${[...c.run, ...c.flags.map(([k, v]) => `--${k}=${v}`)].join(' ')}`);
+    lines.push(`    run: ${[...c.run, ...argv(c.args, planResolver)].join(' ')}`);
+    for (const f of filesOf(c.args)) {
+      lines.push(`    file: ${f.host} (${f.kind === 'secret' ? `secret ${f.name}, read-only` : `store ${f.name}, its directory writable`})`);
+    }
     if (c.health) lines.push(`    health: GET ${c.health.path} every ${c.health.intervalMs} ms, up to ${c.health.graceMs} ms`);
   }
   return lines.join('\n');

@@ -4,12 +4,17 @@
 import { secretsDir } from '../secrets/secrets.js';
 import { pruneSecretVersions } from '../secrets/versions.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
+import { filesOf } from '../runtime/args.js';
+import { templateArgs } from './flags.js';
 
 export function pruneUnusedSecretVersions(state: RuntimeState, kilnDir: string, env: string): string[] {
   const values = state
     .clusters(env)
     .flatMap((c) => state.groups({ cluster: c.name, states: LIVE_GROUP_STATES }))
-    .flatMap((g) => g.template.flags.map(([, v]) => v));
-  // A flag may embed the path in a longer value (`file:${secret.x}`): any mention keeps it.
+    .flatMap((g) => [
+      ...filesOf(templateArgs(g.template)).map((f) => f.host),
+      // Groups made before arguments were typed name their files as text.
+      ...(g.template.flags ?? []).map(([, v]) => v),
+    ]);
   return pruneSecretVersions(secretsDir(kilnDir, env), (file) => values.some((v) => v.includes(file)));
 }

@@ -2,6 +2,7 @@
 // a proxy that keeps the route tables it is sent and can be "killed", so deploy, rollback and the
 // switch can be tested as data, without processes, ports or timing of their own.
 import type { Runtime, ServerHandle, ServerLaunch } from '../runtime/types.js';
+import { argv, hostResolver } from '../runtime/args.js';
 import type { RouteTable } from '../proxy/routes.js';
 import type { RuntimeState } from '../store/runtime-state.js';
 import { buildRouteTable } from '../server/route-table.js';
@@ -18,7 +19,7 @@ export class RecordingRuntime implements Runtime {
   private nextPid = 1000;
 
   command(l: ServerLaunch): { file: string; args: string[]; cwd: string } {
-    return { file: l.run[0] ?? '', args: [...l.run.slice(1), ...l.flags], cwd: l.workDir };
+    return { file: l.run[0] ?? '', args: [...l.run.slice(1), ...argv(l.args, hostResolver(l))], cwd: l.workDir };
   }
   async start(l: ServerLaunch): Promise<ServerHandle> {
     const pid = this.nextPid++;
@@ -109,7 +110,7 @@ export function apiPlan(state: RuntimeState, release: string, digest: string, ro
       lbPort: role === 'http' ? 40100 : null,
       app: { stream: 'app/api', tag: release, digest },
       run: ['node', 'server.js'],
-      flags: role === 'worker' ? [['mode', 'worker']] : [],
+      args: { style: 'equals', flags: role === 'worker' ? [{ name: 'mode', value: [{ kind: 'text', text: 'worker' }] }] : [], positional: [] },
       ...(role === 'http' ? { portName: 'http' } : {}),
     };
   });

@@ -109,6 +109,7 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
     ...(base.kubernetes ? { kubernetes: structuredClone(base.kubernetes) } : {}),
     scale: structuredClone(base.scale),
     flags: structuredClone(base.flags),
+    args: structuredClone(base.args),
   };
   if (Object.keys(data).length) def.data = data;
   return def;

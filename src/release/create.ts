@@ -18,6 +18,7 @@ export function freezeService(svc: ServiceSpec, tag: TagRecord, image?: ReleaseI
       ...(r.port !== undefined ? { port: r.port } : {}),
       ...(r.health !== undefined ? { health: { ...r.health } } : {}),
       flags: { ...r.flags },
+      ...(r.args !== undefined ? { args: [...r.args] } : {}),
     };
   }
   return {
@@ -27,6 +28,9 @@ export function freezeService(svc: ServiceSpec, tag: TagRecord, image?: ReleaseI
     run: [...svc.app.run],
     roles,
     flags: { ...svc.flags },
+    // Only when not the default: a release that changed nothing keeps its content address.
+    ...(svc.flagsStyle !== 'equals' ? { flagsStyle: svc.flagsStyle } : {}),
+    ...(svc.args.length ? { args: [...svc.args] } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // What changed between two releases, service by service, as data (for --json and tests)
 // and as lines for people.
-import type { FlagMap, FlagValue, HealthCheckSpec } from '../spec/types.js';
+import type { FlagMap, FlagStyle, FlagValue, HealthCheckSpec } from '../spec/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import type { ReleaseManifest, ReleaseRecord, ReleaseRole, ReleaseService } from './types.js';
 
@@ -13,6 +13,9 @@ export type ReleaseChange =
   | { kind: 'os-tag'; service: string; from: string | null; to: string | null; packages?: PackageChanges }
   | { kind: 'image'; service: string; from: string | null; to: string | null }
   | { kind: 'run'; service: string; from: string[]; to: string[] }
+  | { kind: 'flags-style'; service: string; from: FlagStyle; to: FlagStyle }
+  /** Positional arguments; a role's `null` means it takes the service's. */
+  | { kind: 'args'; service: string; role: string | null; from: string[] | null; to: string[] | null }
   | { kind: 'role-added'; service: string; role: string; replicas: number }
   | { kind: 'role-removed'; service: string; role: string }
   | { kind: 'replicas'; service: string; role: string; from: number; to: number }
@@ -123,6 +126,8 @@ function diffService(service: string, a: ReleaseService, b: ReleaseService, out:
   }
   if ((a.image?.digest ?? null) !== (b.image?.digest ?? null)) out.push({ kind: 'image', service, from: a.image?.digest ?? null, to: b.image?.digest ?? null });
   if (!same(a.run, b.run)) out.push({ kind: 'run', service, from: a.run, to: b.run });
+  if ((a.flagsStyle ?? 'equals') !== (b.flagsStyle ?? 'equals')) out.push({ kind: 'flags-style', service, from: a.flagsStyle ?? 'equals', to: b.flagsStyle ?? 'equals' });
+  if (!same(a.args ?? [], b.args ?? [])) out.push({ kind: 'args', service, role: null, from: a.args ?? [], to: b.args ?? [] });
   const roles = [...new Set([...sorted(a.roles), ...sorted(b.roles)])].sort();
   for (const role of roles) {
     const ra = a.roles[role];
@@ -138,6 +143,7 @@ function diffRole(service: string, role: string, a: ReleaseRole, b: ReleaseRole,
   if (a.replicas !== b.replicas) out.push({ kind: 'replicas', service, role, from: a.replicas, to: b.replicas });
   if ((a.port ?? null) !== (b.port ?? null)) out.push({ kind: 'port', service, role, from: a.port ?? null, to: b.port ?? null });
   if (!same(a.health, b.health)) out.push({ kind: 'health', service, role, from: a.health ?? null, to: b.health ?? null });
+  if (!same(a.args ?? null, b.args ?? null)) out.push({ kind: 'args', service, role, from: a.args ?? null, to: b.args ?? null });
   diffFlags(service, role, a.flags, b.flags, out);
 }
 
@@ -186,6 +192,12 @@ function line(c: ReleaseChange): string {
       return `image ${c.from ? short(c.from) : 'none'} -> ${c.to ? short(c.to) : 'none'}`;
     case 'run':
       return `run [${c.from.join(' ')}] -> [${c.to.join(' ')}]`;
+    case 'flags-style':
+      return `flags-style ${c.from} -> ${c.to}`;
+    case 'args': {
+      const list = (l: string[] | null): string => (l === null ? "the service's" : `[${l.join(' ')}]`);
+      return `${where}args ${list(c.from)} -> ${list(c.to)}`;
+    }
     case 'role-added':
       return `+ role ${c.role} (replicas ${c.replicas})`;
     case 'role-removed':

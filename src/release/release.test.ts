@@ -20,6 +20,8 @@ function service(name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
     app: { path: `apps/${name}`, run: ['node', 'server.js'], exclude: [], buildEnv: {} },
     roles: { http: { name: 'http', replicas: 2, port: 'http', health, flags: {} } },
     flags: { 'log-file': '${log.file}' },
+    flagsStyle: 'equals',
+    args: [],
     ...extra,
   };
 }

@@ -2,7 +2,7 @@
 // Everything a deploy needs about a service is frozen here, so deploying r17 next year runs
 // exactly what r17 meant, whatever kiln.yaml says by then. Environment-specific values
 // (runtime, scale, flag values) are not in a release: they come from the environment.
-import type { FlagMap, HealthCheckSpec } from '../spec/types.js';
+import type { FlagMap, FlagStyle, HealthCheckSpec } from '../spec/types.js';
 
 /** "sha256:<64 hex>" */
 export type Digest = string;
@@ -12,6 +12,8 @@ export interface ReleaseRole {
   port?: string;
   health?: HealthCheckSpec;
   flags: FlagMap;
+  /** Positional arguments replacing the service's. */
+  args?: string[];
 }
 
 export interface ReleaseImage {
@@ -33,6 +35,10 @@ export interface ReleaseService {
   run: string[];
   roles: Record<string, ReleaseRole>;
   flags: FlagMap;
+  /** How the flags are written; absent: `equals` (releases made before it was a choice). */
+  flagsStyle?: FlagStyle;
+  /** Positional arguments after the flags; absent: none. */
+  args?: string[];
 }
 
 export interface ReleaseManifest {

@@ -2,6 +2,7 @@
 // The deploy and the reconciler only ever talk to a Runtime; process, podman and kubernetes
 // differ behind it.
 import type { RuntimeName } from '../spec/types.js';
+import type { ServerArgs } from './args.js';
 
 /** Everything needed to start one server, computed by the deploy plan. */
 export interface ServerLaunch {
@@ -14,8 +15,11 @@ export interface ServerLaunch {
   appDir: string;
   /** The release's run command; arguments naming files of the app are resolved in appDir. */
   run: string[];
-  /** Rendered flags, e.g. ["--port=41234", "--log-file=/…/server.log"]. */
-  flags: string[];
+  /**
+   * Flags and positional arguments, typed (args.ts): the runtime maps the port, the log file and
+   * the files they name (process: host paths; podman: bind mounts) and writes them in their style.
+   */
+  args: ServerArgs;
   /** The server's own writable working directory. */
   workDir: string;
   logFile: string;

@@ -25,8 +25,9 @@ export function runtimeLookup(spec: ProjectSpec | (() => ProjectSpec), kilnDir: 
     let r = podman.get(env);
     if (!r) {
       const project = specNow();
-      // SQLite files at custom paths get their directory mounted too (issue 4).
-      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(project.environments[env]?.podman), sqliteFiles: (e) => sqliteStoreFiles(project, kilnDir, e), prepare });
+      // The files a server is given (secrets, SQLite stores wherever they are) come typed in its
+      // launch (runtime/args.ts): the runtime mounts exactly those.
+      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(project.environments[env]?.podman), prepare });
       podman.set(env, r);
     }
     return r;

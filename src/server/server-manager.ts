@@ -3,7 +3,7 @@
 // and a dead server is never restarted — the group gets a new one with the next ordinal.
 import { readLogTail } from '../logs/safe-open.js';
 import { serverName, type ServerGroupName } from '../names/names.js';
-import { serverFlags } from '../deploy/flags.js';
+import { templateArgs } from '../deploy/flags.js';
 import { waitHealthy, type CheckResult } from '../deploy/health.js';
 import type { Runtime, ServerHandle } from '../runtime/types.js';
 import type { GroupRow, RuntimeState, ServerRow } from '../store/runtime-state.js';
@@ -60,7 +60,7 @@ export class ServerManager {
         name,
         appDir: t.appDir,
         run: t.run,
-        flags: serverFlags(t.flags, { ...(port !== undefined ? { port } : {}), logFile: logs.log }),
+        args: templateArgs(t),
         workDir: this.paths.serverDir(name),
         logFile: logs.log,
         stdoutFile: logs.stdout,

@@ -50,8 +50,9 @@ test('the documented example loads, with every default filled in', () => {
       runtime: 'process',
       scale: { api: { http: 3 } },
       flags: { web: { greeting: 'hi' } },
+      args: {},
     });
-    assert.deepEqual(spec.environments.prod, { name: 'prod', runtime: 'podman', scale: {}, flags: {} });
+    assert.deepEqual(spec.environments.prod, { name: 'prod', runtime: 'podman', scale: {}, flags: {}, args: {} });
   });
 });
 
@@ -73,7 +74,7 @@ test('a minimal spec gets its defaults: domain, proxy, runtime, replicas, empty 
   assert.deepEqual(spec.data, {});
   assert.deepEqual(spec.services.api?.roles.http, { name: 'http', replicas: 1, port: 'http', flags: {} });
   assert.deepEqual(spec.services.api?.flags, {});
-  assert.deepEqual(spec.environments.dev, { name: 'dev', runtime: 'process', scale: {}, flags: {} });
+  assert.deepEqual(spec.environments.dev, { name: 'dev', runtime: 'process', scale: {}, flags: {}, args: {} });
 });
 
 test('import OS bases, postgres stores, secrets, $$ and numbers as flags load as written', () => {

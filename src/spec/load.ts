@@ -108,6 +108,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
             }
           : {}),
         flags: r.flags as FlagMap,
+        ...(r.args !== undefined ? { args: r.args } : {}),
       };
     }
     services[name] = {
@@ -123,6 +124,8 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
       },
       roles,
       flags: s.flags as FlagMap,
+      flagsStyle: s['flags-style'],
+      args: s.args,
     };
   }
   const os: Record<string, OsSpec> = {};
@@ -191,6 +194,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
             : {}),
           scale: e.scale,
           flags: e.flags as Record<string, FlagMap>,
+          args: e.args,
           ...(Object.keys(e.data).length ? { data: Object.fromEntries(
             Object.entries(e.data).map(([store, b]) => [
               store,

@@ -1,6 +1,6 @@
 // Finds the YAML node for a path of keys, so checks that run on the validated value (semantics.ts)
 // can still point at the exact key or value in the file.
-import { isAlias, isMap, isScalar, type Document, type Node as YamlNode, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode, type Pair } from 'yaml';
 
 export class Locator {
   constructor(private readonly doc: Document) {}
@@ -37,6 +37,14 @@ export class Locator {
 
   /** The value node at `path` (its key when the value is empty), or the nearest ancestor's key. */
   value(path: readonly string[]): YamlNode | null {
+    // A list item (`args: [a, b]`): its index is the last key.
+    const last = path.at(-1);
+    if (last !== undefined && /^\d+$/.test(last)) {
+      const parent = this.pair(path.slice(0, -1));
+      const seq = parent ? this.deref(parent.value) : null;
+      const item = isSeq(seq) ? this.deref(seq.items[Number(last)]) : null;
+      if (item?.range) return item;
+    }
     const p = this.pair(path);
     const v = p ? this.deref(p.value) : null;
     return v?.range ? v : this.key(path);

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { MAX_LABEL, partProblem } from '../names/names.js';
-import { DATA_ENGINES, RUNTIMES } from './types.js';
+import { DATA_ENGINES, FLAG_STYLES, RUNTIMES } from './types.js';
 import { FLAG_REFERENCE_FORMS } from './flagref.js';
 import { cidrProblem } from '../util/cidr.js';
 import {
@@ -81,11 +81,14 @@ const flags = () =>
     'flag',
     flagKey,
     scalar(
-      'A string, number or boolean. Strings may contain references expanded per server at deploy (' +
+      'A string or number is the flag\'s value; `true` gives the bare flag (`--name`), `false` leaves the flag out (also Kiln\'s own `port` and `log-file`). Strings may contain references expanded at deploy (' +
         FLAG_REFERENCE_FORMS.join(' ') +
-        '); $$ is a literal $.',
+        '); $$ is a literal $. Write "true" or "false" in quotes for the value itself.',
     ),
   );
+
+/** Positional arguments: strings with the same references as flag values. */
+const args = () => list(str('argument', { description: 'An argument; `${...}` references as in flag values.' }));
 
 // Defaults must equal CRASH_LOOP_DEFAULTS in server/crash-loop.ts (a unit test checks).
 const crashLoop = obj({
@@ -124,6 +127,7 @@ const role = obj({
     'Health check on the role\'s port: a path (/healthz) or a mapping. Needs `port`.',
   ),
   flags: withDefault(flags(), 'Flags of this role\'s servers, added to and overriding the service\'s.'),
+  args: optional(args(), 'Positional arguments of this role\'s servers, replacing the service\'s `args`.', 'the service\'s'),
 });
 
 const app = obj({
@@ -145,7 +149,13 @@ const service = obj({
     mapOf('role', nameKey, role, 1),
     'The roles the service runs as (http, worker, ...): each role in each environment is a cluster with its own load balancer and name.',
   ),
-  flags: withDefault(flags(), 'Flags of every server of the service, as --name value.'),
+  flags: withDefault(flags(), 'Flags of every server of the service, written as `flags-style` says, sorted by name, after the run command.'),
+  'flags-style': withDefault(
+    oneOf(FLAG_STYLES),
+    'How each flag is written: `equals` one argument `--name=value`; `space` two arguments `--name` `value`; `single-dash` two arguments `-name` `value` (a one-letter name gives `-p 8080`). A bare flag (`true`) is `--name`, or `-name` with single-dash.',
+    'equals',
+  ),
+  args: withDefault(args(), 'Positional arguments, after the flags (a program that stops reading flags at its first positional argument still sees them all).'),
 });
 
 const debian = obj(
@@ -226,6 +236,10 @@ const environment = obj({
   flags: withDefault(
     mapOf('service', nameKey, flags()),
     'Flag values per service in this environment, overriding the service\'s and roles\' flags.',
+  ),
+  args: withDefault(
+    mapOf('service', nameKey, args()),
+    'Positional arguments per service in this environment, replacing the service\'s and roles\' `args`.',
   ),
   data: withDefault(
     mapOf('store', nameKey, dataBinding),

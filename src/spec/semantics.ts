@@ -45,6 +45,10 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
       const service = knownService(ctx, svc, ['environments', env, 'flags', svc]);
       if (service) checkFlags(ctx, svc, null, flags ?? {}, ['environments', env, 'flags', svc]);
     }
+    for (const [svc, args] of Object.entries(e.args ?? {})) {
+      const service = knownService(ctx, svc, ['environments', env, 'args', svc]);
+      if (service) checkArgs(ctx, svc, null, args ?? [], ['environments', env, 'args', svc]);
+    }
     checkDataBindings(ctx, env, e.data ?? {});
   }
 }
@@ -124,8 +128,10 @@ function checkService(ctx: Ctx, name: string, service: Service): void {
       );
     }
     checkFlags(ctx, name, role, r.flags ?? {}, [...base, 'roles', role, 'flags']);
+    checkArgs(ctx, name, role, r.args ?? [], [...base, 'roles', role, 'args']);
   }
   checkFlags(ctx, name, null, service.flags ?? {}, [...base, 'flags']);
+  checkArgs(ctx, name, null, service.args ?? [], [...base, 'args']);
 }
 
 function checkAppPath(ctx: Ctx, rel: string, at: string[]): void {
@@ -217,28 +223,39 @@ function checkClusterCollisions(ctx: Ctx): void {
  */
 function checkFlags(ctx: Ctx, svc: string, role: string | null, flags: FlagMapLoose, base: string[]): void {
   for (const [flag, value] of Object.entries(flags)) {
-    if (typeof value !== 'string') continue;
-    const at = ctx.at.value([...base, flag]);
-    const where = `${base.join('.')}.${flag}`;
-    const parsed = parseFlagTemplate(value);
-    if (!parsed.ok) {
-      ctx.problems.at(at, `${where}: ${parsed.error}`, `known forms: ${FLAG_REFERENCE_FORMS.join(', ')}; write $$ for a literal $`);
-      continue;
-    }
-    for (const part of parsed.parts) {
-      if (!('ref' in part)) continue;
-      const ref = part.ref;
-      if (ref.kind === 'port') checkPortRef(ctx, svc, role, at, where);
-      else if (ref.kind === 'cluster') checkClusterRef(ctx, ref.target, part.source, at, where);
-      else if (ref.kind === 'data') {
-        const stores = Object.keys(ctx.spec.data ?? {});
-        if (!stores.includes(ref.store)) {
-          ctx.problems.at(
-            at,
-            `${where}: ${part.source} names data store "${ref.store}", which is not defined under data`,
-            stores.length ? allowedHint(ref.store, stores) : 'add it under "data:"',
-          );
-        }
+    if (typeof value === 'string') checkTemplate(ctx, svc, role, value, [...base, flag]);
+  }
+}
+
+/** Positional arguments take the same references as flag values. */
+function checkArgs(ctx: Ctx, svc: string, role: string | null, args: Array<string | undefined>, base: string[]): void {
+  args.forEach((a, i) => {
+    if (typeof a === 'string') checkTemplate(ctx, svc, role, a, [...base, String(i)]);
+  });
+}
+
+/** The `${...}` references of one flag value or argument at `keys`. */
+function checkTemplate(ctx: Ctx, svc: string, role: string | null, value: string, keys: string[]): void {
+  const at = ctx.at.value(keys);
+  const where = keys.join('.');
+  const parsed = parseFlagTemplate(value);
+  if (!parsed.ok) {
+    ctx.problems.at(at, `${where}: ${parsed.error}`, `known forms: ${FLAG_REFERENCE_FORMS.join(', ')}; write $$ for a literal $`);
+    return;
+  }
+  for (const part of parsed.parts) {
+    if (!('ref' in part)) continue;
+    const ref = part.ref;
+    if (ref.kind === 'port') checkPortRef(ctx, svc, role, at, where);
+    else if (ref.kind === 'cluster') checkClusterRef(ctx, ref.target, part.source, at, where);
+    else if (ref.kind === 'data') {
+      const stores = Object.keys(ctx.spec.data ?? {});
+      if (!stores.includes(ref.store)) {
+        ctx.problems.at(
+          at,
+          `${where}: ${part.source} names data store "${ref.store}", which is not defined under data`,
+          stores.length ? allowedHint(ref.store, stores) : 'add it under "data:"',
+        );
       }
     }
   }

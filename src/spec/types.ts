@@ -11,6 +11,13 @@ export const DATA_ENGINES: readonly DataEngine[] = ['sqlite', 'postgres'];
 export type FlagValue = string | number | boolean;
 export type FlagMap = Record<string, FlagValue>;
 
+/**
+ * How a service's flags are written on its command line (kiln.yaml `flags-style`): `equals`
+ * `--name=value`, `space` `--name value`, `single-dash` `-name value` (runtime/args.ts).
+ */
+export type FlagStyle = 'equals' | 'space' | 'single-dash';
+export const FLAG_STYLES: readonly FlagStyle[] = ['equals', 'space', 'single-dash'];
+
 export interface HealthCheckSpec {
   /** HTTP path requested on the server's port; 2xx means healthy. */
   path: string;
@@ -45,6 +52,8 @@ export interface RoleSpec {
   port?: string;
   health?: HealthCheckSpec;
   flags: FlagMap;
+  /** Positional arguments replacing the service's (absent: the service's). */
+  args?: string[];
 }
 
 export interface AppSpec {
@@ -68,6 +77,9 @@ export interface ServiceSpec {
   app: AppSpec;
   roles: Record<string, RoleSpec>;
   flags: FlagMap;
+  flagsStyle: FlagStyle;
+  /** Positional arguments after the flags; `${...}` references as in flag values. */
+  args: string[];
 }
 
 export interface DebianOsSpec {
@@ -141,6 +153,8 @@ export interface EnvironmentSpec {
   scale: Record<string, Record<string, number>>;
   /** Per service: flag values overriding the service's and role's flags. */
   flags: Record<string, FlagMap>;
+  /** Per service: positional arguments replacing the service's and role's. */
+  args: Record<string, string[]>;
   /** Per store: where it lives in this environment (absent: the defaults). Omitted when empty. */
   data?: Record<string, DataBindingSpec>;
 }

@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { HealthCheckSpec, RuntimeName } from '../spec/types.js';
 import type { ImageRef } from '../runtime/types.js';
+import type { ServerArgs } from '../runtime/args.js';
 
 /**
  * 'stopped': kept for rollback like 'disabled', but with no servers running: the previous group of
@@ -24,8 +25,10 @@ export interface GroupTemplate {
   appDigest: string;
   appDir: string;
   run: string[];
-  /** Flags resolved except for the per-server references ${port} and ${log.file}. */
-  flags: Array<[string, string]>;
+  /** Flags and positional arguments, typed (runtime/args.ts); absent in groups made before they were. */
+  args?: ServerArgs;
+  /** Groups made before: flags resolved except for ${port} and ${log.file} (deploy/flags.ts, legacyServerArgs). */
+  flags?: Array<[string, string]>;
   portName?: string;
   health?: HealthCheckSpec;
   /** Where the servers run (absent in groups made before runtimes were selectable: process). */

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 import { startLoad, waitFor } from './lib/load.js';
 import { setupShop, processesMatching, type Shop } from './lib/shop.js';
+import type { DeployPlan } from '../../src/deploy/plan.js';
 
 describe('deploy on the process runtime', () => {
   let shop: Shop;
@@ -144,7 +145,7 @@ describe('deploy on the process runtime', () => {
   test('deploy --dry-run prints the plan and changes nothing', async () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
-    const plan = JSON.parse(res.stdout).plan as { clusters: Array<{ cluster: string; action: string; group: string; flags: string[][] }> };
+    const plan = JSON.parse(res.stdout).plan as DeployPlan;
     const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
     assert.equal(api?.group, 'api-http-dev-v004');
     assert.equal(api?.action, 'create');
@@ -154,9 +155,18 @@ describe('deploy on the process runtime', () => {
       [['web-http-dev', 'unchanged', 'web-http-dev-v001']],
     );
     assert.match(JSON.parse(res.stdout).text as string, /web-http-dev: unchanged, keeps web-http-dev-v001/);
-    assert.deepEqual(api?.flags.find(([k]) => k === 'greeting'), ['greeting', 'hello']);
+    // The plan's flags are typed: text, the per-server port and log file, the files a server gets.
+    assert.deepEqual(api?.args.flags.find((f) => f.name === 'greeting'), { name: 'greeting', value: [{ kind: 'text', text: 'hello' }] });
+    assert.deepEqual(api?.args.flags.find((f) => f.name === 'port'), { name: 'port', value: [{ kind: 'port' }] });
+    const db = api?.args.flags.find((f) => f.name === 'db')?.value;
+    assert.ok(Array.isArray(db) && db[0]?.kind === 'store' && db[0].name === 'orders' && db[0].host.endsWith('/.kiln/data/dev/orders.db'), JSON.stringify(db));
     const web = plan.clusters.find((c) => c.cluster === 'web-http-dev');
-    assert.match(String(web?.flags.find(([k]) => k === 'api-url')?.[1]), /^http:\/\/127\.0\.0\.1:\d+$/);
+    const apiUrl = web?.args.flags.find((f) => f.name === 'api-url')?.value;
+    assert.ok(Array.isArray(apiUrl) && apiUrl[0]?.kind === 'text' && /^http:\/\/127\.0\.0\.1:\d+$/.test(apiUrl[0].text), JSON.stringify(apiUrl));
+    // The text form writes them out: the command line, then each file and how it is given.
+    const text = JSON.parse(res.stdout).text as string;
+    assert.match(text, /run: node server\.js --db=\S+\/\.kiln\/data\/dev\/orders\.db --greeting=hello --log-file=\$\{log\.file\} --port=\$\{port\}/);
+    assert.match(text, /file: \S+\/\.kiln\/data\/dev\/orders\.db \(store orders, its directory writable\)/);
     assert.deepEqual(await shop.status(), before);
   });
 });

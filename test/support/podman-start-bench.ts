@@ -9,6 +9,7 @@ import { ProcessRuntime } from '../../src/runtime/process/process-runtime.js';
 import type { ContainerHandle, ContainerLaunch } from '../../src/runtime/podman/handle.js';
 import { PodmanRuntime } from '../../src/runtime/podman/podman-runtime.js';
 import { freePort } from '../../src/util/ports.js';
+import { LOG_FILE, PORT, serverArgs } from '../../src/runtime/testkit.js';
 import { buildTestImage, podmanTestEnv, removeProject, requireBusybox, requirePodman, uniqueProject } from './podman.js';
 
 const runs = Number(process.argv[2] ?? 7);
@@ -46,7 +47,7 @@ try {
     return {
       project, env: 'bench', cluster: 'bench', group: 'bench-v001', name, appDir: www,
       run: kind === 'podman' ? ['/bin/sh', '/app/server.sh'] : [busybox, 'httpd', '-f', '-h', www],
-      flags: kind === 'podman' ? [`--port=${port}`, `--log-file=${logFile}`] : ['-p', `127.0.0.1:${port}`],
+      args: kind === 'podman' ? serverArgs([['port', PORT], ['log-file', LOG_FILE]]) : serverArgs([['p', `127.0.0.1:${port}`]], 'single-dash'),
       workDir: path.join(t.dir, 'run', name), logFile,
       stdoutFile: path.join(logDir, `${name}.stdout`), stderrFile: path.join(logDir, `${name}.stderr`),
       port, image,

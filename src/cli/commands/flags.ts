@@ -6,6 +6,7 @@ import { openStore } from '../../store/init.js';
 import { listReleases } from '../../release/index.js';
 import type { DeployPlan } from '../../deploy/plan.js';
 import { findKilnDir } from '../project.js';
+import { argv, planResolver } from '../../runtime/args.js';
 
 export const flagsCommand: CommandDef = {
   name: 'flags',
@@ -13,7 +14,8 @@ export const flagsCommand: CommandDef = {
   description:
     'Renders the release\'s flags for the environment exactly as a deploy would (the control plane\n' +
     'computes the plan, nothing is started). ${port} and ${log.file} are given to each server when it\n' +
-    'starts. A secret appears as the path of its file, never its value.',
+    'starts. A secret appears as the path of its file, never its value. Flags are written in the\n' +
+    'service\'s flags-style (--name=value by default), positional arguments after them.',
   positionals: [{ name: 'service', required: true, description: 'service from kiln.yaml' }],
   options: {
     env: { type: 'string', short: 'e', value: '<env>', description: 'environment (required)' },
@@ -43,11 +45,13 @@ export const flagsCommand: CommandDef = {
         hint: `services: ${[...new Set(plan.clusters.map((c) => c.service))].join(', ')}`,
       });
     }
-    const view = clusters.map((c) => ({ cluster: c.cluster, role: c.role, run: c.run, flags: c.flags.map(([k, v]) => `--${k}=${v}`) }));
+    // `args` is the plan's typed form (the one shape of rendered flags); `command` is it written out
+    // as the process runtime starts it, with the per-server values as ${port} and ${log.file}.
+    const view = clusters.map((c) => ({ cluster: c.cluster, role: c.role, run: c.run, args: c.args, command: [...c.run, ...argv(c.args, planResolver)] }));
     if (ctx.json) ctx.outJson({ release, env, service, clusters: view });
     else {
       const lines = [`${service} in ${env} (${release}):`];
-      for (const v of view) lines.push(`  ${v.cluster}: ${[...v.run, ...v.flags].join(' ')}`);
+      for (const v of view) lines.push(`  ${v.cluster}: ${v.command.join(' ')}`);
       lines.push('  (${port} and ${log.file} are set for each server when it starts)');
       ctx.out(lines.join('\n'));
     }

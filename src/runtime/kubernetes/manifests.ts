@@ -47,7 +47,7 @@ export interface GroupManifestInput {
   imagePullPolicy: Container['imagePullPolicy'];
   /** The release's run command, resolved in /app. */
   run: string[];
-  /** Rendered flags as the container sees them: `--name=value`. */
+  /** The rendered flags and positional arguments as the container sees them (runtime/args.ts, argv). */
   args: string[];
   portName?: string;
   health?: HealthCheckSpec;

@@ -93,6 +93,16 @@ test('flags are rendered for the pod: fixed port, the pod log path, secrets and 
   assert.doesNotMatch(JSON.stringify(p), /postgres:\/\//);
 });
 
+test('a service\'s flags-style and positional arguments reach the pod; a secret in an argument is a mounted file too', () => {
+  const web = { ...release.services.web!, flagsStyle: 'space' as const, args: ['${secret.site_key}', 'public'], flags: { 'api-url': '${cluster.api-http.url}', quiet: true, 'log-file': false } };
+  const p = plan('prod', { ...release, services: { ...release.services, web } });
+  const c = deployment(p.clusters[2]!.objects).spec.template.spec.containers[0]!;
+  assert.deepEqual(c.args, [
+    'server.js', '--api-url', 'http://api-http-prod.shop-prod.svc:80', '--port', '8080', '--quiet', '--token-file', '/run/kiln/secrets/web_token', '/run/kiln/secrets/site_key', 'public',
+  ]);
+  assert.deepEqual(p.clusters[2]!.secrets, ['site_key', 'web_token']);
+});
+
 test('a SQLite store in a Kubernetes environment is refused at plan time, naming the store and the fix', () => {
   assert.throws(() => plan('edge'), (e: unknown) => {
     assert.ok(e instanceof KilnError);

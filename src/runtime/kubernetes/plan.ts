@@ -5,8 +5,9 @@ import { KilnError } from '../../errors.js';
 import { clusterName, serverGroupName } from '../../names/names.js';
 import type { ReleaseManifest } from '../../release/types.js';
 import type { ProjectSpec } from '../../spec/types.js';
-import { renderFlagTemplate, serverFlags } from '../../deploy/flags.js';
-import { locateStore } from '../../streams/data/index.js';
+import { renderServerArgs } from '../../deploy/flags.js';
+import { argv, type PartResolver } from '../args.js';
+import { defaultSecretPath, locateStore } from '../../streams/data/index.js';
 import { clusterService, groupDeployment, imageReference, POD_PATHS, previewService, secretObjectName } from './manifests.js';
 import type { KubeObject } from './objects.js';
 import { CONTAINER_PORT, SERVICE_PORT, type KubernetesSettings } from './settings.js';
@@ -95,28 +96,43 @@ export function planKubernetes(
   const clusters = roles.map(({ service, role, cluster }): KubeClusterPlan => {
     const svc = release.services[service]!;
     const r = svc.roles[role]!;
-    const secrets: string[] = [];
-    const inPod = (name: string): string => {
-      secrets.push(name);
-      return `${POD_PATHS.secrets}/${name}`;
-    };
-    const template = renderFlagTemplate([svc.flags, r.flags, envSpec.flags[service] ?? {}], r.port !== undefined, {
-      env,
-      release: release.name,
-      clusterUrls,
-      dataUrl: (store) => {
-        const loc = locateStore(spec, opts.kilnDir, env, store, (_env, name) => inPod(name));
-        if (loc.engine === 'sqlite') {
-          // A pod has no host file to share with its siblings: SQLite cannot be a Kubernetes store.
-          throw new KilnError('SPEC_INVALID', `data store "${store}" is SQLite in environment ${env}, which runs on kubernetes`, {
-            location: { file: spec.file },
-            hint: `bind it to PostgreSQL: environments.${env}.data.${store}: { engine: postgres, url: "\${secret.<name>}" }`,
-          });
-        }
-        return loc.secretFile;
+    const args = renderServerArgs(
+      {
+        flags: [svc.flags, r.flags, envSpec.flags[service] ?? {}],
+        positional: [svc.args, r.args, envSpec.args[service]],
+        style: svc.flagsStyle ?? 'equals',
+        hasPort: r.port !== undefined,
       },
-      secretPath: inPod,
-    }, service);
+      {
+        env,
+        release: release.name,
+        clusterUrls,
+        // Host paths are not used here: a pod gets its files as volumes (inPod below).
+        locateStore: (store) => locateStore(spec, opts.kilnDir, env, store),
+        secretFile: (name) => defaultSecretPath(opts.kilnDir)(env, name),
+      },
+      service,
+    );
+    const secrets: string[] = [];
+    // What each reference is inside the pod: a fixed port, the log channel, a Secret's file.
+    const inPod: PartResolver = (p) => {
+      switch (p.kind) {
+        case 'port':
+          return String(CONTAINER_PORT);
+        case 'log-file':
+          return POD_PATHS.logFile;
+        case 'secret':
+          secrets.push(p.name);
+          return `${POD_PATHS.secrets}/${p.name}`;
+        case 'store':
+          // A pod has no host file to share with its siblings: SQLite cannot be a Kubernetes store.
+          throw new KilnError('SPEC_INVALID', `data store "${p.name}" is SQLite in environment ${env}, which runs on kubernetes`, {
+            location: { file: spec.file },
+            hint: `bind it to PostgreSQL: environments.${env}.data.${p.name}: { engine: postgres, url: "\${secret.<name>}" }`,
+          });
+      }
+    };
+    const podArgs = argv(args, inPod);
     const build = opts.buildOf(cluster);
     const group = serverGroupName(cluster, build);
     const replicas = envSpec.scale[service]?.[role] ?? r.replicas;
@@ -129,7 +145,7 @@ export function planKubernetes(
         image,
         imagePullPolicy: pullPolicy,
         run: svc.run,
-        args: serverFlags(template, { port: CONTAINER_PORT, logFile: POD_PATHS.logFile }),
+        args: podArgs,
         ...(r.port !== undefined ? { portName: r.port } : {}),
         ...(r.health ? { health: r.health } : {}),
         secrets,

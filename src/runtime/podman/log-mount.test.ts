@@ -6,6 +6,7 @@ import path from 'node:path';
 import { runPaths } from '../../server/paths.js';
 import { PodmanRuntime } from './podman-runtime.js';
 import type { ContainerLaunch } from './handle.js';
+import { LOG_FILE, serverArgs } from '../testkit.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}` as const;
 const paths = runPaths('/p/.kiln');
@@ -14,7 +15,7 @@ function launch(name: string): ContainerLaunch {
   const logs = paths.serverLogs('prod', 'api-http-prod', name);
   return {
     project: 'shop', env: 'prod', cluster: 'api-http-prod', group: 'api-http-prod-v001', name,
-    appDir: '/p/.kiln/apps/x', run: ['node', 'server.js'], flags: [`--log-file=${logs.log}`],
+    appDir: '/p/.kiln/apps/x', run: ['node', 'server.js'], args: serverArgs([['log-file', LOG_FILE]]),
     workDir: paths.serverDir(name), logFile: logs.log, stdoutFile: logs.stdout, stderrFile: logs.stderr,
     image: { layout: '/p/.kiln/oci', ref: 'api', digest: DIGEST },
   };

@@ -13,6 +13,7 @@ import type { ContainerHandle, ContainerLaunch, ImageRef } from './handle.js';
 import { PodmanRuntime } from './podman-runtime.js';
 import { makeExecutor } from './executor.js';
 import { podmanEnv } from './commands.js';
+import { LOG_FILE, PORT, serverArgs } from '../testkit.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -57,7 +58,7 @@ describe('podman runtime (real containers)', () => {
       name,
       appDir: '/app',
       run: ['/bin/sh', '/app/server.sh'],
-      flags: [`--log-file=${logFile}`, `--port=${port}`],
+      args: serverArgs([['log-file', LOG_FILE], ['port', PORT]]),
       workDir: path.join(t.dir, '.kiln', 'run', 'servers', name),
       logFile,
       stdoutFile: path.join(logDir, `${name}.stdout`),

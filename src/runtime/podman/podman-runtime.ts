@@ -10,7 +10,6 @@
 // project with one `podman ps`, cached briefly and shared by concurrent callers.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { secretNameOf } from '../../secrets/versions.js';
 import { KilnError } from '../../errors.js';
 import { isProcessAlive, processStartTime } from '../process/proc.js';
 import {
@@ -36,6 +35,7 @@ import {
 } from './commands.js';
 import { makeExecutor, mustRun, type Executor } from './executor.js';
 import type { PrepareServer, Runtime } from '../types.js';
+import { argv, filesOf, type PartResolver } from '../args.js';
 import { LABEL, type ContainerHandle, type ContainerInfo, type ContainerLaunch, type ContainerRuntime, type ImageRef } from './handle.js';
 
 export interface PodmanRuntimeOptions {
@@ -46,11 +46,6 @@ export interface PodmanRuntimeOptions {
   exec?: Executor;
   /** How long one `podman ps` answers listServers; default 500 ms. */
   cacheMs?: number;
-  /**
-   * The SQLite store files of an environment (file -> store name), so flags naming them get the
-   * store's directory mounted. Without it, files under <store>/data/<env>/ (the default place) count.
-   */
-  sqliteFiles?: (env: string) => Record<string, string>;
   /** Who a server runs as inside its container, its mounted files owned for it (src/isolation/). */
   prepare?: PrepareServer;
 }
@@ -72,12 +67,6 @@ interface PodmanImage {
   Names?: string[] | null;
 }
 
-/** The value of `--name=value`, or null for anything else. */
-function flagValue(f: string): string | null {
-  const eq = f.indexOf('=');
-  return f.startsWith('--') && eq > 2 ? f.slice(eq + 1) : null;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // Runtime as well: its handle and launch are ServerHandle / ServerLaunch plus the fields the
@@ -88,7 +77,6 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
   private readonly exec: Executor;
   private readonly store: string | undefined;
   private readonly cacheMs: number;
-  private readonly sqliteFiles: ((env: string) => Record<string, string>) | undefined;
   private readonly prepare: PrepareServer;
   private readonly listings = new Map<string, { at: number; result: Promise<ContainerInfo[]> }>();
   private readonly loading = new Map<string, Promise<void>>();
@@ -98,55 +86,46 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
     this.store = opts.store;
     this.exec = opts.exec ?? makeExecutor(podmanEnv(this.settings));
     this.cacheMs = opts.cacheMs ?? 500;
-    this.sqliteFiles = opts.sqliteFiles;
     this.prepare = opts.prepare ?? (() => null);
   }
 
   /**
-   * What the server's flags name on the host and must be mounted: each secret file of its
-   * environment a flag names (read-only, alone: not the whole secrets directory) and the
-   * directory of each SQLite store file (read-write: SQLite writes its journal beside the file).
-   * Returns host path -> path inside the container, and the mounts.
+   * The files the server's arguments name, as bind mounts: each secret file alone, read-only,
+   * under the secret's own name (a version file is not the whole secrets directory), and the
+   * directory of each SQLite store file read-write (SQLite writes its journal beside the file).
+   * With them, what each reference is inside the container.
    */
-  containerMounts(launch: ContainerLaunch): { paths: Map<string, string>; mounts: Mount[] } {
-    const paths = new Map<string, string>([[launch.logFile, logPathInContainer(this.settings, launch.logFile)]]);
+  containerMounts(launch: ContainerLaunch): { mounts: Mount[]; resolve: PartResolver } {
     const mounts: Mount[] = [];
-    const secretsDir = this.store !== undefined ? path.join(this.store, 'secrets', launch.env) : null;
-    const defaultDataDir = this.store !== undefined ? path.join(this.store, 'data', launch.env) : null;
-    const stores = this.sqliteFiles?.(launch.env) ?? {};
-    for (const f of launch.flags) {
-      const value = flagValue(f);
-      if (value === null || !path.isAbsolute(value) || paths.has(value)) continue;
-      const file = path.normalize(value);
-      if (secretsDir !== null && path.dirname(file) === secretsDir) {
-        // A version file (secrets/versions.ts) appears under the secret's own name.
-        const container = path.posix.join(SECRETS_MOUNT, secretNameOf(file));
-        mounts.push({ host: file, container, mode: 'ro' });
-        paths.set(value, container);
-        continue;
-      }
-      const store = stores[file] ?? (defaultDataDir !== null && path.dirname(file) === defaultDataDir ? path.basename(file).replace(/\.db$/, '') : undefined);
-      if (store !== undefined) {
-        const dir = path.posix.join(DATA_MOUNT, store);
-        if (!mounts.some((m) => m.container === dir)) mounts.push({ host: path.dirname(file), container: dir, mode: 'rw' });
-        paths.set(value, path.posix.join(dir, path.basename(file)));
-      }
+    for (const f of filesOf(launch.args)) {
+      const container = f.kind === 'secret' ? path.posix.join(SECRETS_MOUNT, f.name) : path.posix.join(DATA_MOUNT, f.name);
+      const host = f.kind === 'secret' ? f.host : path.dirname(f.host);
+      if (!mounts.some((m) => m.container === container)) mounts.push({ host, container, mode: f.kind === 'secret' ? 'ro' : 'rw' });
     }
-    return { paths, mounts };
+    const logFile = logPathInContainer(this.settings, launch.logFile);
+    const resolve: PartResolver = (p) => {
+      switch (p.kind) {
+        case 'port':
+          // Published as the same number inside: --port means the same on both sides.
+          return launch.port !== undefined ? String(launch.port) : '';
+        case 'log-file':
+          return logFile;
+        case 'secret':
+          return path.posix.join(SECRETS_MOUNT, p.name);
+        case 'store':
+          return path.posix.join(DATA_MOUNT, p.name, path.basename(p.host));
+      }
+    };
+    return { mounts, resolve };
   }
 
-  /** The server's flags as the container sees them: mounted host paths become their paths inside. */
-  containerFlags(launch: ContainerLaunch, paths = this.containerMounts(launch).paths): string[] {
-    return launch.flags.map((f) => {
-      const eq = f.indexOf('=');
-      const inside = paths.get(eq >= 0 ? f.slice(eq + 1) : f);
-      if (inside === undefined) return f;
-      return eq >= 0 ? f.slice(0, eq + 1) + inside : inside;
-    });
+  /** The server's arguments as the container sees them: its files at their paths inside. */
+  containerArgs(launch: ContainerLaunch, resolve = this.containerMounts(launch).resolve): string[] {
+    return argv(launch.args, resolve);
   }
 
   private runCmd(launch: ContainerLaunch, who: { uid: number; gid: number } | null = null): Command {
-    const { paths, mounts } = this.containerMounts(launch);
+    const { mounts, resolve } = this.containerMounts(launch);
     return runCommand(this.settings, {
       ...(who ? { user: `${who.uid}:${who.gid}` } : {}),
       project: launch.project,
@@ -157,7 +136,7 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
       ...(this.store !== undefined ? { store: this.store } : {}),
       image: this.imageRef(launch.project, launch.image),
       run: launch.run,
-      flags: this.containerFlags(launch, paths),
+      flags: this.containerArgs(launch, resolve),
       logDir: path.dirname(launch.logFile),
       mounts,
       stdoutFile: launch.stdoutFile,

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ProcessRuntime } from './process-runtime.js';
 import type { ServerLaunch } from '../types.js';
+import { NO_ARGS } from '../args.js';
+import { LOG_FILE, PORT, secret, serverArgs } from '../testkit.js';
 import { KilnError } from '../../errors.js';
 
 function setup(t: { after: (fn: () => void) => void }): { dir: string; launch: ServerLaunch } {
@@ -23,7 +25,7 @@ function setup(t: { after: (fn: () => void) => void }): { dir: string; launch: S
     dir,
     launch: {
       project: 'p', env: 'dev', cluster: 'c-dev', group: 'c-dev-v001', name: 'c-dev-v001-1',
-      appDir: app, run: ['node', 'who.js'], flags: [], workDir: path.join(dir, 'work'),
+      appDir: app, run: ['node', 'who.js'], args: NO_ARGS, workDir: path.join(dir, 'work'),
       logFile: path.join(logs, 's.log'), stdoutFile: path.join(logs, 's.stdout'), stderrFile: path.join(logs, 's.stderr'),
     },
   };
@@ -68,4 +70,20 @@ test("a FIFO planted as a server's stderr file fails the start at once instead o
   execFileSync('mkfifo', [launch.stderrFile]);
   const rt = new ProcessRuntime();
   await assert.rejects(rt.start(launch), (e: unknown) => e instanceof KilnError && /FIFO/.test(e.message));
+});
+
+test('the command: host paths for the files a server gets, its port and log file, in the flag style; a positional argument naming a file of the app is that file', (t) => {
+  const { dir, launch } = setup(t);
+  fs.mkdirSync(path.join(launch.appDir, 'public'));
+  const token = secret('web_token', path.join(dir, '.kiln', 'secrets', 'dev', 'web_token@ab'));
+  const { args } = new ProcessRuntime().command({
+    ...launch,
+    port: 4100,
+    args: serverArgs([['p', PORT], ['log', LOG_FILE], ['t', token], ['quiet', true]], 'single-dash', [['public'], ['missing'], [token]]),
+  });
+  assert.deepEqual(args, [
+    path.join(launch.appDir, 'who.js'),
+    '-p', '4100', '-log', launch.logFile, '-t', path.join(dir, '.kiln', 'secrets', 'dev', 'web_token@ab'), '-quiet',
+    path.join(launch.appDir, 'public'), 'missing', path.join(dir, '.kiln', 'secrets', 'dev', 'web_token@ab'),
+  ]);
 });

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { PrepareServer, Runtime, ServerHandle, ServerLaunch } from '../types.js';
+import { argv, hostResolver } from '../args.js';
 import { isProcessAlive, processStartTime } from './proc.js';
 import { openOutputFile } from './output-file.js';
 import { SERVER_MARK, serverDirOf, treeOf, type TreeProcess } from './tree.js';
@@ -36,12 +37,15 @@ export class ProcessRuntime implements Runtime {
     // As in an image whose WORKDIR is the app: an argument that names a file of the app is that
     // file, wherever the server's own working directory is.
     const resolve = (a: string): string => {
-      if (a.startsWith('-') || path.isAbsolute(a)) return a;
+      if (a === '' || a.startsWith('-') || path.isAbsolute(a)) return a;
       const inApp = path.join(launch.appDir, a);
       return existsSync(inApp) ? inApp : a;
     };
     const file = program.includes('/') ? resolve(program) : program === 'node' ? process.execPath : program;
-    return { file, args: [...rest.map(resolve), ...launch.flags], cwd: launch.workDir };
+    // On the host, a server's files are where Kiln keeps them: the flags name the host paths. A
+    // positional argument naming a file of the app is that file too, as in a container (cwd /app).
+    const flags = argv(launch.args, hostResolver(launch), resolve);
+    return { file, args: [...rest.map(resolve), ...flags], cwd: launch.workDir };
   }
 
   async start(launch: ServerLaunch): Promise<ServerHandle> {

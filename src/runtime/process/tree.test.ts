@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProcessRuntime } from './process-runtime.js';
 import type { ServerHandle } from '../types.js';
+import { NO_ARGS } from '../args.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -60,7 +61,7 @@ async function startForking(t: { after(fn: () => void | Promise<void>): void }, 
   });
   const h = await rt.start({
     project: 'shop', env: 'dev', cluster: 'api-worker-dev', group: 'api-worker-dev-v001', name: 'api-worker-dev-v001-1',
-    appDir: dir, run: ['node', '-e', forkingServer(tag)], flags: [], workDir: path.join(dir, 'servers', 'api-worker-dev-v001-1'),
+    appDir: dir, run: ['node', '-e', forkingServer(tag)], args: NO_ARGS, workDir: path.join(dir, 'servers', 'api-worker-dev-v001-1'),
     logFile: path.join(dir, 'x.log'), stdoutFile: path.join(dir, 'x.stdout'), stderrFile: path.join(dir, 'x.stderr'),
   });
   await until('both descendants', () => tagged(`${tag}-stubborn`).length === 1 && tagged(`${tag}-setsid`).length === 1);

@@ -43,6 +43,8 @@ function project(t: { after: (fn: () => void) => void }, app: Partial<AppSpec> =
         app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], buildEnv: {}, ...app },
         roles: { http: { name: 'http', replicas: 2, port: 'http', flags: {} } },
         flags: {},
+        flagsStyle: 'equals',
+        args: [],
       },
     },
     environments: {},

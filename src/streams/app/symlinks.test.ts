@@ -38,6 +38,8 @@ function project(t: { after: (fn: () => void) => void }, build?: string[]): { sp
         app: { path: 'apps/api', run: ['node', 'server.js'], exclude: [], buildEnv: {}, ...(build ? { build } : {}) },
         roles: { http: { name: 'http', replicas: 1, port: 'http', flags: {} } },
         flags: {},
+        flagsStyle: 'equals',
+        args: [],
       },
     },
     environments: {},

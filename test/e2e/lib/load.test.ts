@@ -112,3 +112,21 @@ test('waitFor returns the value, and times out saying what it waited for', async
     /timed out after 30 ms waiting for the moon; last error: not yet/,
   );
 });
+
+test('versionFromBody: the version is the trimmed body, for servers that send no X-App-Version', async () => {
+  let body = '1.0.0\n';
+  const server = http.createServer((_req, res) => res.end(body));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const load = startLoad({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/version.txt`, versionFromBody: true, concurrency: 2 });
+    await waitFor(() => load.stats().total >= 50, { what: '50 v1 requests' });
+    body = '2.0.0\n';
+    await waitFor(() => (load.stats().byVersion['2.0.0'] ?? 0) >= 50, { what: '50 v2 requests' });
+    const report = await load.stop();
+    assert.equal(report.failed, 0, report.errors.join('\n'));
+    assert.deepEqual(report.segments(), ['1.0.0', '2.0.0']);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

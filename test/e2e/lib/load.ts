@@ -21,6 +21,11 @@ export interface LoadOptions {
   concurrency?: number;
   /** A request without a response after this long fails with "timeout" (default 10000 ms). */
   requestTimeoutMs?: number;
+  /**
+   * The version is the response body, trimmed (e.g. a static version.txt), instead of the
+   * X-App-Version header: for servers Kiln runs unchanged, which send no header of ours.
+   */
+  versionFromBody?: boolean;
 }
 
 export interface RequestRecord {
@@ -103,10 +108,11 @@ export function startLoad(opts: LoadOptions): LoadHandle {
         const bad = failed(rec);
         let body = '';
         res.on('data', (chunk: Buffer) => {
-          if (bad && body.length < 300) body += chunk.toString('utf8');
+          if ((bad || opts.versionFromBody) && body.length < 300) body += chunk.toString('utf8');
         });
         res.on('end', () => {
           if (bad) rec.error = `${rec.status}: ${body.slice(0, 300).trim()}`;
+          else if (opts.versionFromBody) rec.version = body.slice(0, 300).trim();
           done();
         });
         res.on('error', (err: NodeJS.ErrnoException) => {
