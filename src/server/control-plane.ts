@@ -46,6 +46,8 @@ import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
+import { onPath, requireRuntimeTools } from '../runtime/tools.js';
+import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -343,6 +345,9 @@ export class ControlPlane {
       throw new KilnError('PROMOTE_REFUSED', `${release.name} is ${release.digest}, not the tested ${body.digest}`, { hint: 'the store was changed; promote the release that was tested' });
     }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
+    // Before anything changes (data first): a runtime whose programs are missing here is named
+    // with the environment that needs it; other environments deploy whatever is installed.
+    if (body.dryRun !== true) requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     if (body.dryRun === true) {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
@@ -380,7 +385,7 @@ export class ControlPlane {
   /** Container images no live or kept group runs any more leave podman's storage. */
   private async pruneImages(emit: Emit): Promise<void> {
     const env = Object.values(this.spec.environments).find((e) => e.runtime === 'podman');
-    if (!env) return;
+    if (!env || !onPath(settingsFromEnv(env.podman).podman ?? 'podman')) return;
     const keep = this.state
       .groups({ states: LIVE_GROUP_STATES })
       .flatMap((g) => (g.template.image ? [g.template.image.digest] : []));
@@ -398,7 +403,8 @@ export class ControlPlane {
 
   private async rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = str(body.env, 'env');
-    environmentOf(this.currentSpec(), env);
+    const envSpec = environmentOf(this.currentSpec(), env);
+    requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);

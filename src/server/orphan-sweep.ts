@@ -12,6 +12,8 @@ import type { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
 import type { RuntimeLookup } from './runtimes.js';
+import { missingRuntimeTools } from '../runtime/tools.js';
+import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export interface OrphanSweepDeps {
   state: RuntimeState;
@@ -62,6 +64,13 @@ export async function removeOrphanProcesses(deps: OrphanSweepDeps): Promise<void
 export async function removeOrphanContainers(deps: OrphanSweepDeps & { spec: ProjectSpec }): Promise<void> {
   const env = Object.values(deps.spec.environments).find((e) => e.runtime === 'podman');
   if (!env) return;
+  // Without podman here there are no containers to find: the control plane starts anyway, and a
+  // deploy to a podman environment says what is missing (runtime/tools.ts).
+  const settings = settingsFromEnv(env.podman);
+  if (missingRuntimeTools('podman', settings).includes(settings.podman ?? 'podman')) {
+    deps.log(`podman is not installed: no containers to look for (environment ${env.name} needs it when it is deployed)`);
+    return;
+  }
   const podman = deps.runtimes(env.name, 'podman') as PodmanRuntime;
   for (const c of await podman.listServers(deps.spec.project, { fresh: true })) {
     const row = deps.state.server(c.server);
