@@ -21,6 +21,7 @@ export type KilnErrorCode =
   | 'ENV_EXISTS'
   | 'PROMOTE_REFUSED'
   | 'CLUSTER_NOT_FOUND'
+  | 'SERVER_NOT_FOUND'
   | 'NOTHING_TO_ROLL_BACK'
   | 'CORRUPT_STORE'
   | 'SERVER_RUNNING'

@@ -12,6 +12,7 @@ import { zoneSnapshotFromState } from '../dns/snapshot.js';
 import { LogService, liveLogSources } from '../logs/service.js';
 import { StreamCursors } from '../logs/pod-cursors.js';
 import { serveLogs } from '../logs/api.js';
+import { subjectsInState } from '../logs/subjects.js';
 import { PodmanRuntime } from '../runtime/podman/podman-runtime.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
@@ -228,7 +229,7 @@ export class ControlPlane {
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
-      logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res),
+      logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
       ...envHandlers(this.envHost()),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
