@@ -48,6 +48,8 @@ import { KubeWatch } from './kube-watch.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 import { onPath, requireRuntimeTools } from '../runtime/tools.js';
+import { configChanges, deployConfig } from '../deploy/config.js';
+import { DeploymentConfigs } from '../store/deployment-configs.js';
 import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export interface ControlPlaneOptions {
@@ -352,14 +354,18 @@ export class ControlPlane {
     if (body.dryRun === true) {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
-      return { plan, data, text: [formatPlan(plan), ...data.map(formatDataStep)].join('\n') };
+      const config = this.configView(plan, envSpec);
+      return { plan, data, config, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text].join('\n') };
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const id = this.state.startDeployment(env, release.name, 'deploy');
+      // The environment's part (flags, scale from kiln.yaml now) is not in the release: recorded here.
+      const config = deployConfig(plan, envSpec);
+      new DeploymentConfigs(this.store.db).record(id, config.digest, config.config);
       const emit = this.emitter(id, env, out);
       const unchanged = plan.clusters.filter((c) => c.action === 'unchanged').length;
-      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)${unchanged ? `, ${unchanged} unchanged` : ''}`);
+      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env} with configuration ${config.digest.slice(0, 19)}: ${plan.clusters.length} cluster(s)${unchanged ? `, ${unchanged} unchanged` : ''}`);
       try {
         // Data first: the stores reach the release's changelog head before any new server starts.
         // Entries that would break the running servers are refused here, before anything changes.
@@ -381,6 +387,18 @@ export class ControlPlane {
         throw e;
       }
     });
+  }
+
+  /** `deploy --dry-run`'s configuration: its digest, what it changes in what runs now, and the last deploy's. */
+  private configView(plan: Awaited<ReturnType<typeof planDeploy>>, envSpec: ReturnType<typeof environmentOf>): { digest: string; running: { digest: string; deployment: number; release: string } | null; changes: string[]; text: string[] } {
+    const { digest } = deployConfig(plan, envSpec);
+    const last = new DeploymentConfigs(this.store.db).lastSucceeded(plan.env);
+    const running = last ? { digest: last.digest, deployment: last.deployment, release: last.release } : null;
+    const changes = configChanges(plan, this.state);
+    const head =
+      `configuration ${digest.slice(0, 19)} (flags and scale of ${plan.env} from kiln.yaml now, not part of ${plan.release})` +
+      (running ? `; last deploy ${running.digest.slice(0, 19)} (deployment ${running.deployment}, ${running.release})` : '');
+    return { digest, running, changes, text: [head, ...(changes.length ? changes.map((c) => `  ${c}`) : ['  no change to the configuration running now'])] };
   }
 
   /** Container images no live or kept group runs any more leave podman's storage. */
