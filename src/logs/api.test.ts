@@ -78,7 +78,9 @@ test('kiln logs arguments: --build needs a cluster, bad values are usage errors 
   assert.equal(flagOf(() => logsQuery('c', { stream: 'stdin' })), '--stream');
   assert.equal(flagOf(() => logsQuery('c', { since: 'soon' })), '--since');
   assert.equal(flagOf(() => logsQuery('c', { grep: '/[/' })), '--grep');
-  assert.equal(flagOf(() => logsQuery('c', { lines: '0' })), '--lines');
+  assert.equal(flagOf(() => logsQuery('c', { lines: '-1' })), '--lines');
+  assert.equal(flagOf(() => logsQuery('c', { lines: 'ten' })), '--lines');
+  assert.equal(logsQuery('c', { lines: '0' }).get('limit'), '0');
   const q = logsQuery('web-http-dev', { build: '4', env: 'dev', since: '2026-11-26T10:00:00Z' });
   assert.equal(q.toString(), 'cluster=web-http-dev&env=dev&group=web-http-dev-v004&since=2026-11-26T10%3A00%3A00.000Z&limit=100');
 });

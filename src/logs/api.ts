@@ -5,16 +5,34 @@
 // (ISO time or a duration such as 10m), grep (substring or /regex/flags), limit, after (an id).
 import { once } from 'node:events';
 import type http from 'node:http';
-import { followLogs, lineToJson, logFilterFromQuery, queryLogs, type LogLineJson } from './query.js';
+import { followLogs, lineToJson, logFilterFromQuery, queryLogs, type LogFilter, type LogLineJson } from './query.js';
 import type { LogStore } from './store.js';
+import { checkSubjects, mergeSubjects, subjectsInStore, type KnownSubjects } from './subjects.js';
 
 export interface LogsResponse {
   lines: LogLineJson[];
 }
 
-export async function serveLogs(store: LogStore, q: URLSearchParams, _req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  // Bad parameters throw a KilnError before anything is written: the API answers 400.
+/**
+ * The filter of a query, checked: bad parameters, and an environment, cluster, build or server
+ * that neither the store nor `known` (the run side's state) has, are KilnErrors.
+ */
+export function checkedFilter(store: LogStore, q: URLSearchParams, known?: KnownSubjects): LogFilter {
   const filter = logFilterFromQuery(q);
+  if (filter.env !== undefined || filter.cluster !== undefined || filter.group !== undefined || filter.server !== undefined) {
+    checkSubjects(filter, known ? mergeSubjects(subjectsInStore(store), known) : subjectsInStore(store));
+  }
+  return filter;
+}
+
+/** GET /v1/logs without follow, or the same read of a local store: {"lines": [...]} */
+export function readLogs(store: LogStore, q: URLSearchParams, known?: KnownSubjects): LogsResponse {
+  return { lines: queryLogs(store, checkedFilter(store, q, known)).map(lineToJson) };
+}
+
+export async function serveLogs(store: LogStore, q: URLSearchParams, _req: http.IncomingMessage, res: http.ServerResponse, known?: () => KnownSubjects): Promise<void> {
+  // Bad parameters throw a KilnError before anything is written: the API answers 400.
+  const filter = checkedFilter(store, q, known?.());
   const follow = q.get('follow') === '1' || q.get('follow') === 'true';
   // Both reads are synchronous: no line can be stored between them, so none is missed or repeated.
   const newest = store.maxId();

@@ -35,6 +35,8 @@ const TAG_COLUMNS: Array<[keyof LogFilter, string]> = [
 
 /** Lines matching `filter`, oldest first. */
 export function queryLogs(store: LogStore, filter: LogFilter = {}): LogLine[] {
+  // -n 0 (e.g. with -f: only new lines) asks for none.
+  if (filter.limit === 0) return [];
   const tags = matchingTags(store, filter);
   if (tags.size === 0) return [];
   const where: string[] = [];

@@ -13,6 +13,7 @@ import { LogService, liveLogSources } from '../logs/service.js';
 import { StreamCursors } from '../logs/pod-cursors.js';
 import { serveLogs } from '../logs/api.js';
 import type { Runtime } from '../runtime/types.js';
+import { subjectsInState } from '../logs/subjects.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { openStore, readToken, type Store } from '../store/init.js';
@@ -47,6 +48,10 @@ import { KubeWatch } from './kube-watch.js';
 import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube } from './kube-ops.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
+import { missingRuntimeTools, requireRuntimeTools } from '../runtime/tools.js';
+import { configChanges, deployConfig } from '../deploy/config.js';
+import { DeploymentConfigs } from '../store/deployment-configs.js';
+import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -231,7 +236,7 @@ export class ControlPlane {
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
-      logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res),
+      logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
       ...envHandlers(this.envHost()),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
@@ -348,17 +353,24 @@ export class ControlPlane {
       return recordedKubeDeploy(this.state, spec, this.store.kilnDir, env, release, (id) => this.emitter(id, env, out));
     }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
+    // Before anything changes (data first): a runtime whose programs are missing here is named
+    // with the environment that needs it; other environments deploy whatever is installed.
+    if (body.dryRun !== true) requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     if (body.dryRun === true) {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
-      return { plan, data, text: [formatPlan(plan), ...data.map(formatDataStep)].join('\n') };
+      const config = this.configView(plan, envSpec);
+      return { plan, data, config, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text].join('\n') };
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       const id = this.state.startDeployment(env, release.name, 'deploy');
+      // The environment's part (flags, scale from kiln.yaml now) is not in the release: recorded here.
+      const config = deployConfig(plan, envSpec);
+      new DeploymentConfigs(this.store.db).record(id, config.digest, config.config);
       const emit = this.emitter(id, env, out);
       const unchanged = plan.clusters.filter((c) => c.action === 'unchanged').length;
-      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env}: ${plan.clusters.length} cluster(s)${unchanged ? `, ${unchanged} unchanged` : ''}`);
+      emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env} with configuration ${config.digest.slice(0, 19)}: ${plan.clusters.length} cluster(s)${unchanged ? `, ${unchanged} unchanged` : ''}`);
       try {
         // Data first: the stores reach the release's changelog head before any new server starts.
         // Entries that would break the running servers are refused here, before anything changes.
@@ -382,6 +394,18 @@ export class ControlPlane {
     });
   }
 
+  /** `deploy --dry-run`'s configuration: its digest, what it changes in what runs now, and the last deploy's. */
+  private configView(plan: Awaited<ReturnType<typeof planDeploy>>, envSpec: ReturnType<typeof environmentOf>): { digest: string; running: { digest: string; deployment: number; release: string } | null; changes: string[]; text: string[] } {
+    const { digest } = deployConfig(plan, envSpec);
+    const last = new DeploymentConfigs(this.store.db).lastSucceeded(plan.env);
+    const running = last ? { digest: last.digest, deployment: last.deployment, release: last.release } : null;
+    const changes = configChanges(plan, this.state);
+    const head =
+      `configuration ${digest.slice(0, 19)} (flags and scale of ${plan.env} from kiln.yaml now, not part of ${plan.release})` +
+      (running ? `; last deploy ${running.digest.slice(0, 19)} (deployment ${running.deployment}, ${running.release})` : '');
+    return { digest, running, changes, text: [head, ...(changes.length ? changes.map((c) => `  ${c}`) : ['  no change to the configuration running now'])] };
+  }
+
   /** Container images no live or kept group runs any more are removed, by every runtime that keeps images. */
   private async pruneImages(emit: Emit): Promise<void> {
     const keep = this.state
@@ -391,6 +415,8 @@ export class ControlPlane {
     for (const env of Object.values(this.spec.environments)) {
       const runtime = this.runtimes(env.name, env.runtime);
       if (!runtime.removeUnusedImages || done.has(runtime)) continue;
+      // A runtime whose programs this machine lacks has no images here (runtime/tools.ts).
+      if (missingRuntimeTools(env.runtime, settingsFromEnv(env.podman)).length) continue;
       done.add(runtime);
       try {
         const removed = await runtime.removeUnusedImages(this.spec.project, keep);
@@ -407,7 +433,8 @@ export class ControlPlane {
 
   private async rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = str(body.env, 'env');
-    environmentOf(this.currentSpec(), env);
+    const envSpec = environmentOf(this.currentSpec(), env);
+    requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
     const spec = this.currentSpec();
     if (isKubernetesEnv(spec, env)) return recordedKubeRollback(this.state, spec, this.store.kilnDir, env, cluster, (id) => this.emitter(id, env, out));

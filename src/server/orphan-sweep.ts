@@ -12,6 +12,8 @@ import type { Runtime } from '../runtime/types.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
 import type { RuntimeLookup } from './runtimes.js';
+import { missingRuntimeTools } from '../runtime/tools.js';
+import { settingsFromEnv } from '../runtime/podman/settings.js';
 
 export interface OrphanSweepDeps {
   state: RuntimeState;
@@ -65,6 +67,13 @@ export async function removeOrphanContainers(deps: OrphanSweepDeps & { spec: Pro
   for (const env of Object.values(deps.spec.environments)) {
     const runtime = deps.runtimes(env.name, env.runtime);
     if (!runtime.listServers) continue;
+    // Without its programs here (podman) there are no containers to find: the control plane
+    // starts anyway, and a deploy to the environment says what is missing (runtime/tools.ts).
+    const missing = missingRuntimeTools(env.runtime, settingsFromEnv(env.podman));
+    if (missing.length) {
+      deps.log(`${missing.join(' and ')} not installed: no servers of environment ${env.name} to look for (it needs them when it is deployed)`);
+      continue;
+    }
     for (const c of await runtime.listServers(deps.spec.project, { fresh: true })) {
       if (c.env !== env.name) continue; // each environment's by its own runtime (and settings)
       const row = deps.state.server(c.server);

@@ -7,6 +7,9 @@ import type { ProjectSpec } from '../spec/types.js';
 import { settingsFromEnv } from '../runtime/podman/settings.js';
 import { sqliteStoreFiles } from '../streams/data/bindings.js';
 import type { Isolation } from '../isolation/isolation.js';
+import { makeExecutor, type Executor } from '../runtime/podman/executor.js';
+import { podmanEnv, type PodmanSettings } from '../runtime/podman/commands.js';
+import { missingToolsError, onPath } from '../runtime/tools.js';
 
 export type RuntimeLookup = (env: string, kind: string) => Runtime;
 
@@ -27,9 +30,23 @@ export function runtimeLookup(spec: ProjectSpec | (() => ProjectSpec), kilnDir: 
       const project = specNow();
       // The files a server is given (secrets, SQLite stores wherever they are) come typed in its
       // launch (runtime/args.ts): the runtime mounts exactly those.
-      r = new PodmanRuntime({ store: kilnDir, settings: settingsFromEnv(project.environments[env]?.podman), prepare });
+      const settings = settingsFromEnv(project.environments[env]?.podman);
+      r = new PodmanRuntime({ store: kilnDir, settings, exec: namingEnvironment(env, settings), prepare });
       podman.set(env, r);
     }
     return r;
+  };
+}
+
+/**
+ * Podman's executor for one environment: a program missing here is an error naming the
+ * environment that needs it (tools.ts), whichever operation (deploy, rollback, stop) hit it.
+ */
+function namingEnvironment(env: string, settings: PodmanSettings): Executor {
+  const processEnv = podmanEnv(settings);
+  const run = makeExecutor(processEnv);
+  return async (cmd) => {
+    if (!onPath(cmd.file, processEnv)) throw missingToolsError(env, 'podman', [cmd.file]);
+    return run(cmd);
   };
 }

@@ -4,6 +4,7 @@
 import { CRASH_LOOP_FAILURES_SQL } from './crash-loop-failures.js';
 import { DEPLOY_LOCKS_SQL } from './deploy-lock.js';
 import { ISOLATION_IDS_SQL } from './isolation-ids.js';
+import { DEPLOYMENT_CONFIGS_SQL } from './deployment-configs.js';
 import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
@@ -75,5 +76,10 @@ export const MIGRATIONS: Migration[] = [
     version: 7,
     name: 'uids and gids of the servers and builds (isolation)',
     sql: ISOLATION_IDS_SQL,
+  },
+  {
+    version: 8,
+    name: 'the configuration each deployment rendered (flags and scale from kiln.yaml)',
+    sql: DEPLOYMENT_CONFIGS_SQL,
   },
 ];

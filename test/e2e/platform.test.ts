@@ -193,8 +193,11 @@ describe('secrets and logs', () => {
     const build = lines[0]!.group!.slice('api-http-dev-'.length);
     const byBuild = (await shop.p.kiln(['logs', 'api-http-dev', '--build', build, '--grep', 'probe=', '--json'])).stdout.trim().split('\n');
     assert.ok(byBuild.length >= 1);
-    const none = (await shop.p.kiln(['logs', 'api-http-dev', '--build', 'v999', '--json'])).stdout.trim();
-    assert.equal(none, '');
+    // A build that does not exist is an error listing those that do (issue 13), not an empty answer.
+    const none = await shop.p.kiln(['logs', 'api-http-dev', '--build', 'v999', '--json'], { allowFail: true });
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /api-http-dev has no build v999/);
+    assert.match(none.stderr, new RegExp(`builds: .*${build}`));
   });
 });
 

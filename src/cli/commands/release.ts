@@ -7,7 +7,7 @@ import type { ProjectSpec } from '../../spec/types.js';
 import { buildServiceImage } from '../../image/index.js';
 import { listTags } from '../../streams/app/index.js';
 import { osStream } from '../../streams/os/index.js';
-import { changelogHead } from '../../streams/data/index.js';
+import { changelogHead, changelogNotes, changelogOf } from '../../streams/data/index.js';
 import { diffSources } from '../../release/diff-sources.js';
 import { formatDataWarnings, releaseDataFindings } from '../../release/data-warnings.js';
 
@@ -63,13 +63,16 @@ export const releaseCreateCommand: CommandDef = {
         data: changelogHead(spec),
         breaking: ctx.options.breaking === true,
       });
+      // Files in a changelog directory that are not entries (a README, a parked file): said, not read.
+      const notes = Object.keys(spec.data).sort().flatMap((store) => changelogNotes(changelogOf(spec, store)));
+      for (const n of notes) ctx.progress(n);
       const rec = 'unchanged' in r ? r.unchanged : r;
       const created = !('unchanged' in r);
       // The entries this release adds that a deploy refuses (or applies only because of --breaking).
       const parent = created && rec.manifest.parent ? getRelease(store.db, store.oci, rec.manifest.parent).manifest : undefined;
       const warnings = created ? releaseDataFindings(spec, rec.manifest, parent) : [];
       for (const line of formatDataWarnings(rec.name, rec.manifest.breaking === true, warnings)) ctx.progress(line);
-      if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created, warnings });
+      if (ctx.json) ctx.outJson({ name: rec.name, digest: rec.digest, parent: rec.manifest.parent, created, warnings, notes });
       else if (!created) ctx.out(`no changes since ${rec.name} (${rec.digest}): no release made`);
       else {
         const services = Object.entries(rec.manifest.services).map(([s, v]) => `${s}=${v.app.tag}`).join(' ');

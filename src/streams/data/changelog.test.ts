@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { KilnError } from '../../errors.js';
-import { readChangelog } from './changelog.js';
+import { changelogNotes, readChangelog } from './changelog.js';
 import { toNumberedParams } from './engine.js';
 import { lintChangelog } from './lint.js';
 
@@ -31,7 +31,36 @@ test('a changelog is ordered entries with checksums; gaps, duplicates and bad na
   fs.rmSync(d, { recursive: true });
   rejects({ '0001_a.sql': '', '0003_c.sql': '' }, '0003_c.sql', /position 2 is missing/);
   rejects({ '0001_a.sql': '', '0001_b.sql': '' }, '0001_b.sql', /both have position 1/);
-  rejects({ '0001_a.sql': '', '2_b.sql': '' }, '2_b.sql', /not a changelog entry name/);
+});
+
+test('only NNNN_name.sql|js entries are read: a README, parked files and directories are ignored and named in a note', () => {
+  const d = dir({
+    '0001_a.sql': 'x',
+    '0002_b.js': 'y',
+    'README.md': 'docs',
+    'NOTES.txt': 'n',
+    '0003_c.sql.off': 'parked',
+    '2_b.sql': 'typo',
+    '0003_Upper.sql': 'typo',
+    '.0003_c.sql.swp': 'editor',
+  });
+  try {
+    fs.mkdirSync(path.join(d, 'parked'));
+    fs.symlinkSync(path.join(d, 'missing'), path.join(d, 'dangling.txt'));
+    const c = readChangelog(d, 'orders');
+    assert.deepEqual(c.entries.map((e) => e.name), ['0001_a.sql', '0002_b.js']);
+    assert.deepEqual(changelogNotes(c), [
+      'orders: not changelog entries, ignored: 0003_c.sql.off, NOTES.txt, README.md, dangling.txt, parked',
+      'orders: 0003_Upper.sql looks like a changelog entry but is not named like one (NNNN_name.sql or NNNN_name.js: four or more digits, "_", then lower-case letters, digits, "_" or "-"): ignored; rename it to make it an entry',
+      'orders: 2_b.sql looks like a changelog entry but is not named like one (NNNN_name.sql or NNNN_name.js: four or more digits, "_", then lower-case letters, digits, "_" or "-"): ignored; rename it to make it an entry',
+    ]);
+    // Nothing to say about a directory of entries only.
+    const clean = dir({ '0001_a.sql': 'x' });
+    assert.deepEqual(changelogNotes(readChangelog(clean, 'orders')), []);
+    fs.rmSync(clean, { recursive: true });
+  } finally {
+    fs.rmSync(d, { recursive: true });
+  }
 });
 
 test('lint names each breaking statement with file:line:column and honours the kiln:breaking header', () => {

@@ -29,11 +29,22 @@ export interface Changelog {
   store: string;
   dir: string;
   entries: ChangelogEntry[];
+  /**
+   * Files and directories in the changelog directory that are not entries (a README, a parked
+   * `0004_x.sql.off`, notes): never read, said by changelogNotes. Dotfiles are left out.
+   */
+  ignored: IgnoredFile[];
+}
+
+export interface IgnoredFile {
+  name: string;
+  /** It looks like an entry (digits first, .sql or .js last) but is not named like one: likely a typo. */
+  lookalike: boolean;
 }
 
 const ENTRY_RE = /^(\d{4,})_([a-z0-9][a-z0-9_-]*)\.(sql|js)$/;
-/** Other files that may sit in a changelog directory without being entries. */
-const IGNORED_RE = /^(\.|README|readme)|\.md$/;
+/** A name that starts like an entry's and ends like one, but is not one (`4_a.sql`, `0004_Add.sql`). */
+const LOOKALIKE_RE = /^\d+[_-]?.*\.(sql|js)$/i;
 /** The marker must be in the leading comment block of the entry. */
 const BREAKING_RE = /^\s*(--|\/\/)\s*kiln:breaking\b/;
 
@@ -64,20 +75,19 @@ export function readChangelog(dir: string, store: string): Changelog {
     });
   }
   const byPosition = new Map<number, ChangelogEntry>();
+  const ignored: IgnoredFile[] = [];
   for (const name of names.sort()) {
     const file = path.join(dir, name);
-    if (IGNORED_RE.test(name)) continue;
+    // Only NNNN_name.sql|js is an entry; a README or a parked file is left alone (and said).
+    if (name.startsWith('.')) continue;
+    const m = ENTRY_RE.exec(name);
     const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (!m || stat?.isDirectory()) {
+      ignored.push({ name, lookalike: LOOKALIKE_RE.test(name) });
+      continue;
+    }
     if (!stat) {
       throw new KilnError('DATA_CHANGELOG', `${name} is a link to nothing`, { location: { file }, hint: 'remove the link or point it at the entry' });
-    }
-    if (stat.isDirectory()) continue;
-    const m = ENTRY_RE.exec(name);
-    if (!m) {
-      throw new KilnError('DATA_CHANGELOG', `${name} is not a changelog entry name`, {
-        location: { file },
-        hint: 'name entries NNNN_name.sql or NNNN_name.js (four or more digits, then lower-case letters, digits, "_" or "-")',
-      });
     }
     const position = Number(m[1]);
     if (position < 1) {
@@ -114,7 +124,23 @@ export function readChangelog(dir: string, store: string): Changelog {
       });
     }
   });
-  return { store, dir, entries };
+  return { store, dir, entries, ignored };
+}
+
+const ENTRY_NAMES = 'NNNN_name.sql or NNNN_name.js: four or more digits, "_", then lower-case letters, digits, "_" or "-"';
+
+/**
+ * What a command that reads the changelog says about files it did not read: one note for the
+ * rest, and one per file that looks like a misnamed entry (so a typo never silently drops one).
+ */
+export function changelogNotes(c: Changelog): string[] {
+  const notes: string[] = [];
+  const plain = c.ignored.filter((f) => !f.lookalike).map((f) => f.name);
+  if (plain.length) notes.push(`${c.store}: not changelog entries, ignored: ${plain.join(', ')}`);
+  for (const f of c.ignored.filter((x) => x.lookalike)) {
+    notes.push(`${c.store}: ${f.name} looks like a changelog entry but is not named like one (${ENTRY_NAMES}): ignored; rename it to make it an entry`);
+  }
+  return notes;
 }
 
 export function storeOf(spec: ProjectSpec, store: string): DataStoreSpec {

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from './mmdebstrap.js';
 import { SYSTEM_UMASK, withUmask } from '../../util/umask.js';
+import { KilnError } from '../../errors.js';
 
 export interface ExecResult {
   code: number | null;
@@ -26,7 +27,14 @@ export function runCommand(cmd: Command, onLine?: (line: string) => void): Promi
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.on('error', reject);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      // A program never installed here: say which and how to get it, not a stack trace.
+      if (e.code === 'ENOENT') {
+        reject(new KilnError('BUILD_FAILED', `${file} is not installed on this machine (kiln os build runs it to make the OS base)`, {
+          hint: `install it: apt-get install -y ${file}`,
+        }));
+      } else reject(e);
+    });
     child.on('close', (code) => resolve({ code, stderr: err }));
   });
 }
