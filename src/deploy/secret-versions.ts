@@ -6,10 +6,15 @@ import { pruneSecretVersions } from '../secrets/versions.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
 
 export function pruneUnusedSecretVersions(state: RuntimeState, kilnDir: string, env: string): string[] {
+  return pruneSecretVersions(secretsDir(kilnDir, env), namedByGroups(state, env));
+}
+
+/** Whether a live or kept group of the environment names the file in a flag. */
+export function namedByGroups(state: RuntimeState, env: string): (file: string) => boolean {
   const values = state
     .clusters(env)
     .flatMap((c) => state.groups({ cluster: c.name, states: LIVE_GROUP_STATES }))
     .flatMap((g) => g.template.flags.map(([, v]) => v));
   // A flag may embed the path in a longer value (`file:${secret.x}`): any mention keeps it.
-  return pruneSecretVersions(secretsDir(kilnDir, env), (file) => values.some((v) => v.includes(file)));
+  return (file) => values.some((v) => v.includes(file));
 }

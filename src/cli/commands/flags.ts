@@ -39,7 +39,7 @@ export const flagsCommand: CommandDef = {
     const { plan } = await client.stream<{ plan: DeployPlan }>('/v1/deploy', { release, env, dryRun: true }, () => undefined);
     const clusters = plan.clusters.filter((c) => c.service === service);
     if (!clusters.length) {
-      throw new KilnError('USAGE', `release ${release} has no service "${service}"`, {
+      throw new KilnError('SERVICE_NOT_FOUND', `release ${release} has no service "${service}"`, {
         hint: `services: ${[...new Set(plan.clusters.map((c) => c.service))].join(', ')}`,
       });
     }
