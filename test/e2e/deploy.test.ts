@@ -144,7 +144,7 @@ describe('deploy on the process runtime', () => {
   test('deploy --dry-run prints the plan and changes nothing', async () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
-    const plan = JSON.parse(res.stdout).plan as { clusters: Array<{ cluster: string; action: string; group: string; flags: string[][] }> };
+    const plan = JSON.parse(res.stdout).plan as { clusters: Array<{ cluster: string; action: string; group: string; flags: string[] }> };
     const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
     assert.equal(api?.group, 'api-http-dev-v004');
     assert.equal(api?.action, 'create');
@@ -154,9 +154,13 @@ describe('deploy on the process runtime', () => {
       [['web-http-dev', 'unchanged', 'web-http-dev-v001']],
     );
     assert.match(JSON.parse(res.stdout).text as string, /web-http-dev: unchanged, keeps web-http-dev-v001/);
-    assert.deepEqual(api?.flags.find(([k]) => k === 'greeting'), ['greeting', 'hello']);
+    // Rendered flags as the server's argv gets them, the same shape as `kiln flags --json`.
+    assert.ok(api?.flags.includes('--greeting=hello'), String(api?.flags));
     const web = plan.clusters.find((c) => c.cluster === 'web-http-dev');
-    assert.match(String(web?.flags.find(([k]) => k === 'api-url')?.[1]), /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(String(web?.flags.find((f) => f.startsWith('--api-url='))), /^--api-url=http:\/\/127\.0\.0\.1:\d+$/);
+    // --exit-code: 3 because the plan changes something (api), distinct from 1 (failed).
+    const code = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--exit-code'], { allowFail: true });
+    assert.equal(code.code, 3, code.stderr);
     assert.deepEqual(await shop.status(), before);
   });
 });

@@ -6,6 +6,8 @@ import { openStore } from '../../store/init.js';
 import { listReleases } from '../../release/index.js';
 import type { DeployPlan } from '../../deploy/plan.js';
 import { findKilnDir } from '../project.js';
+import { requireEnv } from '../env-option.js';
+import { renderedFlags } from '../plan-view.js';
 
 export const flagsCommand: CommandDef = {
   name: 'flags',
@@ -22,8 +24,7 @@ export const flagsCommand: CommandDef = {
   json: true,
   examples: ['kiln flags api --env prod'],
   async run(ctx) {
-    const env = ctx.options.env;
-    if (typeof env !== 'string') throw new KilnError('USAGE', 'missing --env <env>', { location: { flag: '--env' } });
+    const env = requireEnv(ctx);
     const service = ctx.positionals[0] as string;
     let release = typeof ctx.options.release === 'string' ? ctx.options.release : undefined;
     if (!release) {
@@ -43,7 +44,7 @@ export const flagsCommand: CommandDef = {
         hint: `services: ${[...new Set(plan.clusters.map((c) => c.service))].join(', ')}`,
       });
     }
-    const view = clusters.map((c) => ({ cluster: c.cluster, role: c.role, run: c.run, flags: c.flags.map(([k, v]) => `--${k}=${v}`) }));
+    const view = clusters.map((c) => ({ cluster: c.cluster, role: c.role, run: c.run, flags: renderedFlags(c) }));
     if (ctx.json) ctx.outJson({ release, env, service, clusters: view });
     else {
       const lines = [`${service} in ${env} (${release}):`];
