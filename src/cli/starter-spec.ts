@@ -34,7 +34,10 @@ export function starterSpec(dir: string): string {
   const list = (a: string[]): string => `[${a.join(', ')}]`;
   return `# kiln.yaml — what Kiln builds and runs. Written by \`kiln init\` as a start: edit it.
 # Every key: docs/kiln-yaml.md (an editor can use \`kiln schema\`). Then:
-#   kiln app tag web 1.0.0 && kiln release create && kiln server & kiln deploy r1 --env dev
+#   kiln app tag web 1.0.0
+#   kiln release create
+#   kiln server &
+#   kiln deploy r1 --env dev
 project: ${project}
 domain: ${project}.test
 services:
