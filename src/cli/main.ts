@@ -81,7 +81,11 @@ export async function main(argv: string[]): Promise<number> {
 
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: line.args, options, allowPositionals: true, strict: true });
+    // An --env before the verb is context (as kubectl's -n): a verb that works on no single
+    // environment ignores it, so `alias k='kiln --env dev'` works for `k release list` too.
+    // After the verb it is that verb's option, and refused where it has none.
+    const args = line.globals.env !== undefined && !('env' in cmd.options) ? line.args.filter((a) => a !== `--env=${line.globals.env}`) : line.args;
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
     printError(optionError(err as Error, cmd));
     return EXIT_USAGE;

@@ -67,6 +67,11 @@ describe('the CLI contract', () => {
     assert.match(envLs.stdout.split('\n')[0] ?? '', /^ENV +RUNTIME +SERVES +CLUSTERS +LAST +FROM$/);
     assert.match(envLs.stdout, /^dev +process +r1 /m);
     assert.doesNotMatch(envLs.stdout, /\u001b\[/, 'no colour in a pipe');
+    // --env before the verb is context: a verb without one ignores it; after the verb it is refused.
+    const ctx = run('-C', shop.p.dir, '--env', 'dev', 'release', 'ls');
+    assert.equal(ctx.status, 0, ctx.stderr);
+    assert.match(ctx.stdout.split('\n')[0] ?? '', /^RELEASE +DIGEST +PARENT +CREATED$/);
+    assert.equal(run('-C', shop.p.dir, 'release', 'ls', '--env', 'dev').status, 2);
   });
 
   test('an unknown or mistyped command is an error on stderr, exit 2, nothing on stdout', async () => {
