@@ -59,8 +59,7 @@ function leadingGlobals(argv: string[]): { globals: GlobalOptions; next: number 
         const near = closest(name.replace(/^-+/, ''), names.map((n) => n.slice(2)));
         return {
           globals,
-          error: new KilnError('USAGE', `unknown option before the command${near ? `; did you mean --${near}?` : ''}`, {
-            location: { flag: name },
+          error: new KilnError('USAGE', `unknown option ${name} before the command${near ? `; did you mean --${near}?` : ''}`, {
             hint: 'before the command go -C/--project, -e/--env, --json and --help; a command\'s own options go after it (kiln <command> --help)',
           }),
         };

@@ -26,8 +26,8 @@ function optionError(err: Error, cmd: CommandDef): KilnError {
     const names = [...Object.keys(cmd.options), 'json', 'project', 'help'];
     const near = closest(unknown.replace(/^-+/, ''), names);
     const has = Object.keys(cmd.options).map((o) => `--${o}`).join(', ');
-    return new KilnError('USAGE', `kiln ${cmd.name} has no such option${near ? `; did you mean --${near}?` : ''}`, {
-      location: { flag: unknown },
+    // No location: the message names the option (a location would print it twice).
+    return new KilnError('USAGE', `kiln ${cmd.name} has no option ${unknown}${near ? `; did you mean --${near}?` : ''}`, {
       hint: `${has ? `its options: ${has}; ` : ''}see kiln ${cmd.name} --help`,
     });
   }

@@ -97,7 +97,7 @@ export class ApiClient {
           else if (msg.type === 'result') {
             done = true;
             resolve(msg.result as T);
-          } else if (msg.type === 'error' || msg.error !== undefined) {
+          } else if (msg.type === 'error' || (msg.type === undefined && msg.error !== undefined)) {
             // A stream line {type: "error", error: {...}}, or a plain error answer (400, 401).
             done = true;
             reject(toKilnError(msg));
