@@ -32,7 +32,10 @@ export type KilnErrorCode =
   | 'INPUT_INVALID' | 'MIRROR_UNREACHABLE'
   | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING'
   | 'DISK_FULL' | 'STORE_READ_ONLY' | 'STORE_LOCKED'
-  | 'ISOLATION_UNAVAILABLE';
+  | 'ISOLATION_UNAVAILABLE'
+  | 'SERVICE_NOT_FOUND' | 'STORE_NOT_FOUND' | 'SECRET_NOT_FOUND' | 'OS_BASE_NOT_FOUND'
+  /** Sent by the control plane: an API call it does not have, or a bug (its log has the stack). */
+  | 'NOT_FOUND' | 'INTERNAL';
 
 export interface KilnErrorLocation {
   file?: string;
@@ -72,14 +75,9 @@ export class KilnError extends Error {
     return '';
   }
 
-  toJSON(): Record<string, unknown> {
-    return {
-      error: this.code,
-      message: this.message,
-      ...(this.location ? { location: this.location } : {}),
-      ...(this.hint ? { hint: this.hint } : {}),
-      ...(this.details.length ? { details: this.details } : {}),
-    };
+  /** The wire form, the same for the control-plane API and the CLI's --json: {"error": {...}}. */
+  toJSON(): { error: KilnErrorBody } {
+    return { error: errorBody(this) };
   }
 }
 
@@ -92,9 +90,55 @@ export class KilnErrors extends KilnError {
     super(first.code, errors.map((e) => formatError(e)).join('\n'), {});
     this.errors = errors;
   }
-  override toJSON(): Record<string, unknown> {
-    return { error: this.code, errors: this.errors.map((e) => e.toJSON()) };
-  }
+}
+
+/**
+ * One error as JSON. Several problems (KilnErrors) keep the first one's message and location at
+ * the top, so a reader of `code`/`message` alone still sees the first, and list all in `errors`.
+ */
+export interface KilnErrorBody {
+  code: string;
+  message: string;
+  location?: KilnErrorLocation;
+  hint?: string;
+  details?: string[];
+  errors?: KilnErrorBody[];
+}
+
+export function errorBody(e: KilnError): KilnErrorBody {
+  const first = e instanceof KilnErrors ? e.errors[0] : undefined;
+  const location = first ? first.location : e.location;
+  return {
+    code: e.code,
+    message: first ? first.message : e.message,
+    ...(location ? { location } : {}),
+    ...(e.hint ? { hint: e.hint } : first?.hint ? { hint: first.hint } : {}),
+    ...(e.details.length ? { details: e.details } : {}),
+    ...(e instanceof KilnErrors ? { errors: e.errors.map(errorBody) } : {}),
+  };
+}
+
+/**
+ * The one decoder of an error that crossed a process boundary (the control plane's answer or
+ * stream line): every field kept, several problems again a KilnErrors. Takes the envelope
+ * {"error": {...}} or the body itself; anything else is not a Kiln error (null).
+ */
+export function errorFromJSON(value: unknown): KilnError | null {
+  if (!value || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  const b = (v.error && typeof v.error === 'object' ? v.error : v) as Record<string, unknown>;
+  if (typeof b.code !== 'string' || typeof b.message !== 'string') return null;
+  const nested = Array.isArray(b.errors) ? b.errors.map(errorFromJSON).filter((e): e is KilnError => e !== null) : [];
+  if (nested.length) return new KilnErrors(nested);
+  const loc = b.location && typeof b.location === 'object' ? (b.location as Record<string, unknown>) : undefined;
+  const location: KilnErrorLocation = {};
+  for (const k of ['file', 'flag', 'tag'] as const) if (typeof loc?.[k] === 'string') location[k] = loc[k] as string;
+  for (const k of ['line', 'column'] as const) if (typeof loc?.[k] === 'number') location[k] = loc[k] as number;
+  return new KilnError(b.code as KilnErrorCode, b.message, {
+    ...(Object.keys(location).length ? { location } : {}),
+    ...(typeof b.hint === 'string' ? { hint: b.hint } : {}),
+    ...(Array.isArray(b.details) ? { details: b.details.map(String) } : {}),
+  });
 }
 
 export function formatError(e: KilnError): string {

@@ -20,6 +20,8 @@ export interface PositionalDef {
 }
 
 export interface CommandContext {
+  /** The verb and its arguments' names, e.g. "kiln data status <store>" (for hints). */
+  usage: string;
   /** Directory the command runs in (--project, else cwd). */
   cwd: string;
   json: boolean;
@@ -41,8 +43,8 @@ export interface CommandDef {
   positionals: PositionalDef[];
   options: Record<string, OptionDef>;
   examples?: string[];
-  /** Whether --json changes the output (read commands have it). */
-  json?: boolean;
+  /** Every command takes --json (a test holds them to it): true once the command writes JSON. */
+  json: true;
   run(ctx: CommandContext): Promise<number>;
 }
 

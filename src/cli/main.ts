@@ -1,68 +1,73 @@
-// Entry point of the `kiln` command: finds the verb, parses its options with node's parseArgs,
-// runs it, and turns KilnErrors into a clear message and a non-zero exit.
+// Entry point of the `kiln` command: finds the verb (command-line.ts: options before it, aliases,
+// "did you mean"), parses its options with node's parseArgs, runs it, and turns KilnErrors into a
+// clear message and an exit code that means one thing (exit-codes.ts).
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { KilnError, KilnErrors } from '../errors.js';
 import { printCliError } from './error-output.js';
 import { storageError } from '../store/storage-error.js';
 import type { CommandContext, CommandDef } from './command.js';
-import { commandHelp, mainHelp } from './help.js';
-import { COMMAND_NAMES, loadAllCommands, loadCommand } from './commands/index.js';
+import { commandHelp, groupHelp, mainHelp, usageLine } from './help.js';
+import { ALIASES, COMMAND_NAMES, loadAllCommands, loadCommand } from './commands/index.js';
 import { VERSION } from '../version.js';
 import { sweepAtCommandStart } from './sweep.js';
+import { parseCommandLine } from './command-line.js';
+import { colourEnabled } from './colour.js';
+import { closest } from '../spec/problems.js';
+import { EXIT_FAILED, EXIT_USAGE, exitCodeOf } from './exit-codes.js';
 
-/** Exit codes: 0 ok, 1 the operation failed, 2 the command line was wrong. */
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILED, EXIT_USAGE } from './exit-codes.js';
 
-async function findCommand(argv: string[]): Promise<{ cmd: CommandDef; rest: string[] } | null> {
-  // Longest match first: "release create" before "release".
-  const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2);
-  for (let n = words.length; n >= 1; n--) {
-    const name = words.slice(0, n).join(' ');
-    if (COMMAND_NAMES.includes(name)) {
-      const rest = [...argv];
-      for (const w of words.slice(0, n)) rest.splice(rest.indexOf(w), 1);
-      return { cmd: await loadCommand(name), rest };
-    }
+/** parseArgs' message, said the way the rest of Kiln says it, with the nearest option named. */
+function optionError(err: Error, cmd: CommandDef): KilnError {
+  const msg = err.message.replace(/\. To specify.*$/s, '');
+  const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(msg)?.[1];
+  if (unknown) {
+    const names = [...Object.keys(cmd.options), 'json', 'project', 'help'];
+    const near = closest(unknown.replace(/^-+/, ''), names);
+    const has = Object.keys(cmd.options).map((o) => `--${o}`).join(', ');
+    // No location: the message names the option (a location would print it twice).
+    return new KilnError('USAGE', `kiln ${cmd.name} has no option ${unknown}${near ? `; did you mean --${near}?` : ''}`, {
+      hint: `${has ? `its options: ${has}; ` : ''}see kiln ${cmd.name} --help`,
+    });
   }
-  return null;
+  return new KilnError('USAGE', msg, { hint: `see kiln ${cmd.name} --help` });
 }
 
 export async function main(argv: string[]): Promise<number> {
   // Hostile by default: whatever Kiln (and the servers and builds it starts) creates is private
   // to its owner unless a mode says otherwise (docs/isolation.md).
   process.umask(0o077);
-  const wantsJson = argv.includes('--json');
+  const line = parseCommandLine(argv, COMMAND_NAMES, ALIASES);
+  const wantsJson = line.globals.json || argv.includes('--json');
   const printError = (e: KilnError): void =>
-    printCliError(e, wantsJson, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
+    printCliError(e, wantsJson, {
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+      colour: colourEnabled(process.stderr),
+    });
 
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    const sub = argv[0] === 'help' ? await findCommand(argv.slice(1)) : null;
-    process.stdout.write(sub ? commandHelp(sub.cmd) : mainHelp(await loadAllCommands(), VERSION));
-    return 0;
+  switch (line.kind) {
+    case 'main-help':
+      process.stdout.write(mainHelp(await loadAllCommands(), VERSION));
+      return 0;
+    case 'version':
+      if (wantsJson) process.stdout.write(JSON.stringify({ version: VERSION }) + '\n');
+      else process.stdout.write(`kiln ${VERSION}\n`);
+      return 0;
+    case 'command-help':
+      process.stdout.write(commandHelp(await loadCommand(line.name)));
+      return 0;
+    case 'group-help':
+      process.stdout.write(groupHelp(line.group, await Promise.all(line.commands.map(loadCommand))));
+      return 0;
+    case 'error':
+      printError(line.error);
+      return EXIT_USAGE;
+    case 'command':
+      break;
   }
-  if (argv[0] === '--version' || argv[0] === 'version') {
-    process.stdout.write(`kiln ${VERSION}\n`);
-    return 0;
-  }
-
-  const found = await findCommand(argv);
-  if (!found) {
-    const group = (await loadAllCommands()).filter((c) => c.name.startsWith((argv[0] ?? '') + ' '));
-    if (group.length) {
-      // "kiln app" alone: show the group's verbs.
-      process.stdout.write(group.map((c) => `kiln ${c.name.padEnd(18)} ${c.summary}`).join('\n') + '\n');
-      return argv.includes('--help') || argv.includes('-h') ? 0 : EXIT_USAGE;
-    }
-    printError(
-      new KilnError('USAGE', `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`, {
-        hint: `commands: ${[...new Set(COMMAND_NAMES.map((c) => c.split(' ')[0]))].join(', ')}; see kiln --help`,
-      }),
-    );
-    return EXIT_USAGE;
-  }
-  const { cmd, rest } = found;
+  const cmd = await loadCommand(line.name);
 
   type ParseOpt = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
   const options: Record<string, ParseOpt> = {
@@ -76,9 +81,13 @@ export async function main(argv: string[]): Promise<number> {
 
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    // An --env before the verb is context (as kubectl's -n): a verb that works on no single
+    // environment ignores it, so `alias k='kiln --env dev'` works for `k release list` too.
+    // After the verb it is that verb's option, and refused where it has none.
+    const args = line.globals.env !== undefined && !('env' in cmd.options) ? line.args.filter((a) => a !== `--env=${line.globals.env}`) : line.args;
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    printError(new KilnError('USAGE', (err as Error).message.replace(/\. To specify.*$/s, ''), { hint: `see kiln ${cmd.name} --help` }));
+    printError(optionError(err as Error, cmd));
     return EXIT_USAGE;
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -86,20 +95,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandHelp(cmd));
     return 0;
   }
-  if (values.json && !cmd.json) {
-    printError(new KilnError('USAGE', `kiln ${cmd.name} has no --json output`, { location: { flag: '--json' } }));
-    return EXIT_USAGE;
-  }
   const required = cmd.positionals.filter((p) => p.required).length;
   if (parsed.positionals.length < required || parsed.positionals.length > cmd.positionals.length) {
     const missing = cmd.positionals[parsed.positionals.length];
+    const extra = parsed.positionals.length - cmd.positionals.length;
     printError(
       new KilnError(
         'USAGE',
         parsed.positionals.length < required
           ? `missing argument <${missing?.name}>: ${missing?.description}`
-          : `too many arguments: ${parsed.positionals.slice(cmd.positionals.length).join(' ')}`,
-        { hint: `see kiln ${cmd.name} --help` },
+          : // The surplus is not echoed: it may be a secret typed where a name was expected.
+            `too many arguments: kiln ${cmd.name} takes ${cmd.positionals.length || 'no'} argument${cmd.positionals.length === 1 ? '' : 's'}, ${extra} more given`,
+        {
+          hint: `usage: ${usageLine(cmd)}; ${cmd.name.startsWith('secret ') ? 'a secret\'s value is never an argument: pipe it on standard input; ' : ''}see kiln ${cmd.name} --help`,
+        },
       ),
     );
     return EXIT_USAGE;
@@ -107,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const json = values.json === true;
   const ctx: CommandContext = {
+    usage: usageLine(cmd).replace(/ \[options\]$/, ''),
     cwd: path.resolve(typeof values.project === 'string' ? values.project : process.cwd()),
     json,
     options: values,
@@ -123,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof KilnErrors || err instanceof KilnError) {
       printError(err);
-      return err.code === 'USAGE' ? EXIT_USAGE : EXIT_FAILED;
+      return exitCodeOf(err);
     }
     const storage = storageError(err, path.join(ctx.cwd, '.kiln'));
     if (storage) {

@@ -8,6 +8,11 @@ import { filesOf } from '../runtime/args.js';
 import { templateArgs } from './flags.js';
 
 export function pruneUnusedSecretVersions(state: RuntimeState, kilnDir: string, env: string): string[] {
+  return pruneSecretVersions(secretsDir(kilnDir, env), namedByGroups(state, env));
+}
+
+/** Whether a live or kept group of the environment names the file in a flag. */
+export function namedByGroups(state: RuntimeState, env: string): (file: string) => boolean {
   const values = state
     .clusters(env)
     .flatMap((c) => state.groups({ cluster: c.name, states: LIVE_GROUP_STATES }))
@@ -16,5 +21,6 @@ export function pruneUnusedSecretVersions(state: RuntimeState, kilnDir: string, 
       // Groups made before arguments were typed name their files as text.
       ...(g.template.flags ?? []).map(([, v]) => v),
     ]);
-  return pruneSecretVersions(secretsDir(kilnDir, env), (file) => values.some((v) => v.includes(file)));
+  // A flag may embed the path in a longer value (`file:${secret.x}`): any mention keeps it.
+  return (file) => values.some((v) => v.includes(file));
 }

@@ -3,6 +3,7 @@
 import type { ProjectSpec } from '../spec/types.js';
 import type { RuntimeState } from '../store/runtime-state.js';
 import { listCreatedEnvironments } from './registry.js';
+import { formatTable } from '../util/table.js';
 
 export interface EnvSummary {
   name: string;
@@ -40,13 +41,14 @@ export function listEnvironments(spec: ProjectSpec, state: RuntimeState): EnvSum
   return rows;
 }
 
+/** One row per environment: what serves in it (the active groups' releases) and how it was made. */
 export function formatEnvList(list: EnvSummary[]): string {
-  const lines: string[] = [];
-  for (const e of list) {
+  const rows = list.map((e) => {
+    const serving = [...new Set(e.clusters.flatMap((c) => (c.release ? [c.release] : [])))];
+    const healthy = e.clusters.reduce((n, c) => n + c.healthy, 0);
     const how = e.origin === 'created' ? `created with ${e.createdWith}, like ${e.like}${e.dataFrom ? `, data from ${e.dataFrom}` : ''}` : 'kiln.yaml';
-    const last = e.lastDeployment ? `last ${e.lastDeployment.kind} ${e.lastDeployment.release} ${e.lastDeployment.state}` : 'nothing deployed';
-    lines.push(`${e.name}  (${e.runtime}; ${how}; ${last})`);
-    for (const c of e.clusters) lines.push(`  ${c.name}  ${c.active ?? '-'}  ${c.release ?? ''}  ${c.healthy} healthy`);
-  }
-  return lines.join('\n');
+    const last = e.lastDeployment ? `${e.lastDeployment.kind} ${e.lastDeployment.release} ${e.lastDeployment.state}` : '-';
+    return [e.name, e.runtime, serving.join(',') || '-', e.clusters.length ? `${e.clusters.length} (${healthy} healthy servers)` : '-', last, how];
+  });
+  return formatTable(['ENV', 'RUNTIME', 'SERVES', 'CLUSTERS', 'LAST', 'FROM'], rows);
 }

@@ -82,7 +82,8 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
   if (spec.environments[name]) {
     throw new KilnError('ENV_EXISTS', `environment "${name}" already exists`, {
       location: { flag: '<name>' },
-      hint: 'pick another name, or destroy it first: kiln env destroy ' + name,
+      // Not "kiln env destroy <name>": that refuses an environment written in kiln.yaml.
+      hint: 'pick another name (kiln env list shows the taken ones); one made by kiln env create goes with kiln env destroy <name>',
     });
   }
   const base = spec.environments[like];

@@ -148,7 +148,7 @@ export interface ServiceImageOptions {
 export async function buildServiceImage(store: Store, spec: ProjectSpec, service: string, opts: ServiceImageOptions = {}): Promise<ImageRecord> {
   const svc = spec.services[service];
   if (!svc) {
-    throw new KilnError('USAGE', `${spec.file} has no service "${service}"`, { hint: `services: ${Object.keys(spec.services).join(', ')}` });
+    throw new KilnError('SERVICE_NOT_FOUND', `${spec.file} has no service "${service}"`, { hint: `services: ${Object.keys(spec.services).join(', ')}` });
   }
   if (!svc.os) {
     throw new KilnError('USAGE', `service ${service} has no OS base, so it has no image`, {

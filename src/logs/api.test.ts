@@ -14,7 +14,7 @@ test('GET /v1/logs answers the filtered lines as JSON, and follow=1 streams them
   const server = http.createServer((req, res) => {
     serveLogs(store, new URL(req.url ?? '/', 'http://kiln').searchParams, req, res).catch((e: unknown) => {
       res.writeHead(e instanceof KilnError ? 400 : 500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(e instanceof KilnError ? e.toJSON() : { error: 'INTERNAL' }));
+      res.end(JSON.stringify(e instanceof KilnError ? e.toJSON() : { error: { code: 'INTERNAL', message: String(e) } }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -35,7 +35,7 @@ test('GET /v1/logs answers the filtered lines as JSON, and follow=1 streams them
 
     const bad = await fetch(`${base}/v1/logs?since=yesterday`);
     assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as { error: string }).error, 'USAGE');
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'USAGE');
 
     // Follow: the matching lines so far, then new ones as they are stored.
     const ac = new AbortController();

@@ -2,7 +2,7 @@
 // plane's unix socket (with the token from .kiln/run/token), until the signal aborts.
 import http from 'node:http';
 import { existsSync } from 'node:fs';
-import { KilnError, type KilnErrorCode } from '../errors.js';
+import { KilnError, errorFromJSON } from '../errors.js';
 import { runPaths } from '../server/paths.js';
 import { readToken } from '../store/init.js';
 import type { LogLineJson } from './query.js';
@@ -50,13 +50,11 @@ export function followLogsApi(kilnDir: string, query: URLSearchParams, onLine: (
 }
 
 function errorFrom(text: string, status: number | undefined): Error {
+  let body: unknown;
   try {
-    const b = JSON.parse(text) as { error?: string; message?: string; hint?: string; location?: Record<string, string> };
-    return new KilnError((b.error ?? 'USAGE') as KilnErrorCode, b.message ?? `HTTP ${status}`, {
-      ...(b.hint ? { hint: b.hint } : {}),
-      ...(b.location ? { location: b.location } : {}),
-    });
+    body = JSON.parse(text);
   } catch {
-    return new Error(`control plane answered ${status}: ${text.slice(0, 200)}`);
+    body = undefined;
   }
+  return errorFromJSON(body) ?? new Error(`control plane answered ${status}: ${text.slice(0, 200)}`);
 }

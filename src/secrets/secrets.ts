@@ -4,19 +4,24 @@
 // path, never the value, so no secret is in `ps`, a release manifest, a log line or state.db.
 // Servers get a version file of the value instead of the file itself, so a rotation rolls out as
 // a new group (versions.ts).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
 import { assertPart } from '../names/names.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
 import { recordedServerIdentity } from '../isolation/recorded.js';
-import { currentVersion } from './versions.js';
+import { currentVersion, pruneSecretVersions, secretNameOf } from './versions.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
 function check(name: string): void {
   if (!NAME.test(name)) {
-    throw new KilnError('USAGE', `secret name "${name}" must be letters, digits, _ and - (at most 128)`, { location: { flag: '<name>' } });
+    // Not echoed: a wrong "name" is often the value pasted in the wrong place, and an error
+    // message ends up in terminals, CI logs and bug reports.
+    throw new KilnError('USAGE', `the secret name (${name.length} characters, not shown) must be letters, digits, _ and - (at most 128)`, {
+      location: { flag: '<name>' },
+      hint: 'the value is never an argument: kiln secret set <name> --env <env> < file-with-the-value',
+    });
   }
 }
 
@@ -59,6 +64,28 @@ export function setSecret(kilnDir: string, env: string, name: string, value: Buf
   writeFileAtomic(file, value, owner ? 0o400 : 0o600, owner ?? undefined);
   currentVersion(dir, name, owner ?? undefined);
   return file;
+}
+
+/**
+ * Removes a secret: its file goes now; version files that a live or kept group still names stay
+ * until the deploy after which none does (deploy/secret-versions.ts), so running servers and a
+ * rollback keep reading theirs. `inUse` says which version files are named.
+ */
+export function removeSecret(kilnDir: string, env: string, name: string, inUse: (file: string) => boolean): { removed: string[]; kept: number } {
+  check(name);
+  const dir = secretsDir(kilnDir, env);
+  const file = path.join(dir, name);
+  if (!existsSync(file)) {
+    const set = listSecrets(kilnDir, env);
+    throw new KilnError('SECRET_NOT_FOUND', `secret "${name}" is not set for environment ${env}`, {
+      hint: set.length ? `set for ${env}: ${set.join(', ')}` : `no secret is set for ${env}`,
+    });
+  }
+  rmSync(file, { force: true });
+  const ofThis = (f: string): boolean => secretNameOf(f) === name;
+  const removed = pruneSecretVersions(dir, (f) => !ofThis(f) || inUse(f));
+  const kept = readdirSync(dir).filter((f) => ofThis(path.join(dir, f)) && f !== name).length;
+  return { removed: [name, ...removed], kept };
 }
 
 export function listSecrets(kilnDir: string, env: string): string[] {

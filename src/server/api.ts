@@ -1,7 +1,7 @@
 // The control plane's HTTP API (JSON; deploy and rollback stream NDJSON progress).
 // Every call needs the token; anything else gets 401 and changes nothing.
 import http from 'node:http';
-import { KilnError } from '../errors.js';
+import { KilnError, type KilnErrorBody } from '../errors.js';
 import { storageError } from '../store/storage-error.js';
 import { bearer, tokenMatches } from './auth.js';
 import { readBodyLimited } from '../util/read-body.js';
@@ -38,11 +38,12 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   }
 }
 
-function errorBody(e: unknown): Record<string, unknown> {
+/** Every error answer, JSON or a stream's last line, is {"error": {code, message, ...}} (errors.ts). */
+function errorBody(e: unknown): { error: KilnErrorBody } {
   if (e instanceof KilnError) return e.toJSON();
   const storage = storageError(e);
   if (storage) return storage.toJSON();
-  return { error: 'INTERNAL', message: (e as Error).message };
+  return new KilnError('INTERNAL', (e as Error).message, { hint: 'a bug in the control plane: .kiln/logs/server.log has the stack' }).toJSON();
 }
 
 export function createApiServer(token: string, h: ApiHandlers, log: (m: string) => void): http.Server {
@@ -54,7 +55,7 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
     };
     if (!tokenMatches(token, bearer(req))) {
       req.resume();
-      send(401, { error: 'UNAUTHORIZED', message: 'missing or wrong token', hint: 'send "Authorization: Bearer <.kiln/run/token>"' });
+      send(401, new KilnError('UNAUTHORIZED', 'missing or wrong token', { hint: 'send "Authorization: Bearer <.kiln/run/token>"' }).toJSON());
       return;
     }
     const url = new URL(req.url ?? '/', 'http://kiln');
@@ -92,12 +93,12 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
             res.end(JSON.stringify({ type: 'result', result }) + '\n');
           } catch (e) {
             if (!(e instanceof KilnError)) log(`${route}: ${(e as Error).stack}`);
-            res.end(JSON.stringify({ type: 'error', error: errorBody(e) }) + '\n');
+            res.end(JSON.stringify({ type: 'error', ...errorBody(e) }) + '\n');
           }
           return;
         }
         default:
-          return send(404, { error: 'NOT_FOUND', message: `no such API call: ${route}` });
+          return send(404, new KilnError('NOT_FOUND', `no such API call: ${route}`).toJSON());
       }
     } catch (e) {
       if (!(e instanceof KilnError)) log(`${route}: ${(e as Error).stack}`);

@@ -2,7 +2,7 @@
 // unix socket, with the token read from .kiln/run/token.
 import http from 'node:http';
 import { existsSync } from 'node:fs';
-import { KilnError, type KilnErrorCode } from '../errors.js';
+import { KilnError, errorFromJSON } from '../errors.js';
 import { runPaths } from './paths.js';
 import { readToken } from '../store/init.js';
 
@@ -14,13 +14,14 @@ export interface ProgressEvent {
   subject?: string;
 }
 
-function toKilnError(body: Record<string, unknown>): KilnError {
-  const code = (typeof body.error === 'string' ? body.error : 'DEPLOY_FAILED') as KilnErrorCode;
-  return new KilnError(code, String(body.message ?? 'the control plane reported an error'), {
-    ...(typeof body.hint === 'string' ? { hint: body.hint } : {}),
-    ...(Array.isArray(body.details) ? { details: body.details.map(String) } : {}),
-    ...(body.location && typeof body.location === 'object' ? { location: body.location as Record<string, string> } : {}),
-  });
+/** The control plane's error, every field kept (errors.ts decodes the one wire shape). */
+function toKilnError(body: unknown, status?: number): KilnError {
+  return (
+    errorFromJSON(body) ??
+    new KilnError('INTERNAL', `the control plane answered${status ? ` ${status}` : ''} with something that is not a Kiln error: ${JSON.stringify(body).slice(0, 200)}`, {
+      hint: 'see .kiln/logs/server.log',
+    })
+  );
 }
 
 export class ApiClient {
@@ -77,7 +78,7 @@ export class ApiClient {
             return reject(new Error(`control plane sent a non-JSON answer (${res.statusCode})`));
           }
           if (res.statusCode === 200) resolve(body as T);
-          else reject(toKilnError(body));
+          else reject(toKilnError(body, res.statusCode));
         });
       }, reject);
     });
@@ -96,10 +97,8 @@ export class ApiClient {
           else if (msg.type === 'result') {
             done = true;
             resolve(msg.result as T);
-          } else if (msg.type === 'error') {
-            done = true;
-            reject(toKilnError(msg.error as Record<string, unknown>));
-          } else if (typeof msg.error === 'string') {
+          } else if (msg.type === 'error' || (msg.type === undefined && msg.error !== undefined)) {
+            // A stream line {type: "error", error: {...}}, or a plain error answer (400, 401).
             done = true;
             reject(toKilnError(msg));
           }

@@ -3,7 +3,7 @@
 // the proxy are separate processes; a new control plane adopts them from state and pid files.
 import { chmodSync, rmSync } from 'node:fs';
 import type http from 'node:http';
-import { KilnError } from '../errors.js';
+import { KilnError, formatError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
 import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
@@ -92,7 +92,7 @@ export class ControlPlane {
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
     this.isolation = new Isolation(store.kilnDir, store.db);
-    const runtimes = runtimeLookup(() => this.currentSpec(), store.kilnDir, this.isolation);
+    const runtimes = runtimeLookup(() => this.runningSpec().spec, store.kilnDir, this.isolation);
     this.runtimes = runtimes;
     this.logs = LogService.start({
       kilnDir: paths.kilnDir,
@@ -309,7 +309,25 @@ export class ControlPlane {
    * with the environments created from releases (kiln env create).
    */
   currentSpec(): ProjectSpec {
-    return withCreatedEnvironments(loadSpec(this.spec.file), this.store.db);
+    const spec = withCreatedEnvironments(loadSpec(this.spec.file), this.store.db);
+    this.lastGoodSpec = spec;
+    return spec;
+  }
+
+  private lastGoodSpec: ProjectSpec | undefined;
+
+  /**
+   * For work on what already runs (rollback, servers started again): kiln.yaml now, or — while it
+   * does not load, e.g. a typo being fixed — the last version that did, with the reason, so that
+   * a typo in one section never blocks going back (the kept groups carry their own configuration).
+   */
+  private runningSpec(): { spec: ProjectSpec; problem: KilnError | null } {
+    try {
+      return { spec: this.currentSpec(), problem: null };
+    } catch (e) {
+      if (!(e instanceof KilnError) || e.code !== 'SPEC_INVALID') throw e;
+      return { spec: this.lastGoodSpec ?? withCreatedEnvironments(this.spec, this.store.db), problem: e };
+    }
   }
 
   private deployDeps(): DeployDeps {
@@ -433,16 +451,17 @@ export class ControlPlane {
 
   private async rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown> {
     const env = str(body.env, 'env');
-    const envSpec = environmentOf(this.currentSpec(), env);
+    const { spec, problem } = this.runningSpec();
+    const envSpec = environmentOf(spec, env);
     requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
-    const spec = this.currentSpec();
     if (isKubernetesEnv(spec, env)) return recordedKubeRollback(this.state, spec, this.store.kilnDir, env, cluster, (id) => this.emitter(id, env, out));
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);
       const release = this.state.group(steps[0]!.to)?.release ?? '?';
       const id = this.state.startDeployment(env, release, 'rollback');
       const emit = this.emitter(id, env, out);
+      if (problem) emit('spec.invalid', `kiln.yaml does not load (${formatError(problem).split('\n')[0]}); rolling back with the kept groups' own configuration`);
       try {
         await executeRollback(this.deployDeps(), steps, emit);
         this.state.finishDeployment(id, true);

@@ -29,7 +29,8 @@ test('status shows fallbacks only for clusters that had some, in text and JSON',
   assert.equal('fallbacks' in v.clusters[1]!, false);
   assert.deepEqual(JSON.parse(JSON.stringify(v)).clusters.map((c: StatusCluster) => c.fallbacks ?? null), [7, null]);
   const text = formatStatus(v).split('\n');
-  assert.equal(text[1], '  ! 7 requests served by the kept group: no server of the active group accepted them');
+  assert.equal(text[0], 'dev: nothing serves');
+  assert.equal(text[2], '  ! 7 requests served by the kept group: no server of the active group accepted them');
   assert.equal(text.filter((l) => l.includes('kept group')).length, 1);
   assert.deepEqual(withFallbacks(view, null), view, 'no proxy: the view is unchanged');
 });

@@ -45,6 +45,8 @@ export interface StatusView {
   project: string;
   env: string | null;
   lastDeployment: { id: number; release: string; state: string; kind: string } | null;
+  /** Per environment, the releases its active groups run (one, unless a cluster was rolled back alone). */
+  serving?: Record<string, string[]>;
   clusters: StatusCluster[];
   /** Whether the control plane can write .kiln (added by the control plane, see storage-watch.ts). */
   storage?: { ok: boolean; message: string | null; since: string | null };
@@ -77,7 +79,8 @@ export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string)
       };
     }),
   }));
-  return { project: spec.project, env: env ?? null, lastDeployment: env ? (state.lastDeployment(env) ?? null) : null, clusters };
+  const view: StatusView = { project: spec.project, env: env ?? null, lastDeployment: env ? (state.lastDeployment(env) ?? null) : null, clusters };
+  return { ...view, serving: Object.fromEntries(servingReleases(view)) };
 }
 
 /**
@@ -116,22 +119,37 @@ function shownGroups(state: RuntimeState, cluster: string, active: string | null
     .filter((g) => g.state !== 'failed' || (g.build > activeBuild && state.lastEventAbout(g.name, ['group.failed']) !== undefined));
 }
 
-export function formatStatus(v: StatusView): string {
+/** Per environment, the releases its clusters' active groups run: what serves there now. */
+export function servingReleases(v: StatusView): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const c of v.clusters) {
+    const rel = c.groups.find((g) => g.name === c.active)?.release;
+    const list = m.get(c.env) ?? [];
+    if (rel && !list.includes(rel)) list.push(rel);
+    m.set(c.env, list);
+  }
+  return m;
+}
+
+/** `paint` colours a word on a terminal (cli/colour.ts); plain text by default. */
+export function formatStatus(v: StatusView, paint: (state: string, text: string) => string = (_s, t) => t): string {
   const lines: string[] = [];
   if (v.storage && !v.storage.ok) lines.push(`! storage since ${v.storage.since}: ${v.storage.message}`);
   const isolation = v.isolation ? [formatIsolation(v.isolation)] : [];
   if (!v.clusters.length) return [...lines, `nothing deployed${v.env ? ` in ${v.env}` : ''} yet`, ...isolation].join('\n');
-  if (v.lastDeployment) {
-    const d = v.lastDeployment;
-    lines.push(`${v.env}: last ${d.kind} ${d.release} ${d.state}`);
+  // The headline is what serves; a failed last deploy is said next to it, not instead of it.
+  for (const [env, serving] of servingReleases(v)) {
+    const d = v.env === env ? v.lastDeployment : null;
+    const last = d && !(d.state === 'succeeded' && serving.length === 1 && serving[0] === d.release) ? `; last ${d.kind} ${d.release} ${paint(d.state, d.state)}` : '';
+    lines.push(`${env}: ${serving.length ? `${serving.join(', ')} serves` : 'nothing serves'}${last}`);
   }
   for (const c of v.clusters) {
     lines.push(`${c.name}${c.host ? `  ${c.host}` : ''}${c.url ? `  ${c.url}` : ''}  active: ${c.active ?? '-'}`);
     if (c.fallbacks) lines.push(`  ! ${c.fallbacks} request${c.fallbacks === 1 ? '' : 's'} served by the kept group: no server of the active group accepted them`);
     for (const g of c.groups) {
-      lines.push(`  ${g.name}  ${g.release}  ${g.state.padEnd(8)}  ${g.healthy}/${g.replicas} healthy`);
+      lines.push(`  ${g.name}  ${g.release}  ${paint(g.state, g.state.padEnd(8))}  ${g.healthy}/${g.replicas} healthy`);
       if (g.failure) lines.push(`    ! ${g.failure}`);
-      for (const s of g.servers) lines.push(`    ${s.name}  ${s.state.padEnd(9)} pid ${s.pid ?? '-'}${s.port ? `  port ${s.port}` : ''}`);
+      for (const s of g.servers) lines.push(`    ${s.name}  ${paint(s.state, s.state.padEnd(9))} pid ${s.pid ?? '-'}${s.port ? `  port ${s.port}` : ''}`);
     }
   }
   return [...lines, ...isolation].join('\n');

@@ -24,7 +24,7 @@ export function findSpecFile(startDir: string): string {
     dir = parent;
   }
   throw new KilnError('SPEC_NOT_FOUND', `no ${SPEC_FILE} in ${path.resolve(startDir)} or any parent directory`, {
-    hint: `run kiln in a project directory, or create ${SPEC_FILE} (see docs/kiln-yaml.md)`,
+    hint: `run kiln in a project directory, or \`kiln init\` to write a starter ${SPEC_FILE} here (docs/kiln-yaml.md)`,
   });
 }
 

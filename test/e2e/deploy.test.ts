@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 import { startLoad, waitFor } from './lib/load.js';
 import { setupShop, processesMatching, type Shop } from './lib/shop.js';
-import type { DeployPlan } from '../../src/deploy/plan.js';
+import type { DeployPlanView } from '../../src/cli/plan-view.js';
 
 describe('deploy on the process runtime', () => {
   let shop: Shop;
@@ -145,7 +145,7 @@ describe('deploy on the process runtime', () => {
   test('deploy --dry-run prints the plan and changes nothing', async () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
-    const plan = JSON.parse(res.stdout).plan as DeployPlan;
+    const plan = JSON.parse(res.stdout).plan as DeployPlanView;
     const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
     assert.equal(api?.group, 'api-http-dev-v004');
     assert.equal(api?.action, 'create');
@@ -167,6 +167,12 @@ describe('deploy on the process runtime', () => {
     const text = JSON.parse(res.stdout).text as string;
     assert.match(text, /run: node server\.js --db=\S+\/\.kiln\/data\/dev\/orders\.db --greeting=hello --log-file=\$\{log\.file\} --port=\$\{port\}/);
     assert.match(text, /file: \S+\/\.kiln\/data\/dev\/orders\.db \(store orders, its directory writable\)/);
+    // Rendered flags as the server's argv gets them, the same shape as `kiln flags --json`.
+    assert.ok(api?.flags.includes('--greeting=hello'), String(api?.flags));
+    assert.match(String(web?.flags.find((f) => f.startsWith('--api-url='))), /^--api-url=http:\/\/127\.0\.0\.1:\d+$/);
+    // --exit-code: 3 because the plan changes something (api), distinct from 1 (failed).
+    const code = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--exit-code'], { allowFail: true });
+    assert.equal(code.code, 3, code.stderr);
     assert.deepEqual(await shop.status(), before);
   });
 });

@@ -101,7 +101,7 @@ describe('access controls', () => {
       for (const headers of wrong) {
         const r = await request({ socketPath }, call.method, call.path, headers, call.body);
         assert.equal(r.status, 401, `${call.method} ${call.path} with ${JSON.stringify(headers)}: ${r.body}`);
-        assert.equal((JSON.parse(r.body) as { error: string }).error, 'UNAUTHORIZED');
+        assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
         assert.ok(!r.body.includes(token), 'the answer never echoes the token');
         refused++;
       }

@@ -1,4 +1,5 @@
 import type { CommandDef } from '../command.js';
+import { formatTable } from '../../util/table.js';
 import { findSpecFile, loadSpec } from '../../spec/load.js';
 import { openStore } from '../../store/init.js';
 import { appStream, buildAndTagApp, listTags, listStreams, serviceOf } from '../../streams/app/index.js';
@@ -49,7 +50,7 @@ export const appListCommand: CommandDef = {
       const streams = ctx.positionals[0] ? [appStream(ctx.positionals[0])] : listStreams(store.db, 'app/');
       const tags = streams.flatMap((s) => listTags(store.db, s));
       if (ctx.json) ctx.outJson(tags);
-      else ctx.out(tags.length ? tags.map((t) => `${t.stream}:${t.tag}  ${t.digest}  ${t.createdAt}`).join('\n') : 'no app tags yet: kiln app tag <service> <version>');
+      else ctx.out(tags.length ? formatTable(['TAG', 'DIGEST', 'CREATED'], tags.map((t) => [`${t.stream}:${t.tag}`, t.digest, t.createdAt])) : 'no app tags yet: kiln app tag <service> <version>');
       return 0;
     } finally {
       store.db.close();

@@ -27,14 +27,15 @@ import {
 } from '../../streams/data/index.js';
 import { parseDuration } from '../../spec/dsl.js';
 import type { CommandContext, CommandDef, OptionDef } from '../command.js';
+import { requireEnv } from '../env-option.js';
 
 const storeArg = { name: 'store', required: true, description: 'data store from kiln.yaml' };
-const envOpt: OptionDef = { type: 'string', short: 'e', value: '<env>', description: 'environment from kiln.yaml', default: 'dev' };
+// Required like every run-side command's: a data command never picks an environment silently.
+const envOpt: OptionDef = { type: 'string', short: 'e', value: '<env>', description: 'environment from kiln.yaml or kiln env create (required)' };
 const toPositionOpt: OptionDef = { type: 'string', value: '<n>', description: 'apply the changelog only up to this position (default: its head)' };
 
 function envOf(ctx: CommandContext): string {
-  const e = ctx.options['env'];
-  return typeof e === 'string' ? e : 'dev';
+  return requireEnv(ctx);
 }
 
 function toPositionOf(ctx: CommandContext): number | undefined {
@@ -62,8 +63,9 @@ export const dataStatusCommand: CommandDef = {
   json: true,
   examples: ['kiln data status orders --env dev'],
   async run(ctx) {
+    const env = envOf(ctx);
     const { spec, store } = specAndStore(ctx);
-    const loc = locateStore(spec, kilnDirOf(spec.dir), envOf(ctx), store);
+    const loc = locateStore(spec, kilnDirOf(spec.dir), env, store);
     const changelog = changelogOf(spec, store);
     // A read command must not create the store: opening a missing SQLite file would make it.
     if (loc.engine === 'sqlite' && !existsSync(loc.file)) {
@@ -109,8 +111,9 @@ export const dataMigrateCommand: CommandDef = {
   json: true,
   examples: ['kiln data migrate orders --env dev', 'kiln data migrate orders --env dev --to-position 2', 'kiln data migrate orders --env dev --breaking'],
   async run(ctx) {
+    const env = envOf(ctx);
     const { spec, store } = specAndStore(ctx);
-    const loc = locateStore(spec, kilnDirOf(spec.dir), envOf(ctx), store);
+    const loc = locateStore(spec, kilnDirOf(spec.dir), env, store);
     const changelog = changelogOf(spec, store);
     const toPosition = toPositionOf(ctx);
     const lockWaitMs = lockWaitOf(ctx) ?? spec.data[store]?.lockWaitMs;
@@ -154,10 +157,11 @@ export const dataSnapshotCommand: CommandDef = {
   json: true,
   examples: ['kiln data snapshot orders --env prod'],
   async run(ctx) {
+    const env = envOf(ctx);
     const { spec, store } = specAndStore(ctx);
     const st = openStore(spec.dir);
     try {
-      const loc = locateStore(spec, st.kilnDir, envOf(ctx), store);
+      const loc = locateStore(spec, st.kilnDir, env, store);
       const r = await snapshotStore(st, loc, changelogOf(spec, store));
       if (ctx.json) ctx.outJson({ ref: r.ref, ...r.tag });
       else ctx.out(`${r.ref} ${r.tag.digest} (${r.tag.size} bytes, position ${formatPosition(r.tag.source.position)})`);
@@ -186,6 +190,7 @@ export const dataReplicaCommand: CommandDef = {
   json: true,
   examples: ['kiln data replica orders --from prod --env test-r7', 'kiln data replica orders --snapshot 0002-1 --env dev --replace'],
   async run(ctx) {
+    const env = envOf(ctx);
     const { spec, store } = specAndStore(ctx);
     const from = ctx.options['from'];
     const tag = ctx.options['snapshot'];
@@ -199,7 +204,7 @@ export const dataReplicaCommand: CommandDef = {
     const toPosition = toPositionOf(ctx);
     const st = openStore(spec.dir);
     try {
-      const loc = locateStore(spec, st.kilnDir, envOf(ctx), store);
+      const loc = locateStore(spec, st.kilnDir, env, store);
       const snap = findSnapshot(st.db, store, typeof tag === 'string' ? { tag } : { env: from as string, ...(toPosition !== undefined ? { maxPosition: toPosition } : {}) });
       ctx.progress(`replica of ${store} for ${loc.env} from data/${store}:${snap.tag}`);
       const r = await createReplica(st, loc, changelogOf(spec, store), snap, {
@@ -250,10 +255,11 @@ export const dataPruneCommand: CommandDef = {
   json: true,
   examples: ['kiln data prune orders --env staging', 'kiln data prune orders --env staging --all'],
   async run(ctx) {
+    const env = envOf(ctx);
     const { spec, store } = specAndStore(ctx);
     const st = openStore(spec.dir);
     try {
-      const loc = locateStore(spec, st.kilnDir, envOf(ctx), store);
+      const loc = locateStore(spec, st.kilnDir, env, store);
       if (loc.engine !== 'postgres') {
         if (ctx.json) ctx.outJson({ store, env: loc.env, engine: loc.engine, kept: [], dropped: [], failed: [] });
         else ctx.out(`${describeLocation(loc)}: SQLite stores have no template databases; nothing to prune`);

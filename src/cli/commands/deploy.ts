@@ -1,8 +1,11 @@
 import type { CommandDef } from '../command.js';
 import { kubeDeploy } from '../kubernetes.js';
-import { KilnError } from '../../errors.js';
 import { ApiClient } from '../../server/client.js';
+import type { DeployPlan } from '../../deploy/plan.js';
 import { findKilnDir } from '../project.js';
+import { requireEnv } from '../env-option.js';
+import { planChanges, planView } from '../plan-view.js';
+import { EXIT_DIFFERENCES } from '../exit-codes.js';
 
 export const deployCommand: CommandDef = {
   name: 'deploy',
@@ -11,25 +14,29 @@ export const deployCommand: CommandDef = {
     'Creates a new server group per cluster, waits until every server is healthy, then switches\n' +
     'every cluster of the release to its new group in one step. The previous group drains and is\n' +
     'kept for `kiln rollback`; older ones are destroyed. If any server fails its health check the\n' +
-    'new groups are destroyed and nothing is switched.',
+    'new groups are destroyed and nothing is switched. With --dry-run --exit-code the exit status\n' +
+    'says whether the deploy would change anything: 0 nothing, 3 something (1 it failed).',
   positionals: [{ name: 'release', required: true, description: 'release to deploy, e.g. r3' }],
   options: {
     env: { type: 'string', short: 'e', value: '<env>', description: 'environment from kiln.yaml (required)' },
     'dry-run': { type: 'boolean', description: 'print the plan (groups, servers, flags) and change nothing' },
+    'exit-code': { type: 'boolean', description: 'with --dry-run: exit 3 when the plan changes something, 0 when not' },
   },
   json: true,
-  examples: ['kiln deploy r1 --env dev', 'kiln deploy r2 --env dev --dry-run --json'],
+  examples: ['kiln deploy r1 --env dev', 'kiln deploy r2 --env dev --dry-run --json', 'kiln deploy r2 --env prod --dry-run --exit-code || echo "r2 changes prod"'],
   async run(ctx) {
-    const env = ctx.options.env;
-    if (typeof env !== 'string') throw new KilnError('USAGE', 'missing --env <env>', { location: { flag: '--env' } });
-    const onKube = await kubeDeploy(ctx, env, String(ctx.positionals[0]), ctx.options['dry-run'] === true);
+    const env = requireEnv(ctx);
+    const dryRun = ctx.options['dry-run'] === true;
+    const onKube = await kubeDeploy(ctx, env, String(ctx.positionals[0]), dryRun);
     if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));
-    const body = { release: ctx.positionals[0], env, dryRun: ctx.options['dry-run'] === true };
+    const body = { release: ctx.positionals[0], env, dryRun };
     const result = await client.stream<Record<string, unknown>>('/v1/deploy', body, (e) => ctx.progress(`  ${e.message}`));
-    if (ctx.json) ctx.outJson(result);
+    const plan = dryRun ? (result.plan as DeployPlan) : undefined;
+    if (ctx.json) ctx.outJson(plan ? { ...result, plan: planView(plan) } : result);
     else if (typeof result.text === 'string') ctx.out(result.text);
     else ctx.out(`deployed ${String(result.release)} to ${String(result.env)}`);
+    if (plan && ctx.options['exit-code'] === true) return planChanges(plan, result.data as Array<{ entries: unknown[] }>) ? EXIT_DIFFERENCES : 0;
     return 0;
   },
 };

@@ -7,6 +7,8 @@ import { listReleases } from '../../release/index.js';
 import type { DeployPlan } from '../../deploy/plan.js';
 import { findKilnDir } from '../project.js';
 import { argv, planResolver } from '../../runtime/args.js';
+import { requireEnv } from '../env-option.js';
+import { renderedFlags } from '../plan-view.js';
 
 export const flagsCommand: CommandDef = {
   name: 'flags',
@@ -24,8 +26,7 @@ export const flagsCommand: CommandDef = {
   json: true,
   examples: ['kiln flags api --env prod'],
   async run(ctx) {
-    const env = ctx.options.env;
-    if (typeof env !== 'string') throw new KilnError('USAGE', 'missing --env <env>', { location: { flag: '--env' } });
+    const env = requireEnv(ctx);
     const service = ctx.positionals[0] as string;
     let release = typeof ctx.options.release === 'string' ? ctx.options.release : undefined;
     if (!release) {
@@ -41,13 +42,14 @@ export const flagsCommand: CommandDef = {
     const { plan } = await client.stream<{ plan: DeployPlan }>('/v1/deploy', { release, env, dryRun: true }, () => undefined);
     const clusters = plan.clusters.filter((c) => c.service === service);
     if (!clusters.length) {
-      throw new KilnError('USAGE', `release ${release} has no service "${service}"`, {
+      throw new KilnError('SERVICE_NOT_FOUND', `release ${release} has no service "${service}"`, {
         hint: `services: ${[...new Set(plan.clusters.map((c) => c.service))].join(', ')}`,
       });
     }
-    // `args` is the plan's typed form (the one shape of rendered flags); `command` is it written out
+    // `flags`: the rendered flags as argv words (the one shape, as in deploy --dry-run --json);
+    // `args`: the plan's typed form with the files a server gets; `command`: the whole command line
     // as the process runtime starts it, with the per-server values as ${port} and ${log.file}.
-    const view = clusters.map((c) => ({ cluster: c.cluster, role: c.role, run: c.run, args: c.args, command: [...c.run, ...argv(c.args, planResolver)] }));
+    const view = clusters.map((c) => ({ cluster: c.cluster, role: c.role, run: c.run, flags: renderedFlags(c), args: c.args, command: [...c.run, ...argv(c.args, planResolver)] }));
     if (ctx.json) ctx.outJson({ release, env, service, clusters: view });
     else {
       const lines = [`${service} in ${env} (${release}):`];

@@ -27,6 +27,7 @@ const entries: Array<[string, Loader]> = [
   ['data prune', async () => (await import('./data.js')).dataPruneCommand],
   ['secret set', async () => (await import('./secret.js')).secretSetCommand],
   ['secret list', async () => (await import('./secret.js')).secretListCommand],
+  ['secret remove', async () => (await import('./secret.js')).secretRemoveCommand],
   ['server', async () => (await import('./server.js')).serverCommand],
   ['deploy', async () => (await import('./deploy.js')).deployCommand],
   ['status', async () => (await import('./status.js')).statusCommand],
@@ -42,9 +43,27 @@ const entries: Array<[string, Loader]> = [
   ['down', async () => (await import('./down.js')).downCommand],
   ['proxy', async () => (await import('./proxy.js')).proxyCommand],
   ['schema', async () => (await import('./schema.js')).schemaCommand],
+  ['completion', async () => (await import('./completion.js')).completionCommand],
+  ['man', async () => (await import('./man.js')).manCommand],
 ];
 
 export const COMMAND_NAMES: readonly string[] = entries.map(([name]) => name);
+
+/** Short names people bring from git, kubectl and podman (`ls`, `rm`): an alias is the verb itself. */
+export const ALIASES: Readonly<Record<string, string>> = {
+  'app ls': 'app list',
+  'release ls': 'release list',
+  'os ls': 'os list',
+  'env ls': 'env list',
+  'env rm': 'env destroy',
+  'secret ls': 'secret list',
+  'secret rm': 'secret remove',
+};
+
+/** The aliases of one verb, for its help, the man page and completion. */
+export function aliasesOf(name: string): string[] {
+  return Object.entries(ALIASES).filter(([, n]) => n === name).map(([a]) => a);
+}
 
 export async function loadCommand(name: string): Promise<CommandDef> {
   const entry = entries.find(([n]) => n === name);

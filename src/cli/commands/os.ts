@@ -1,4 +1,5 @@
 import type { CommandDef } from '../command.js';
+import { formatTable } from '../../util/table.js';
 import { KilnError } from '../../errors.js';
 import { findSpecFile, loadSpec } from '../../spec/load.js';
 import { openStore, type Store } from '../../store/init.js';
@@ -53,7 +54,7 @@ export const osListCommand: CommandDef = {
       const streams = ctx.positionals[0] ? [osStream(ctx.positionals[0])] : listStreams(store.db, 'os/');
       const tags = streams.flatMap((s) => listTags(store.db, s));
       if (ctx.json) ctx.outJson(tags.map((t) => ({ ...t, packages: osTagSource(t).packages })));
-      else ctx.out(tags.length ? tags.map((t) => `${t.stream}:${t.tag}  ${t.digest}  ${osTagSource(t).packages} packages  ${t.createdAt}`).join('\n') : 'no OS tags yet: kiln os build <base>');
+      else ctx.out(tags.length ? formatTable(['TAG', 'DIGEST', 'PACKAGES', 'CREATED'], tags.map((t) => [`${t.stream}:${t.tag}`, t.digest, String(osTagSource(t).packages), t.createdAt])) : 'no OS tags yet: kiln os build <base>');
       return 0;
     });
   },

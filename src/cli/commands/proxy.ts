@@ -21,6 +21,9 @@ export const proxyCommand: CommandDef = {
       description: 'close an upgraded (WebSocket) connection after no bytes either way for this long (default 1h; 0s: never)',
     },
   },
+  // A daemon: its log goes to stderr in any case; --json is taken (as by every command) and
+  // prints one {"stopped": true} line when it ends.
+  json: true,
   async run(ctx) {
     const need = (k: string): string => {
       const v = ctx.options[k];
@@ -48,6 +51,7 @@ export const proxyCommand: CommandDef = {
       routesFile: need('routes'),
       ...(tunnelIdleTimeoutMs !== undefined ? { tunnelIdleTimeoutMs } : {}),
     });
+    if (ctx.json) ctx.outJson({ stopped: true });
     return 0;
   },
 };

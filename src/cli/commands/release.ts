@@ -1,4 +1,6 @@
 import type { CommandDef } from '../command.js';
+import { formatTable } from '../../util/table.js';
+import { EXIT_DIFFERENCES } from '../exit-codes.js';
 import { findSpecFile, loadSpec } from '../../spec/load.js';
 import { openStore, type Store } from '../../store/init.js';
 import { createRelease, diffReleases, formatReleaseDiff, getRelease, listReleases } from '../../release/index.js';
@@ -94,7 +96,7 @@ export const releaseListCommand: CommandDef = {
   async run(ctx) {
     const list = await withStore(ctx.cwd, (s) => listReleases(s.db));
     if (ctx.json) ctx.outJson(list);
-    else ctx.out(list.length ? list.map((r) => `${r.name}  ${r.digest}  parent ${r.parent ?? '-'}  ${r.createdAt}`).join('\n') : 'no releases yet: kiln release create');
+    else ctx.out(list.length ? formatTable(['RELEASE', 'DIGEST', 'PARENT', 'CREATED'], list.map((r) => [r.name, r.digest, r.parent ?? '-', r.createdAt])) : 'no releases yet: kiln release create');
     return 0;
   },
 };
@@ -130,9 +132,11 @@ export const releaseDiffCommand: CommandDef = {
     { name: 'from', required: true, description: 'older release, e.g. r1' },
     { name: 'to', required: true, description: 'newer release, e.g. r2' },
   ],
-  options: {},
+  options: {
+    'exit-code': { type: 'boolean', description: 'exit 3 when the releases differ, 0 when they are the same (1 stays "failed")' },
+  },
   json: true,
-  examples: ['kiln release diff r1 r2'],
+  examples: ['kiln release diff r1 r2', 'kiln release diff r1 r2 --exit-code >/dev/null || echo "r2 differs"'],
   async run(ctx) {
     const spec = loadSpec(findSpecFile(ctx.cwd));
     const diff = await withStore(ctx.cwd, (s) =>
@@ -140,6 +144,7 @@ export const releaseDiffCommand: CommandDef = {
     );
     if (ctx.json) ctx.outJson(diff);
     else ctx.out(formatReleaseDiff(diff));
-    return 0;
+    const differs = diff.changes.length > 0 || (diff.data?.length ?? 0) > 0;
+    return ctx.options['exit-code'] === true && differs ? EXIT_DIFFERENCES : 0;
   },
 };

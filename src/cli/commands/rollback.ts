@@ -1,8 +1,8 @@
 import type { CommandDef } from '../command.js';
 import { kubeRollback } from '../kubernetes.js';
-import { KilnError } from '../../errors.js';
 import { ApiClient } from '../../server/client.js';
 import { findKilnDir } from '../project.js';
+import { requireEnv } from '../env-option.js';
 
 export const rollbackCommand: CommandDef = {
   name: 'rollback',
@@ -13,8 +13,7 @@ export const rollbackCommand: CommandDef = {
   json: true,
   examples: ['kiln rollback --env dev', 'kiln rollback api-http-dev --env dev'],
   async run(ctx) {
-    const env = ctx.options.env;
-    if (typeof env !== 'string') throw new KilnError('USAGE', 'missing --env <env>', { location: { flag: '--env' } });
+    const env = requireEnv(ctx);
     const onKube = await kubeRollback(ctx, env, ctx.positionals[0]);
     if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));

@@ -12,7 +12,8 @@ export const serverCommand: CommandDef = {
   options: {
     listen: { type: 'string', value: '<host:port>', description: 'also serve the API on loopback TCP (the unix socket .kiln/run/kiln.sock is always on)' },
   },
-  examples: ['kiln server &', 'kiln server --listen 127.0.0.1:7070'],
+  json: true,
+  examples: ['kiln server &', 'kiln server --listen 127.0.0.1:7070', 'kiln server --json   # one {"ready": …} line on stdout once it serves'],
   async run(ctx) {
     let tcp: { host: string; port: number } | undefined;
     if (typeof ctx.options.listen === 'string') {
@@ -29,6 +30,8 @@ export const serverCommand: CommandDef = {
     };
     const cp = await ControlPlane.start({ projectDir: ctx.cwd, ...(tcp ? { tcp } : {}), log });
     log(`kiln server ready: API on ${cp.paths.apiSocket}${tcp ? ` and ${tcp.host}:${tcp.port}` : ''}`);
+    // A supervisor or script waits for this line instead of polling the socket.
+    if (ctx.json) process.stdout.write(JSON.stringify({ ready: true, pid: process.pid, socket: cp.paths.apiSocket, ...(tcp ? { tcp: `${tcp.host}:${tcp.port}` } : {}) }) + '\n');
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGTERM', stop);

@@ -3,6 +3,9 @@ import { kubeStatus } from '../kubernetes.js';
 import { ApiClient } from '../../server/client.js';
 import { formatStatus, type StatusView } from '../../server/status.js';
 import { findKilnDir } from '../project.js';
+import { colourEnabled, paint, type Colour } from '../colour.js';
+
+const STATE_COLOUR: Record<string, Colour> = { healthy: 'green', active: 'green', succeeded: 'green', starting: 'yellow', draining: 'yellow', unhealthy: 'red', failed: 'red' };
 
 export const statusCommand: CommandDef = {
   name: 'status',
@@ -18,7 +21,10 @@ export const statusCommand: CommandDef = {
     const client = new ApiClient(findKilnDir(ctx.cwd));
     const view = await client.get<StatusView>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
     if (ctx.json) ctx.outJson(view);
-    else ctx.out(formatStatus(view));
+    else {
+      const on = colourEnabled(process.stdout);
+      ctx.out(formatStatus(view, (state, text) => paint(STATE_COLOUR[state] ?? 'dim', text, on && state in STATE_COLOUR)));
+    }
     return 0;
   },
 };

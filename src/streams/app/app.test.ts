@@ -96,7 +96,7 @@ test('a failing build is BUILD_FAILED with the exit code and the last 20 lines, 
 
   const missing = project(t, { build: ['no-such-command-kiln-test'] });
   await assert.rejects(buildApp(missing.spec, 'api', { kilnDir: missing.store.kilnDir }), /command not found/);
-  await assert.rejects(buildApp(spec, 'nope', { kilnDir: store.kilnDir }), isKiln('USAGE'));
+  await assert.rejects(buildApp(spec, 'nope', { kilnDir: store.kilnDir }), isKiln('SERVICE_NOT_FOUND'));
 });
 
 test('tags are immutable: same content is a no-op, other content a TAG_CONFLICT naming both digests', async (t) => {

@@ -100,7 +100,7 @@ export function serviceOf(spec: ProjectSpec, service: string): ServiceSpec {
   const s = spec.services[service];
   if (!s) {
     const names = Object.keys(spec.services).sort();
-    throw new KilnError('USAGE', `service "${service}" is not in ${spec.file}`, {
+    throw new KilnError('SERVICE_NOT_FOUND', `service "${service}" is not in ${spec.file}`, {
       hint: names.length ? `services: ${names.join(', ')}` : 'kiln.yaml defines no services',
     });
   }

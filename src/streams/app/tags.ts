@@ -98,10 +98,24 @@ export function listStreams(db: Database, prefix = ''): string[] {
   return rows.map((r) => r.stream);
 }
 
-/** The hint for a stream without tags, e.g. "run `kiln app tag api <version>`". */
+/**
+ * The hint for a stream without tags, e.g. "run `kiln app tag api <version>`": the command that
+ * makes a tag of that kind, each spelled out (src/cli/hints.test.ts checks they exist).
+ */
 export function tagCommandHint(stream: string): string {
   const [kind, name] = stream.split('/');
-  return `run \`kiln ${kind} tag ${name} <version>\``;
+  switch (kind) {
+    case 'app':
+      return `run \`kiln app tag ${name} <version>\``;
+    case 'os':
+      return `run \`kiln os build ${name}\``;
+    case 'data':
+      return `run \`kiln data snapshot ${name} --env <env>\``;
+    case 'image':
+      return `run \`kiln image build ${name}\``;
+    default:
+      return `${stream} is made by Kiln; see kiln --help`;
+  }
 }
 
 /** A tag by name, or the stream's newest tag for "head". */

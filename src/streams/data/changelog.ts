@@ -147,7 +147,7 @@ export function storeOf(spec: ProjectSpec, store: string): DataStoreSpec {
   const s = spec.data[store];
   if (!s) {
     const known = Object.keys(spec.data);
-    throw new KilnError('USAGE', `data store "${store}" is not defined in ${spec.file}`, {
+    throw new KilnError('STORE_NOT_FOUND', `data store "${store}" is not defined in ${spec.file}`, {
       hint: known.length ? `defined stores: ${known.join(', ')}` : 'add it under "data:" in kiln.yaml',
     });
   }

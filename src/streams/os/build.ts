@@ -69,7 +69,7 @@ export function osSpecOf(spec: ProjectSpec, base: string): OsSpec {
   const o = spec.os[base];
   if (!o) {
     const known = Object.keys(spec.os);
-    throw new KilnError('USAGE', `${spec.file} has no OS base "${base}"`, {
+    throw new KilnError('OS_BASE_NOT_FOUND', `${spec.file} has no OS base "${base}"`, {
       location: { file: spec.file },
       hint: known.length ? `defined bases: ${known.join(', ')}` : 'add one under "os:" (debian or import)',
     });
