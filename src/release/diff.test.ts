@@ -36,3 +36,16 @@ test('diff across streams: OS packages from the bills of materials, image, chang
   // Without sources: the manifests alone.
   assert.equal(diffReleases(a, b).data?.[0]?.entries.length, 0);
 });
+
+test('diff: how flags are written and the positional arguments are changes of a release (a role\'s own args too)', () => {
+  const base = svc('2026.01.01.1', 'b');
+  const a = rel(1, base, undefined);
+  const b = rel(2, { ...base, flagsStyle: 'space', args: ['public'], roles: { http: { ...base.roles.http!, args: ['www'] } } }, undefined);
+  const d = diffReleases(a, b);
+  assert.deepEqual(d.changes.map((c) => c.kind), ['flags-style', 'args', 'args']);
+  const text = formatReleaseDiff(d);
+  assert.match(text, /flags-style equals -> space/);
+  assert.match(text, /args \[\] -> \[public\]/);
+  assert.match(text, /role http: args the service's -> \[www\]/);
+  assert.deepEqual(diffReleases(a, rel(3, { ...base, flagsStyle: 'equals', args: [] }, undefined)).changes, [], 'the defaults written out are no change');
+});
