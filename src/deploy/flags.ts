@@ -8,7 +8,8 @@
 import { KilnError } from '../errors.js';
 import type { ArgPart, ArgValue, ServerArgs, ServerFlag } from '../runtime/args.js';
 import { parseFlagTemplate } from '../spec/flagref.js';
-import type { FlagMap, FlagStyle } from '../spec/types.js';
+import type { EnvironmentSpec, FlagMap, FlagStyle } from '../spec/types.js';
+import type { ReleaseManifest } from '../release/types.js';
 import type { StoreLocation } from '../streams/data/bindings.js';
 
 export interface FlagContext {
@@ -30,6 +31,18 @@ export interface FlagLayers {
   style: FlagStyle;
   /** The role has a port: `--port` is added unless a layer sets `port` (false leaves it out). */
   hasPort: boolean;
+}
+
+/** The layers of one role of a release in an environment: what every runtime's plan renders. */
+export function layersOf(release: ReleaseManifest, service: string, role: string, envSpec: Pick<EnvironmentSpec, 'flags' | 'args'>): FlagLayers {
+  const svc = release.services[service]!;
+  const r = svc.roles[role]!;
+  return {
+    flags: [svc.flags, r.flags, envSpec.flags[service] ?? {}],
+    positional: [svc.args, r.args, envSpec.args[service]],
+    style: svc.flagsStyle ?? 'equals',
+    hasPort: r.port !== undefined,
+  };
 }
 
 function render(value: string, ctx: FlagContext, where: string): ArgValue {

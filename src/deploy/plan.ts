@@ -7,7 +7,7 @@ import type { EnvironmentSpec, HealthCheckSpec, ProjectSpec, RuntimeName } from 
 import type { ImageRef } from '../runtime/types.js';
 import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { renderServerArgs, templateArgs } from './flags.js';
+import { layersOf, renderServerArgs, templateArgs } from './flags.js';
 import { argv, filesOf, planResolver, type ServerArgs } from '../runtime/args.js';
 import { locateStore } from '../streams/data/index.js';
 import { secretVersionFile } from '../secrets/secrets.js';
@@ -104,12 +104,7 @@ export async function planDeploy(
     const existing = state.cluster(cluster);
     const replicas = envSpec.scale[service]?.[role] ?? r.replicas;
     const args = renderServerArgs(
-      {
-        flags: [svc.flags, r.flags, envSpec.flags[service] ?? {}],
-        positional: [svc.args, r.args, envSpec.args[service]],
-        style: svc.flagsStyle ?? 'equals',
-        hasPort: r.port !== undefined,
-      },
+      layersOf(release, service, role, envSpec),
       {
         env,
         release: release.name,

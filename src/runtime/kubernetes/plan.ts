@@ -5,7 +5,7 @@ import { KilnError } from '../../errors.js';
 import { clusterName, serverGroupName } from '../../names/names.js';
 import type { ReleaseManifest } from '../../release/types.js';
 import type { ProjectSpec } from '../../spec/types.js';
-import { renderServerArgs } from '../../deploy/flags.js';
+import { layersOf, renderServerArgs } from '../../deploy/flags.js';
 import { argv, type PartResolver } from '../args.js';
 import { defaultSecretPath, locateStore } from '../../streams/data/index.js';
 import { clusterService, groupDeployment, imageReference, POD_PATHS, previewService, secretObjectName } from './manifests.js';
@@ -97,12 +97,7 @@ export function planKubernetes(
     const svc = release.services[service]!;
     const r = svc.roles[role]!;
     const args = renderServerArgs(
-      {
-        flags: [svc.flags, r.flags, envSpec.flags[service] ?? {}],
-        positional: [svc.args, r.args, envSpec.args[service]],
-        style: svc.flagsStyle ?? 'equals',
-        hasPort: r.port !== undefined,
-      },
+      layersOf(release, service, role, envSpec),
       {
         env,
         release: release.name,
