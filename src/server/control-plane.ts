@@ -106,7 +106,7 @@ export class ControlPlane {
     this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths, () =>
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );
-    this.proxy = new ProxySupervisor(paths, spec.proxy, log);
+    this.proxy = new ProxySupervisor(paths, spec.proxy, log, spec.metrics);
     this.interruptedOps = new InterruptedOps({
       locks: this.locks,
       host: () => this.envHost(),
