@@ -1,5 +1,18 @@
 // Small helpers the bench scripts share: options, medians, the proxy's admin API, child readiness.
 import * as http from 'node:http';
+import * as net from 'node:net';
+
+/** A loopback port free right now (the kernel's pick). */
+export function freeLoopbackPort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
 
 /** `--name value` on the command line, else BENCH_NAME (dashes as underscores), else `fallback`. */
 export function option(name, fallback) {

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { KilnError } from '../errors.js';
 import { ResponseCache } from './cache.js';
 import { ResponseRateLimiter, type RateLimit } from './rate-limit.js';
+import { answerClass, type DnsAnswerClass } from './answer-class.js';
 import { truncatedReply } from './respond.js';
 import type { Zone } from './zone.js';
 
@@ -28,6 +29,8 @@ export interface DnsServerOptions {
   rateLimit?: RateLimit | null;
   /** Answers cached per zone, by query bytes (0: none). */
   cacheSize?: number;
+  /** Told of every query's fate (metrics): what kind of answer went back, or that none did. */
+  onQuery?: (transport: 'udp' | 'tcp', answer: DnsAnswerClass) => void;
 }
 
 export interface DnsServerHandle {
@@ -50,7 +53,12 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
   const maxConns = opts.maxTcpConnections ?? DEFAULT_MAX_TCP;
   const conns = new Map<net.Socket, TcpConn>();
   const cache = new ResponseCache(opts.cacheSize ?? DEFAULT_CACHE_SIZE);
-  const answer = (query: Buffer, transport: 'udp' | 'tcp'): Buffer | null => cache.respond(query, opts.zone, transport);
+  const onQuery = opts.onQuery;
+  const answer = (query: Buffer, transport: 'udp' | 'tcp'): Buffer | null => {
+    const out = cache.respond(query, opts.zone, transport);
+    onQuery?.(transport, answerClass(out));
+    return out;
+  };
   const limit = opts.rateLimit === undefined ? { perSecond: DEFAULT_RATE_LIMIT } : opts.rateLimit;
   const limiter = limit && limit.perSecond > 0 ? new ResponseRateLimiter(limit) : null;
 
@@ -67,6 +75,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
       if (msg.length < 12 || (msg[2] as number) & 0x80) return;
       const verdict = limiter ? limiter.check(rinfo.address, Date.now()) : 'answer';
       const out = verdict === 'answer' ? answer(msg, 'udp') : verdict === 'truncate' ? truncatedReply(msg) : null;
+      if (verdict !== 'answer') onQuery?.('udp', verdict === 'truncate' ? 'truncated' : 'dropped');
       if (!out) return;
       s.send(out, rinfo.port, rinfo.address, (err) => {
         if (err) log(`dns: udp reply to ${rinfo.address}:${rinfo.port} failed: ${err.message}`);

@@ -258,6 +258,7 @@ export class FollowedSource {
   private readFile(f: FileState, out: LineRun[], budget: number): number {
     const buf = this.cfg.readBuffer;
     let total = 0;
+    const first = out.length;
     f.atEof = false;
     while (total < budget) {
       let n: number;
@@ -275,6 +276,15 @@ export class FollowedSource {
       f.pos += n;
       total += n;
       this.lines(f, out, false, buf.subarray(0, n));
+    }
+    // One fstat per read that found lines: their lag is measured from the file's last write.
+    if (out.length > first) {
+      try {
+        const writtenAt = Number(f.file.modifiedNs() / 1_000_000n);
+        for (let i = first; i < out.length; i++) out[i]!.writtenAt = writtenAt;
+      } catch {
+        // Not knowing when is no reason to lose the lines.
+      }
     }
     return total;
   }

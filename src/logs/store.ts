@@ -72,6 +72,8 @@ export interface OffsetRow {
 export interface LineRun {
   tag: number;
   texts: string[];
+  /** When the file was last written as these lines were read (ms): the start of their ingestion lag. */
+  writtenAt?: number;
 }
 
 export interface ExportCursor {

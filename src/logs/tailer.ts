@@ -35,6 +35,8 @@ export interface LogTailerOptions {
   onSkipped?: (message: string, tags: LogTags) => void;
   /** Directory below which no link is followed (.kiln/logs); default each file's own directory. */
   root?: string;
+  /** Told of every batch just committed, with the commit's time (ms): metrics count lines and lag. */
+  onStored?: (runs: readonly LineRun[], at: number) => void;
 }
 
 const READ_CHUNK = 1 << 20;
@@ -43,8 +45,8 @@ const SOURCE_BUDGET = 4 << 20;
 
 export class LogTailer {
   private readonly sources = new Map<string, FollowedSource>();
-  private readonly opts: Required<Omit<LogTailerOptions, 'onWarning' | 'onSkipped' | 'root'>> &
-    Pick<LogTailerOptions, 'root'> & { onWarning: (m: string) => void; onSkipped: (m: string, t: LogTags) => void };
+  private readonly opts: Required<Omit<LogTailerOptions, 'onWarning' | 'onSkipped' | 'root' | 'onStored'>> &
+    Pick<LogTailerOptions, 'root' | 'onStored'> & { onWarning: (m: string) => void; onSkipped: (m: string, t: LogTags) => void };
   /** The paths last given to setSources: a source that closed while listed again is followed anew. */
   private wanted = new Map<string, LogTags>();
   /** Lines about skipped files (stream `kiln`), stored with the next batch. */
@@ -67,6 +69,7 @@ export class LogTailer {
       onWarning: opts.onWarning ?? (() => {}),
       onSkipped: opts.onSkipped ?? (() => {}),
       ...(opts.root !== undefined ? { root: opts.root } : {}),
+      ...(opts.onStored !== undefined ? { onStored: opts.onStored } : {}),
     };
   }
 
@@ -197,6 +200,7 @@ export class LogTailer {
     const n = countLines(batch);
     if (n === 0 && offsets.length === 0 && finished.length === 0) return 0;
     this.store.append(batch, offsets, finished);
+    if (n > 0) this.opts.onStored?.(batch, Date.now());
     for (const src of touched) src.finished = [];
     for (const [src, key] of saved) src.lastSaved = key;
     batch.length = 0;

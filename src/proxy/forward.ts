@@ -88,7 +88,7 @@ export function createForwarder(opts: ForwarderOptions) {
 
   /**
    * Sends the request to `group`, retrying on other backends, then on `fallback`, when that is
-   * safe. A request moved to `fallback` is counted for `cluster` in GET /stats.
+   * safe. A request moved to `fallback` is counted as a fallback of `cluster` (GET /stats, /metrics).
    */
   return function forward(
     req: http.IncomingMessage,
@@ -101,14 +101,15 @@ export function createForwarder(opts: ForwarderOptions) {
     // The group serving the request; in-flight counts follow it, so a kept group that takes
     // failed-over requests is not destroyed under them (its drain waits for them).
     let serving = group;
-    stats.begin(serving.name);
+    const startedAt = performance.now();
+    serving.metrics.inFlight++;
     let upstream: UpstreamConn | null = null;
     let tried: Set<BackendTarget> | null = null;
     let retries = 0;
     // 'close' fires once the response is complete or the client went away: either way the
     // request is no longer in flight. A client that left aborts the upstream request.
     res.once('close', () => {
-      stats.end(serving.name);
+      serving.metrics.finish(res.headersSent ? res.statusCode : 0, startedAt, performance.now());
       if (!res.writableFinished && upstream !== null && upstream.handler !== null) upstream.socket.destroy();
     });
     if (info.hasBody) req.on('error', () => res.destroy());
@@ -146,6 +147,7 @@ export function createForwarder(opts: ForwarderOptions) {
             return;
           }
           const code = err.code;
+          serving.metrics.upstreamError(code);
           if (code === 'ETIMEDOUT') {
             stats.failed++;
             replyPlain(res, 504, `backend ${backend.server} did not answer in time\n`);
@@ -166,6 +168,7 @@ export function createForwarder(opts: ForwarderOptions) {
             let next = ++retries <= serving.backends.length + 2 ? router.pick(serving, tried) : null;
             if (next === null) next = failOver();
             if (next !== null) {
+              serving.metrics.retries++;
               attempt(next);
               return;
             }
@@ -184,10 +187,10 @@ export function createForwarder(opts: ForwarderOptions) {
       if (serving !== group || fallback === null) return null;
       const next = router.pick(fallback, null);
       if (next === null) return null;
-      stats.end(serving.name);
+      serving.metrics.leave(performance.now());
       serving = fallback;
-      stats.begin(serving.name);
-      if (cluster !== null) stats.fellBack(cluster);
+      serving.metrics.inFlight++;
+      if (cluster !== null) serving.metrics.cluster.fallbacks++;
       tried = null;
       retries = 0;
       return next;

@@ -10,6 +10,8 @@ import { inspectRequest, type IncomingInfo } from './request-head.js';
 import { AddressSet } from '../util/cidr.js';
 import { closeGracefully, createPublicServer, listen, PortListeners } from './listeners.js';
 import { createLogger } from './log.js';
+import { ProxyMetrics } from './metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/serve.js';
 import { Router, type Resolution } from './router.js';
 import type { RouteTable } from './routes.js';
 import { Stats } from './stats.js';
@@ -31,11 +33,15 @@ export interface ProxyOptions {
   logFile?: string;
   /** Upgraded connections with no bytes either way for this long are closed; 0: never. Default 1 h. */
   tunnelIdleTimeoutMs?: number;
+  /** Where GET /metrics is served (kiln.yaml `metrics.host`, `metrics.proxy-port`); absent: nowhere. */
+  metrics?: { host: string; port: number };
 }
 
 export interface ProxyHandle {
   /** The actual public port (useful when 0 was passed). */
   port: number;
+  /** The actual metrics port, when metrics are served. */
+  metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -47,14 +53,18 @@ const UPSTREAM_TIMEOUT_MS = 300_000;
 
 export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const log = createLogger(opts.logFile);
-  const router = new Router();
-  const stats = new Stats();
+  // Tunnels are made below; the metrics read their counts only at scrape time.
+  let tunnelCounts = (): Record<string, number> => ({});
+  const metrics = new ProxyMetrics(() => tunnelCounts());
+  const router = new Router(metrics);
+  const stats = new Stats(metrics);
   // One pool of keep-alive connections to every backend, most recently used first. Idle sockets
   // are closed after 4 s, before a Node backend's default 5 s keep-alive timeout would close
   // them under us (the retry covers the remaining race).
   const pool = new UpstreamPool(UPSTREAM_TIMEOUT_MS, 4000, 1024);
   const forward = createForwarder({ router, stats, pool });
   const tunnels = new Tunnels(opts.tunnelIdleTimeoutMs ?? 3_600_000);
+  tunnelCounts = () => tunnels.counts();
   const upgrade = createUpgrader({ router, stats, pool, tunnels });
 
   const loaded = await loadRouteTable(opts.routesFile);
@@ -67,14 +77,19 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   // `port` is the cluster port the request came in on, or 0 for the Host-routed main listener.
   // Null when `r` names a group to forward to; otherwise the proxy's own answer.
   const refusal = (info: IncomingInfo, r: Resolution | undefined, port: number): { status: number; message: string } | null => {
-    if (info.problem !== null) return { status: 400, message: `bad request: ${info.problem}\n` };
+    if (info.problem !== null) {
+      metrics.unrouted.badRequest++;
+      return { status: 400, message: `bad request: ${info.problem}\n` };
+    }
     if (r === undefined) {
+      metrics.unrouted.noRoute++;
       const host = info.host;
       const what =
         port !== 0 ? `port ${port}` : host === undefined ? 'a request without a Host header' : `host "${normalizeHost(host).slice(0, 255)}"`;
       return { status: 404, message: `no route for ${what}\n` };
     }
     if (r.kind === 'unavailable') {
+      metrics.unrouted.unavailable++;
       stats.failed++;
       return { status: r.status, message: r.message };
     }
@@ -101,7 +116,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // group only when the active one has no server left in the table.
       else if (r?.kind === 'group') {
         const fellBack = r.group.backends.length === 0 && r.fallback !== null;
-        if (fellBack && r.cluster !== null) stats.fellBack(r.cluster);
+        if (fellBack && r.cluster !== null && r.fallback) r.fallback.metrics.cluster.fallbacks++;
         upgrade(req, socket, head, info, fellBack && r.fallback ? r.fallback : r.group, port, resume);
       }
     };
@@ -168,23 +183,33 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const admin = createAdminServer({
     table: () => table,
     putTable,
-    stats: () => stats.snapshot(table.version, router, tunnels.counts()),
+    stats: () => stats.snapshot(table.version, tunnels.counts()),
   });
+  let metricsServer: MetricsServer | null = null;
   try {
+    // Metrics first: a taken metrics port fails the start before the admin socket exists.
+    if (opts.metrics) metricsServer = await serveMetrics(opts.metrics.host, opts.metrics.port, () => metrics.expose(), 'proxy');
     await listenAdmin(admin, opts.adminSocket);
   } catch (e) {
+    await metricsServer?.close();
     await ports.closeAll(0);
     await closeGracefully(main, 0);
     pool.destroy();
     throw e;
   }
-  log(`listening on ${opts.listenHost}:${publicPort}, admin ${opts.adminSocket}, route table version ${table.version}`);
+  log(
+    `listening on ${opts.listenHost}:${publicPort}, admin ${opts.adminSocket}` +
+      (metricsServer ? `, metrics http://${opts.metrics!.host}:${metricsServer.port}/metrics` : '') +
+      `, route table version ${table.version}`,
+  );
 
   let closing: Promise<void> | null = null;
   return {
     port: publicPort,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     close() {
       closing ??= (async () => {
+        await metricsServer?.close();
         await new Promise<void>((resolve) => admin.close(() => resolve()));
         admin.closeAllConnections();
         await fs.rm(opts.adminSocket, { force: true });

@@ -2,6 +2,7 @@
 // port) to a group's backends, round robin over them, skipping backends that recently refused
 // a connection. A new table replaces the compiled form in one assignment, so a request sees
 // either the old routes or the new ones, never a mix.
+import { ProxyMetrics, type GroupMetrics } from './metrics.js';
 import type { Backend, RouteTable } from './routes.js';
 import { normalizeHost } from './validate.js';
 
@@ -18,6 +19,8 @@ export interface GroupTarget {
   readonly backends: readonly BackendTarget[];
   /** Round-robin cursor. */
   next: number;
+  /** Where this group's requests are counted (metrics.ts), resolved once per route table. */
+  readonly metrics: GroupMetrics;
 }
 
 export type Resolution =
@@ -49,14 +52,14 @@ interface Compiled {
   groupNames: Set<string>;
 }
 
-function compile(table: RouteTable): Compiled {
+function compile(table: RouteTable, metrics: ProxyMetrics): Compiled {
   const byHost = new Map<string, Resolution>();
   const byPort = new Map<number, Resolution>();
   const groupNames = new Set<string>();
   for (const c of table.clusters) {
     const groups = new Map<string, GroupTarget>();
     for (const g of c.groups) {
-      const gt: GroupTarget = { name: g.name, backends: g.backends.map(target), next: 0 };
+      const gt: GroupTarget = { name: g.name, backends: g.backends.map(target), next: 0, metrics: metrics.group(c.name, g.name) };
       groups.set(g.name, gt);
       groupNames.add(g.name);
       const r = groupResolution(gt, `server group ${g.name}`);
@@ -74,11 +77,16 @@ function compile(table: RouteTable): Compiled {
 }
 
 export class Router {
-  private compiled: Compiled = compile({ version: 0, clusters: [] });
+  private compiled: Compiled;
   private readonly downUntil = new Map<string, number>();
 
+  constructor(readonly metrics: ProxyMetrics = new ProxyMetrics()) {
+    this.compiled = compile({ version: 0, clusters: [] }, metrics);
+  }
+
   apply(table: RouteTable): void {
-    this.compiled = compile(table);
+    this.metrics.apply(table);
+    this.compiled = compile(table, this.metrics);
   }
 
   /** Undefined for a host no cluster or group claims (404). */

@@ -105,13 +105,17 @@ export function createUpgrader(opts: UpgraderOptions) {
     client.on('data', hold);
     sock.resume();
     const groupName = group.name;
-    stats.begin(groupName);
+    const metrics = group.metrics;
+    const startedAt = performance.now();
+    metrics.inFlight++;
     let settled = false;
-    const settle = (): void => {
+    // Counted once, with the status the client got (0: none, it left first).
+    const settle = (status: number): void => {
       if (settled) return;
       settled = true;
-      stats.end(groupName);
+      metrics.finish(status, startedAt, performance.now());
     };
+    let answered = 0;
     let upstream: UpstreamConn | null = null;
     let tried: Set<BackendTarget> | null = null;
     let retries = 0;
@@ -121,7 +125,7 @@ export function createUpgrader(opts: UpgraderOptions) {
     let keepClient = false;
     // A client that ends or drops its connection before the answer has given up: so does the proxy.
     const onClientGone = (): void => {
-      settle();
+      settle(answered);
       client.destroy();
       if (upstream !== null && upstream.handler !== null) upstream.socket.destroy();
     };
@@ -138,7 +142,7 @@ export function createUpgrader(opts: UpgraderOptions) {
           client.off('close', onClientGone);
           client.off('end', onClientGone);
           client.off('data', hold);
-          settle();
+          settle(client.destroyed ? 0 : status);
           if (client.destroyed) {
             backendSocket.destroy();
             return;
@@ -152,6 +156,7 @@ export function createUpgrader(opts: UpgraderOptions) {
           if (rest.length > 0) client.write(rest);
           for (const d of waiting) backendSocket.write(d);
           waiting.length = 0;
+          metrics.tunnelsOpened++;
           tunnels.open(groupName, port, sock, backendSocket);
         },
         onResponse(status, reason, headers) {
@@ -164,6 +169,7 @@ export function createUpgrader(opts: UpgraderOptions) {
           const te = headerValue(headers, 'transfer-encoding');
           framing = bodyless || hasLength ? 'length' : te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te) ? 'chunked' : 'close';
           keepClient = framing !== 'close' && resume !== undefined && clientKeepsAlive(req);
+          answered = status;
           client.write(
             `HTTP/1.1 ${status} ${reason}\r\n` +
               headLines(kept) +
@@ -180,7 +186,7 @@ export function createUpgrader(opts: UpgraderOptions) {
           }
         },
         onEnd() {
-          settle();
+          settle(answered);
           if (framing === 'chunked') client.write('0\r\n\r\n');
           if (keepClient && resume !== undefined && !client.destroyed) {
             client.off('close', onClientGone);
@@ -197,14 +203,15 @@ export function createUpgrader(opts: UpgraderOptions) {
         onError(err, reused, responded) {
           if (client.destroyed) return;
           if (responded) {
-            settle();
+            settle(answered);
             client.destroy();
             return;
           }
           const code = err.code;
+          metrics.upstreamError(code);
           if (code === 'ETIMEDOUT') {
             stats.failed++;
-            settle();
+            settle(504);
             replyRaw(client, 504, `backend ${backend.server} did not answer the upgrade in time\n`);
             return;
           }
@@ -218,12 +225,13 @@ export function createUpgrader(opts: UpgraderOptions) {
             if (!staleSocket) (tried ??= new Set()).add(backend);
             const next = router.pick(group, tried);
             if (next !== null) {
+              metrics.retries++;
               attempt(next);
               return;
             }
           }
           stats.failed++;
-          settle();
+          settle(502);
           replyRaw(client, 502, `bad gateway: upgrade to backend ${backend.server} failed: ${err.message}${code ? ` (${code})` : ''}\n`);
         },
       };
@@ -234,7 +242,7 @@ export function createUpgrader(opts: UpgraderOptions) {
     const first = router.pick(group, null);
     if (first === null) {
       stats.failed++;
-      settle();
+      settle(503);
       replyRaw(client, 503, `server group ${groupName} has no servers\n`);
       return;
     }

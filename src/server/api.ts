@@ -46,8 +46,15 @@ function errorBody(e: unknown): { error: KilnErrorBody } {
   return new KilnError('INTERNAL', (e as Error).message, { hint: 'a bug in the control plane: .kiln/logs/server.log has the stack' }).toJSON();
 }
 
-export function createApiServer(token: string, h: ApiHandlers, log: (m: string) => void): http.Server {
+/** Told of every request once its answer is done (metrics): its method, path, status and duration. */
+export type ApiObserver = (method: string, path: string, status: number, seconds: number) => void;
+
+export function createApiServer(token: string, h: ApiHandlers, log: (m: string) => void, observe?: ApiObserver): http.Server {
   return http.createServer(async (req, res) => {
+    if (observe) {
+      const started = performance.now();
+      res.once('close', () => observe(req.method ?? '', (req.url ?? '/').split('?')[0] ?? '/', res.statusCode, (performance.now() - started) / 1000));
+    }
     const send = (status: number, body: unknown): void => {
       const data = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });

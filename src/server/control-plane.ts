@@ -52,6 +52,8 @@ import { missingRuntimeTools, requireRuntimeTools } from '../runtime/tools.js';
 import { configChanges, deployConfig } from '../deploy/config.js';
 import { DeploymentConfigs } from '../store/deployment-configs.js';
 import { settingsFromEnv } from '../runtime/podman/settings.js';
+import { ControlPlaneMetrics } from './metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/serve.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -81,6 +83,9 @@ export class ControlPlane {
   private apis: http.Server[] = [];
   /** Finishes env operations whose owner died (a rebuild CLI killed while this runs). */
   private readonly interruptedOps: InterruptedOps;
+  /** Prometheus metrics (server/metrics.ts), served when kiln.yaml has `metrics`. */
+  private readonly metrics: ControlPlaneMetrics;
+  private metricsServer: MetricsServer | null = null;
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -89,6 +94,8 @@ export class ControlPlane {
     readonly state: RuntimeState,
     private readonly log: (m: string) => void,
   ) {
+    this.metrics = new ControlPlaneMetrics((tag) => this.logs.store.tagsOf(tag));
+    state.onDeploymentFinished = (d) => this.metrics.deploymentFinished(d);
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
     this.isolation = new Isolation(store.kilnDir, store.db);
@@ -102,6 +109,7 @@ export class ControlPlane {
       tailer: {
         root: paths.logsDir,
         onSkipped: (m, t) => this.event(null, 'logs.skipped', m, { env: t.env, cluster: t.cluster, subject: t.server }),
+        onStored: (runs, at) => this.metrics.logsStored(runs, at),
       },
       exporters: [
         ...(spec.logs.export.otlp ? [{ kind: 'otlp' as const, endpoint: spec.logs.export.otlp }] : []),
@@ -111,7 +119,7 @@ export class ControlPlane {
     this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths, () =>
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );
-    this.proxy = new ProxySupervisor(paths, spec.proxy, log);
+    this.proxy = new ProxySupervisor(paths, spec.proxy, log, spec.metrics);
     this.interruptedOps = new InterruptedOps({
       locks: this.locks,
       host: () => this.envHost(),
@@ -143,7 +151,9 @@ export class ControlPlane {
     // .kiln's modes (and its servers' group) before any server starts.
     cp.isolation.secureStore();
     await cp.recover();
-    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log });
+    // Before DNS: a taken metrics port fails the start the way a taken DNS port does.
+    if (spec.metrics) cp.metricsServer = await serveMetrics(spec.metrics.host, spec.metrics.port, () => cp.metrics.expose(), 'control plane');
+    cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log, onQuery: (t, a) => cp.metrics.dnsQuery(t, a) });
     // Only now: a big store's shrinking (in slices) never delays the first DNS answers.
     cp.logs.startRetention();
     await cp.listen(opts.tcp);
@@ -247,18 +257,20 @@ export class ControlPlane {
       });
     // Only one control plane runs (claimPidFile), so a socket file left behind is stale.
     rmSync(this.paths.apiSocket, { force: true });
-    const unix = createApiServer(token, handlers, this.log);
+    const observe = (method: string, path: string, status: number, seconds: number): void => this.metrics.apiRequest(method, path, status, seconds);
+    const unix = createApiServer(token, handlers, this.log, observe);
     await listenOn(unix, this.paths.apiSocket);
     chmodSync(this.paths.apiSocket, 0o600);
     this.apis.push(unix);
     if (tcp) {
-      const server = createApiServer(token, handlers, this.log);
+      const server = createApiServer(token, handlers, this.log, observe);
       await listenOn(server, tcp);
       this.apis.push(server);
     }
   }
 
   async stop(): Promise<void> {
+    await this.metricsServer?.close();
     await this.dns?.close();
     await this.kube.stop();
     this.interruptedOps.stop();
@@ -272,6 +284,7 @@ export class ControlPlane {
 
   private event(deployment: number | null, kind: string, message: string, about: { env?: string; cluster?: string; subject?: string }): void {
     this.state.addEvent({ deployment_id: deployment, env: about.env ?? null, cluster: about.cluster ?? null, subject: about.subject ?? null, kind, message });
+    this.metrics.event(kind, about);
     this.log(`${kind}: ${message}`);
   }
 
@@ -481,6 +494,7 @@ export class ControlPlane {
     const outcome = await this.locks.hold(env, this.lockOwner, 'automatic rollback', () =>
       handleCrashLoop({ ...this.deployDeps(), emitter: (id) => this.emitter(id, env, { event: () => undefined }) }, group, why),
     );
+    this.metrics.crashLoop(env, g.cluster, outcome);
     return outcome !== 'kept-active';
   }
 

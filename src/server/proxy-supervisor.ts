@@ -27,6 +27,8 @@ export class ProxySupervisor {
     private readonly paths: RunPaths,
     private readonly listen: { host: string; port: number; tunnelIdleTimeoutMs?: number },
     private readonly log: (msg: string) => void,
+    /** kiln.yaml `metrics`: the proxy serves /metrics on host:proxyPort; absent: not at all. */
+    private readonly metrics?: { host: string; proxyPort: number },
   ) {}
 
   private readPid(): ProxyPidFile | null {
@@ -62,7 +64,9 @@ export class ProxySupervisor {
   }
 
   private async ensureNow(): Promise<'adopted' | 'started'> {
-    const want = `${this.listen.host}:${this.listen.port}`;
+    const metrics = this.metrics ? `${this.metrics.host}:${this.metrics.proxyPort}` : null;
+    // The pid file's `listen` names the metrics address too, so a changed one is reported like a changed port.
+    const want = `${this.listen.host}:${this.listen.port}` + (metrics ? ` metrics ${metrics}` : '');
     const current = this.readPid();
     if (current && isProcessAlive(current.pid, current.startTime) && (await this.answers())) {
       if (current.listen !== want) {
@@ -76,8 +80,9 @@ export class ProxySupervisor {
       const child = spawn(
         process.execPath,
         [
-          KILN_BIN, 'proxy', '--listen', want, '--admin', this.paths.proxyAdmin, '--routes', this.paths.proxyRoutes,
+          KILN_BIN, 'proxy', '--listen', `${this.listen.host}:${this.listen.port}`, '--admin', this.paths.proxyAdmin, '--routes', this.paths.proxyRoutes,
           ...(this.listen.tunnelIdleTimeoutMs !== undefined ? ['--tunnel-idle-timeout', `${this.listen.tunnelIdleTimeoutMs}ms`] : []),
+          ...(metrics ? ['--metrics', metrics] : []),
         ],
         { detached: true, stdio: ['ignore', out, out], cwd: this.paths.kilnDir },
       );

@@ -36,6 +36,10 @@ export interface EnumNode<V extends string = string> extends Base<V> {
 export interface DurationNode extends Base<number> {
   readonly kind: 'duration';
 }
+/** true or false. */
+export interface BoolNode extends Base<boolean> {
+  readonly kind: 'bool';
+}
 /** A flag value: string, number or boolean. */
 export interface ScalarNode extends Base<string | number | boolean> {
   readonly kind: 'scalar';
@@ -89,6 +93,7 @@ export type AnyNode =
   | IntNode
   | EnumNode
   | DurationNode
+  | BoolNode
   | ScalarNode
   | ListNode
   | ObjectNode
@@ -118,6 +123,9 @@ export function oneOf<V extends string>(values: readonly V[], description?: stri
 }
 export function duration(description?: string): DurationNode {
   return { kind: 'duration', description };
+}
+export function bool(description?: string): BoolNode {
+  return { kind: 'bool', description };
 }
 export function scalar(description?: string): ScalarNode {
   return { kind: 'scalar', description };

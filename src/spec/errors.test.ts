@@ -247,7 +247,7 @@ test('every problem in a file is reported at once, in file order', () => {
     ['1:10', '2:1', '6:44', '8:19'],
   );
   assert.match(problems[0]?.message ?? '', /^project "shop_1" must be lower-case/);
-  assert.equal(problems[1]?.hint, 'did you mean "domain"? allowed: project, domain, proxy, dns, logs, os, data, services, environments');
+  assert.equal(problems[1]?.hint, 'did you mean "domain"? allowed: project, domain, proxy, dns, metrics, logs, os, data, services, environments');
 });
 
 test('a YAML syntax error is reported at its position', () => {

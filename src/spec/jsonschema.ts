@@ -56,6 +56,8 @@ function nodeSchema(node: AnyNode): Json {
       return { enum: [...node.values], ...desc };
     case 'duration':
       return { type: 'string', pattern: DURATION_PATTERN, examples: ['200ms', '2s', '1m'], ...desc };
+    case 'bool':
+      return { type: 'boolean', ...desc };
     case 'scalar':
       return { type: ['string', 'number', 'boolean'], ...desc };
     case 'list':

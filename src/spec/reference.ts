@@ -51,6 +51,8 @@ function typeOf(node: AnyNode): string {
       return node.values.map((v) => `\`${v}\``).join(' or ');
     case 'duration':
       return 'duration (`200ms`, `2s`, `1m`)';
+    case 'bool':
+      return '`true` or `false`';
     case 'scalar':
       return 'string, number or boolean';
     case 'list':

@@ -9,6 +9,7 @@ import { DATA_ENGINES, FLAG_STYLES, RUNTIMES } from './types.js';
 import { FLAG_REFERENCE_FORMS } from './flagref.js';
 import { cidrProblem } from '../util/cidr.js';
 import {
+  bool,
   duration,
   int,
   list,
@@ -277,6 +278,24 @@ export const projectSchema = obj({
       ),
     }),
     'Kiln\'s DNS server, run by the control plane: cluster, group and server names of the zone.',
+  ),
+  metrics: optional(
+    obj({
+      host: withDefault(
+        str('host', { check: hostCheck }),
+        'Address both metrics listeners bind. Anything but a loopback address (127.0.0.0/8, ::1, localhost) is refused unless `allow-public` is true.',
+        '127.0.0.1',
+      ),
+      port: withDefault(int(1, 65535), 'Port of the control plane\'s `/metrics` (deploys, rollbacks, reconciler, logs, DNS, API).', 9464),
+      'proxy-port': withDefault(int(1, 65535), 'Port of the proxy\'s own `/metrics` (requests, latency, in-flight, upstream errors, fallbacks, tunnels, drains), served by the `kiln proxy` process so its numbers survive a control-plane restart.', 9465),
+      'allow-public': withDefault(
+        bool(),
+        'Let `host` be an address other hosts can reach. The metrics name every cluster and server group and carry no authentication: put them on a network only Prometheus can reach.',
+        false,
+      ),
+    }),
+    'Prometheus metrics in the text exposition format, at `/metrics` on two listeners (docs/metrics.md). Absent: no metrics listener is opened.',
+    'none',
   ),
   logs: withDefault(
     obj({

@@ -8,6 +8,7 @@ import { KilnError } from '../errors.js';
 import { clusterName } from '../names/names.js';
 import { FLAG_REFERENCE_FORMS, parseFlagTemplate, resolveClusterTarget } from './flagref.js';
 import type { Locator } from './locate.js';
+import { checkListeners } from './listeners.js';
 import { allowedHint, type Problems } from './problems.js';
 import type { RawProject } from './schema.js';
 import type { Loose } from './validate.js';
@@ -30,6 +31,7 @@ export function checkSemantics(spec: Project, dir: string, at: Locator, problems
     if (service) checkService(ctx, name, service);
   }
   checkClusterCollisions(ctx);
+  checkListeners(spec, at, problems);
   for (const [env, e] of Object.entries(spec.environments ?? {})) {
     if (!e) continue;
     checkClusterNames(ctx, env);

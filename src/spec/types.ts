@@ -170,6 +170,15 @@ export interface ProxySpec {
   trustedProxies?: string[];
 }
 
+/** kiln.yaml `metrics`: where the two /metrics listeners bind (absent: none is opened). */
+export interface MetricsSpec {
+  host: string;
+  /** The control plane's /metrics. */
+  port: number;
+  /** The proxy's own /metrics. */
+  proxyPort: number;
+}
+
 export interface ProjectSpec {
   /** Absolute path of kiln.yaml. */
   file: string;
@@ -178,6 +187,8 @@ export interface ProjectSpec {
   project: string;
   domain: string;
   proxy: ProxySpec;
+  /** Prometheus metrics listeners; absent when kiln.yaml has no `metrics`. */
+  metrics?: MetricsSpec;
   /** Central logs: retention of .kiln/logs.db and where lines are exported. */
   logs: { retention: { maxAgeMs?: number; maxBytes?: number }; export: { otlp?: string; loki?: string } };
   /** Kiln's DNS server (UDP and TCP on one port). */

@@ -70,6 +70,8 @@ export function describe(node: AnyNode): string {
       return `one of ${node.values.join(', ')}`;
     case 'duration':
       return 'a duration such as 200ms, 2s or 1m';
+    case 'bool':
+      return 'true or false';
     case 'scalar':
       return 'a string, number or boolean';
     case 'list':
@@ -135,6 +137,9 @@ function validate(ctx: Ctx, schema: AnyNode, raw: unknown, path: string[], key: 
       if (ms === null) return wrong(typeof v === 'number' ? `add a unit: ${v}ms, ${v}s or ${v}m` : undefined);
       return ms;
     }
+    case 'bool':
+      if (typeof v !== 'boolean') return wrong(typeof v === 'string' ? 'write true or false without quotes' : undefined);
+      return v;
     case 'scalar':
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return wrong();
       return v;

@@ -90,8 +90,29 @@ export interface EventRow {
 type RawGroup = Omit<GroupRow, 'template'> & { template: string };
 const now = (): string => new Date().toISOString();
 
+/** A deployment (or rollback) that just ended, for whoever counts them (server/metrics.ts). */
+export interface FinishedDeployment {
+  kind: 'deploy' | 'rollback';
+  env: string;
+  outcome: 'succeeded' | 'failed' | 'interrupted';
+  /** From its start to now, by the wall clock. */
+  seconds: number;
+}
+
 export class RuntimeState {
+  /** Told of every deployment that ends, whoever ended it (deploy, rollback, crash-loop, kubernetes, recovery). */
+  onDeploymentFinished: ((d: FinishedDeployment) => void) | null = null;
+
   constructor(readonly db: Database.Database) {}
+
+  private finished(id: number, outcome: FinishedDeployment['outcome'], at: string): void {
+    if (!this.onDeploymentFinished) return;
+    const row = this.db.prepare('SELECT env, kind, started_at FROM deployments WHERE id = ?').get(id) as
+      | { env: string; kind: 'deploy' | 'rollback'; started_at: string }
+      | undefined;
+    if (!row) return;
+    this.onDeploymentFinished({ kind: row.kind, env: row.env, outcome, seconds: Math.max(0, (Date.parse(at) - Date.parse(row.started_at)) / 1000) });
+  }
 
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn)();
@@ -240,9 +261,11 @@ export class RuntimeState {
     return Number(r.lastInsertRowid);
   }
   finishDeployment(id: number, ok: boolean, error?: string): void {
+    const at = now();
     this.db
       .prepare('UPDATE deployments SET state = ?, finished_at = ?, error = ? WHERE id = ?')
-      .run(ok ? 'succeeded' : 'failed', now(), error ?? null, id);
+      .run(ok ? 'succeeded' : 'failed', at, error ?? null, id);
+    this.finished(id, ok ? 'succeeded' : 'failed', at);
   }
   runningDeployments(): Array<{ id: number; env: string; release: string; kind: string }> {
     return this.db.prepare(`SELECT id, env, release, kind FROM deployments WHERE state = 'running'`).all() as Array<{
@@ -253,9 +276,11 @@ export class RuntimeState {
     }>;
   }
   markInterrupted(id: number): void {
+    const at = now();
     this.db
       .prepare(`UPDATE deployments SET state = 'interrupted', finished_at = ?, error = 'control plane stopped during the deploy' WHERE id = ?`)
-      .run(now(), id);
+      .run(at, id);
+    this.finished(id, 'interrupted', at);
   }
   lastDeployment(env: string): { id: number; release: string; state: string; kind: string } | undefined {
     return this.db

@@ -15,6 +15,7 @@ export const proxyCommand: CommandDef = {
     listen: { type: 'string', value: '<host:port>', description: 'public listener (required)' },
     admin: { type: 'string', value: '<socket>', description: 'admin unix socket (required)' },
     routes: { type: 'string', value: '<file>', description: 'where the route table is saved (required)' },
+    metrics: { type: 'string', value: '<host:port>', description: 'also serve Prometheus metrics at http://<host:port>/metrics (kiln.yaml metrics.proxy-port)' },
     'tunnel-idle-timeout': {
       type: 'string',
       value: '<duration>',
@@ -44,12 +45,21 @@ export const proxyCommand: CommandDef = {
       }
       tunnelIdleTimeoutMs = ms;
     }
+    let metrics: { host: string; port: number } | undefined;
+    if (typeof ctx.options.metrics === 'string') {
+      const mm = /^(.+):(\d+)$/.exec(ctx.options.metrics);
+      if (!mm || Number(mm[2]) > 65535) {
+        throw new KilnError('USAGE', `--metrics must be host:port (got "${ctx.options.metrics}")`, { location: { flag: '--metrics' } });
+      }
+      metrics = { host: mm[1]!.replace(/^\[|\]$/g, ''), port: Number(mm[2]) };
+    }
     await proxyMain({
       listenHost: m[1]!,
       listenPort: Number(m[2]),
       adminSocket: need('admin'),
       routesFile: need('routes'),
       ...(tunnelIdleTimeoutMs !== undefined ? { tunnelIdleTimeoutMs } : {}),
+      ...(metrics ? { metrics } : {}),
     });
     if (ctx.json) ctx.outJson({ stopped: true });
     return 0;

@@ -1,0 +1,61 @@
+// The /metrics listener, shared by the control plane and the proxy: GET /metrics answers the
+// registry's exposition; nothing else is served. Its address comes from kiln.yaml `metrics`
+// (loopback unless explicitly allowed, spec/schema.ts).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KilnError } from '../errors.js';
+import { EXPOSITION_CONTENT_TYPE } from './exposition.js';
+
+export interface MetricsServer {
+  /** The port it listens on (useful when 0 was asked for). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function serveMetrics(host: string, port: number, expose: () => string, what: string): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('not found: metrics are at /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      res.end('method not allowed\n');
+      return;
+    }
+    let body: string;
+    try {
+      body = expose();
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`cannot collect metrics: ${(e as Error).message}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'the port needs privileges' : e.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine` : e.message;
+      reject(
+        new KilnError('PORT_IN_USE', `${what} metrics cannot listen on ${host}:${port}: ${why}`, {
+          hint: 'choose another address with metrics: { host: …, port: …, proxy-port: … } in kiln.yaml',
+        }),
+      );
+    });
+    server.listen(port, host, () => {
+      const actual = (server.address() as AddressInfo).port;
+      resolve({
+        port: actual,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
