@@ -200,7 +200,14 @@ export class LogTailer {
     const n = countLines(batch);
     if (n === 0 && offsets.length === 0 && finished.length === 0) return 0;
     this.store.append(batch, offsets, finished);
-    if (n > 0) this.opts.onStored?.(batch, Date.now());
+    if (n > 0) {
+      try {
+        this.opts.onStored?.(batch, Date.now());
+      } catch (e) {
+        // Counting lines (metrics) must never stop storing them: the bookkeeping below must run.
+        this.opts.onWarning(`counting stored log lines: ${(e as Error).message}`);
+      }
+    }
     for (const src of touched) src.finished = [];
     for (const [src, key] of saved) src.lastSaved = key;
     batch.length = 0;
