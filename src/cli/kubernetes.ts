@@ -77,7 +77,7 @@ export function kubeDeploy(ctx: CommandContext, env: string, releaseName: string
       }
       return 0;
     }
-    const result = await withHistory(k, (state, emit) => recordedKubeDeploy(state, k.spec, k.kilnDir, env, release, () => emit));
+    const result = await withHistory(k, (state, emit) => recordedKubeDeploy(state, k, release, () => emit));
     if (ctx.json) ctx.outJson(result);
     else ctx.out(`deployed ${result.release} to ${env}${result.clusters.every((c) => c.action === 'unchanged') ? ' (every cluster unchanged)' : ` (switched in ${result.switchMs} ms)`}`);
     return 0;
@@ -95,7 +95,7 @@ export function kubeStatus(ctx: CommandContext, env: string | undefined): Promis
 
 export function kubeRollback(ctx: CommandContext, env: string, cluster: string | undefined): Promise<number | null> {
   return withKube(ctx, env, async (k) => {
-    const { steps } = await withHistory(k, (state, emit) => recordedKubeRollback(state, k.spec, k.kilnDir, env, cluster, () => emit));
+    const { steps } = await withHistory(k, (state, emit) => recordedKubeRollback(state, k, cluster, () => emit));
     if (ctx.json) ctx.outJson({ env, steps });
     else ctx.out(steps.map((s) => `${s.cluster}: ${s.from} -> ${s.to}`).join('\n'));
     return 0;

@@ -45,7 +45,7 @@ import { sweepScratch } from '../store/scratch.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
-import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube } from './kube-ops.js';
+import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv } from './kube-ops.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 import { missingRuntimeTools, requireRuntimeTools } from '../runtime/tools.js';
@@ -381,7 +381,7 @@ export class ControlPlane {
         throw new KilnError('USAGE', `the plan of a deploy to ${env} (kubernetes) is made by the CLI`, { hint: `kiln deploy ${release.name} --env ${env} --dry-run` });
       }
       // The cluster's lease serialises writers (runtime/kubernetes/lease.ts), also against the CLI.
-      return recordedKubeDeploy(this.state, spec, this.store.kilnDir, env, release, (id) => this.emitter(id, env, out));
+      return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeDeploy(this.state, k, release, (id) => this.emitter(id, env, out)));
     }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     // Before anything changes (data first): a runtime whose programs are missing here is named
@@ -468,7 +468,7 @@ export class ControlPlane {
     const envSpec = environmentOf(spec, env);
     requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
-    if (isKubernetesEnv(spec, env)) return recordedKubeRollback(this.state, spec, this.store.kilnDir, env, cluster, (id) => this.emitter(id, env, out));
+    if (isKubernetesEnv(spec, env)) return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeRollback(this.state, k, cluster, (id) => this.emitter(id, env, out)));
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);
       const release = this.state.group(steps[0]!.to)?.release ?? '?';

@@ -28,7 +28,8 @@ export interface KubeSwitched {
   previous: string | null;
 }
 
-async function withEnv<T>(spec: ProjectSpec, env: string, kilnDir: string, progress: (line: string) => void, fn: (k: KubeEnv) => Promise<T>): Promise<T> {
+/** Runs `fn` on the environment opened for work, and closes its client after. */
+export async function withKubeEnv<T>(spec: ProjectSpec, env: string, kilnDir: string, progress: (line: string) => void, fn: (k: KubeEnv) => Promise<T>): Promise<T> {
   const k = openKubeEnv(spec, env, kilnDir, progress);
   try {
     return await fn(k);
@@ -43,17 +44,16 @@ async function withEnv<T>(spec: ProjectSpec, env: string, kilnDir: string, progr
  */
 export async function recordedKubeDeploy(
   state: RuntimeState,
-  spec: ProjectSpec,
-  kilnDir: string,
-  env: string,
+  k: KubeEnv,
   release: ReleaseRecord,
   emitFor: (deployment: number) => Emit,
 ): Promise<KubeDeployResult & { groups: KubeSwitched[] }> {
+  const env = k.env;
   const id = state.startDeployment(env, release.name, 'deploy');
   const emit = emitFor(id);
   emit('deploy.started', `deploy ${release.name} (${release.digest.slice(0, 19)}) to ${env} (kubernetes)`);
   try {
-    const result = await withEnv(spec, env, kilnDir, (l) => emit('deploy.progress', l), (k) => deployKubernetes(k, release));
+    const result = await deployKubernetes({ ...k, progress: (l) => emit('deploy.progress', l) }, release);
     state.finishDeployment(id, true);
     const switched = result.clusters.filter((c) => c.action === 'create').length;
     emit('deploy.succeeded', `${release.name} serves ${env} (${switched ? `switched in ${result.switchMs} ms` : 'every cluster unchanged'})`);
@@ -68,35 +68,31 @@ export async function recordedKubeDeploy(
 
 export async function recordedKubeRollback(
   state: RuntimeState,
-  spec: ProjectSpec,
-  kilnDir: string,
-  env: string,
+  k: KubeEnv,
   cluster: string | undefined,
   emitFor: (deployment: number) => Emit,
 ): Promise<{ deployment: number; steps: Array<{ cluster: string; from: string; to: string }> }> {
-  return withEnv(spec, env, kilnDir, () => undefined, async (k) => {
-    // The release rolled back to: the kept group's label (the first cluster that has one).
-    const before = await kubernetesStatus(k);
-    const kept = before.clusters.filter((c) => c.previous && (!cluster || c.cluster === cluster));
-    const release = kept.flatMap((c) => c.groups).find((g) => g.state === 'kept')?.release || '?';
-    const id = state.startDeployment(env, release, 'rollback');
-    const emit = emitFor(id);
-    k.progress = (l) => emit('rollback.progress', l);
-    try {
-      const steps = await rollbackKubernetes(k, cluster);
-      state.finishDeployment(id, true);
-      for (const s of steps) emit('cluster.switched', `${s.cluster}: rolled back from ${s.from} to ${s.to}`);
-      return { deployment: id, steps };
-    } catch (e) {
-      state.finishDeployment(id, false, (e as Error).message);
-      throw e;
-    }
-  });
+  const env = k.env;
+  // The release rolled back to: the kept group's label (the first cluster that has one).
+  const before = await kubernetesStatus(k);
+  const kept = before.clusters.filter((c) => c.previous && (!cluster || c.cluster === cluster));
+  const release = kept.flatMap((c) => c.groups).find((g) => g.state === 'kept')?.release || '?';
+  const id = state.startDeployment(env, release, 'rollback');
+  const emit = emitFor(id);
+  try {
+    const steps = await rollbackKubernetes({ ...k, progress: (l) => emit('rollback.progress', l) }, cluster);
+    state.finishDeployment(id, true);
+    for (const s of steps) emit('cluster.switched', `${s.cluster}: rolled back from ${s.from} to ${s.to}`);
+    return { deployment: id, steps };
+  } catch (e) {
+    state.finishDeployment(id, false, (e as Error).message);
+    throw e;
+  }
 }
 
 /** Every object of the environment removed; the names of its groups (Deployments), for the caller's summary. */
 export async function teardownKube(spec: ProjectSpec, kilnDir: string, env: string, emit: Emit): Promise<{ groups: string[] }> {
-  return withEnv(spec, env, kilnDir, (l) => emit('env.progress', l), async (k) => {
+  return withKubeEnv(spec, env, kilnDir, (l) => emit('env.progress', l), async (k) => {
     const before = await kubernetesStatus(k);
     const groups = before.clusters.flatMap((c) => c.groups.map((g) => g.group));
     const removed = await downKubernetes(k);
@@ -107,7 +103,7 @@ export async function teardownKube(spec: ProjectSpec, kilnDir: string, env: stri
 
 /** `kiln status` of a Kubernetes environment in the shape every runtime's status has. */
 export async function kubeStatus(state: RuntimeState, spec: ProjectSpec, kilnDir: string, env: string): Promise<StatusView> {
-  return withEnv(spec, env, kilnDir, () => undefined, async (k) => kubeStatusView(spec, await kubernetesStatus(k), state.lastDeployment(env) ?? null));
+  return withKubeEnv(spec, env, kilnDir, () => undefined, async (k) => kubeStatusView(spec, await kubernetesStatus(k), state.lastDeployment(env) ?? null));
 }
 
 /** Refuses a digest other than the one promote tested (the store was changed in between). */
