@@ -7,12 +7,10 @@ import { loadProjectSpec } from '../env/project-spec.js';
 import { openStore } from '../store/init.js';
 import { RuntimeState } from '../store/runtime-state.js';
 import type { Emit } from '../deploy/execute.js';
-import { recordedKubeDeploy, recordedKubeRollback } from '../server/kube-ops.js';
+import { kubeDryRun, recordedKubeDeploy, recordedKubeRollback } from '../server/kube-ops.js';
 import { getRelease } from '../release/index.js';
 import { isKubernetesEnv, openKubeEnv, type KubeEnv } from '../runtime/kubernetes/environment.js';
-import { planKubernetesDeploy } from '../runtime/kubernetes/deployer.js';
 import { downKubernetes, formatKubeStatus, kubernetesStatus } from '../runtime/kubernetes/status.js';
-import { planObjects } from '../runtime/kubernetes/render.js';
 
 /** The environment opened for work when it runs on Kubernetes, else null (the caller goes on as before). */
 function kubeEnvFor(ctx: CommandContext, env: string | undefined): KubeEnv | null {
@@ -64,17 +62,9 @@ export function kubeDeploy(ctx: CommandContext, env: string, releaseName: string
       store.db.close();
     }
     if (dryRun) {
-      const { plan, unchanged } = await planKubernetesDeploy(k, release);
-      const view = { release: plan.release, env, runtime: 'kubernetes', namespace: plan.namespace, unchanged: [...unchanged], objects: planObjects(plan).filter((o) => !unchanged.has(o.metadata.labels['kiln.io/cluster'] ?? '')) };
+      const view = await kubeDryRun(k, release);
       if (ctx.json) ctx.outJson(view);
-      else {
-        const lines = [`deploy ${plan.release} to ${env} (runtime kubernetes, namespace ${plan.namespace}):`];
-        for (const c of plan.clusters) {
-          lines.push(unchanged.has(c.cluster) ? `  ${c.cluster}: unchanged` : `  ${c.cluster}: new group ${c.group} with ${c.replicas} pod(s), then switch`);
-        }
-        lines.push('  (`kiln render kubernetes` prints the objects)');
-        ctx.out(lines.join('\n'));
-      }
+      else ctx.out(view.text);
       return 0;
     }
     const result = await withHistory(k, (state, emit) => recordedKubeDeploy(state, k, release, () => emit));

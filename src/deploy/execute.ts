@@ -7,9 +7,9 @@
 //   4. drain the previous groups, keep them disabled for rollback (a worker's: stopped, kept.ts),
 //      destroy older ones.
 import { KilnError } from '../errors.js';
-import type { GroupRow, RuntimeState } from '../store/runtime-state.js';
+import type { GroupRow, GroupTemplate, RuntimeState } from '../store/runtime-state.js';
 import type { ServerManager } from '../server/server-manager.js';
-import type { DeployPlan } from './plan.js';
+import type { ClusterPlan, DeployPlan } from './plan.js';
 import { confirmRoutes, PROXY_BACK_TIMEOUT_MS, type RoutingDeps, type Want } from './confirm-routes.js';
 import { keptStateOf, stopKeptGroup } from './kept.js';
 import { startServers } from './start-servers.js';
@@ -67,22 +67,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
       release: plan.release,
       deployment_id: deployment,
       replicas: c.replicas,
-      template: {
-        project: plan.project,
-        env: plan.env,
-        service: c.service,
-        role: c.role,
-        cluster: c.cluster,
-        release: plan.release,
-        appDigest: c.app.digest,
-        appDir,
-        run: c.run,
-        args: c.args,
-        ...(c.portName ? { portName: c.portName } : {}),
-        ...(c.health ? { health: c.health } : {}),
-        runtime: plan.runtime,
-        ...(c.image ? { image: c.image } : {}),
-      },
+      template: groupTemplate(plan, c, appDir),
     });
     created.push(state.group(c.group) as GroupRow);
     emit('group.created', `${c.group}: starting ${c.replicas} server(s) of ${c.app.stream}:${c.app.tag}`, { cluster: c.cluster, subject: c.group });
@@ -154,6 +139,26 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
   for (const s of switched) await destroyOlderGroups(deps, s.cluster, [s.group, s.previous], emit);
 
   return { deployment, release: plan.release, env: plan.env, groups: switched.map(({ cluster, group, previous }) => ({ cluster, group, previous })), switchedAfterMs, slowestHealthyMs };
+}
+
+/** What each server of a new group is started from (also what a dry run's command is made from). */
+export function groupTemplate(plan: DeployPlan, c: ClusterPlan, appDir: string): GroupTemplate {
+  return {
+    project: plan.project,
+    env: plan.env,
+    service: c.service,
+    role: c.role,
+    cluster: c.cluster,
+    release: plan.release,
+    appDigest: c.app.digest,
+    appDir,
+    run: c.run,
+    args: c.args,
+    ...(c.portName ? { portName: c.portName } : {}),
+    ...(c.health ? { health: c.health } : {}),
+    runtime: plan.runtime,
+    ...(c.image ? { image: c.image } : {}),
+  };
 }
 
 /** Clusters with a load balancer among `switched`, with the group each must route to. */

@@ -38,6 +38,11 @@ export interface ClusterPlan {
   health?: HealthCheckSpec;
   /** The image container runtimes start (absent on the process runtime). */
   image?: ImageRef;
+  /**
+   * The exact command the runtime runs for the group's first server (podman: its `podman run`),
+   * filled in for `deploy --dry-run` by whoever knows the runtime (server/plan-commands.ts).
+   */
+  command?: string[];
 }
 
 export interface DeployPlan {
@@ -165,6 +170,11 @@ export function sameServers(g: GroupRow, c: ClusterPlan, runtime: RuntimeName): 
   );
 }
 
+/** A word as a POSIX shell reads it back: a command that can be copied from the plan. */
+export function shellWord(w: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
 export function formatPlan(plan: DeployPlan): string {
   const lines = [`deploy ${plan.release} to ${plan.env} (runtime ${plan.runtime}):`];
   for (const c of plan.clusters) {
@@ -177,6 +187,7 @@ export function formatPlan(plan: DeployPlan): string {
         (c.previous ? `, then switch from ${c.previous}` : ', first group'),
     );
     lines.push(`    run: ${[...c.run, ...argv(c.args, planResolver)].join(' ')}`);
+    if (c.command) lines.push(`    command: ${c.command.map(shellWord).join(' ')}`);
     for (const f of filesOf(c.args)) {
       lines.push(`    file: ${f.host} (${f.kind === 'secret' ? `secret ${f.name}, read-only` : `store ${f.name}, its directory writable`})`);
     }

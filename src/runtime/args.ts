@@ -81,11 +81,11 @@ export function filesOf(args: ServerArgs): FileRef[] {
 }
 
 /** Host-side meaning (the process runtime, and plans): host paths, the server's port and log file. */
-export function hostResolver(server: { port?: number; logFile: string }): PartResolver {
+export function hostResolver(server: { port?: number; logFile: string; planned?: boolean }): PartResolver {
   return (p) => {
     switch (p.kind) {
       case 'port':
-        return server.port !== undefined ? String(server.port) : '';
+        return portText(server);
       case 'log-file':
         return server.logFile;
       case 'secret':
@@ -93,6 +93,11 @@ export function hostResolver(server: { port?: number; logFile: string }): PartRe
         return p.host;
     }
   };
+}
+
+/** The server's port as its flags carry it; `${port}` in a plan, where no port is picked yet. */
+export function portText(server: { port?: number; planned?: boolean }): string {
+  return server.port !== undefined ? String(server.port) : server.planned ? '${port}' : '';
 }
 
 /** For plans and `kiln flags`: host paths, with the per-server values shown as `${port}` and `${log.file}`. */

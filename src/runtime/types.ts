@@ -26,6 +26,11 @@ export interface ServerLaunch {
   stdoutFile: string;
   stderrFile: string;
   port?: number;
+  /**
+   * A launch for a plan (`deploy --dry-run`), not for a start: the port is picked only when the
+   * server starts, so `command()` shows it as `${port}`.
+   */
+  planned?: boolean;
   /** The image to run, for runtimes that run images (podman); the process runtime uses appDir. */
   image?: ImageRef;
 }

@@ -6,6 +6,7 @@ import type http from 'node:http';
 import { KilnError, formatError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
+import { withCommands } from './plan-commands.js';
 import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
@@ -28,7 +29,7 @@ import { teardown } from '../deploy/teardown.js';
 import { stopIdleKeptGroups } from '../deploy/kept.js';
 import { pruneUnusedSecretVersions } from '../deploy/secret-versions.js';
 import { freePort } from '../util/ports.js';
-import { materializeApp } from '../streams/app/index.js';
+import { appDirOf, materializeApp } from '../streams/app/index.js';
 import { createApiServer, type StreamWriter } from './api.js';
 import { runPaths, type RunPaths } from './paths.js';
 import { ProxySupervisor } from './proxy-supervisor.js';
@@ -45,7 +46,7 @@ import { sweepScratch } from '../store/scratch.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
-import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv } from './kube-ops.js';
+import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv, kubeDryRun } from './kube-ops.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 import { missingRuntimeTools, requireRuntimeTools } from '../runtime/tools.js';
@@ -377,9 +378,7 @@ export class ControlPlane {
     // promote passes the digest that was tested: deploy exactly that or nothing.
     assertDigest(release, body.digest);
     if (envSpec.runtime === 'kubernetes') {
-      if (body.dryRun === true) {
-        throw new KilnError('USAGE', `the plan of a deploy to ${env} (kubernetes) is made by the CLI`, { hint: `kiln deploy ${release.name} --env ${env} --dry-run` });
-      }
+      if (body.dryRun === true) return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => kubeDryRun(k, release));
       // The cluster's lease serialises writers (runtime/kubernetes/lease.ts), also against the CLI.
       return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeDeploy(this.state, k, release, (id) => this.emitter(id, env, out)));
     }
@@ -388,7 +387,10 @@ export class ControlPlane {
     // with the environment that needs it; other environments deploy whatever is installed.
     if (body.dryRun !== true) requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     if (body.dryRun === true) {
-      const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
+      const planned = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
+      // Container runtimes run the image; only the process runtime needs the app's files on disk.
+      const appDir = envSpec.runtime === 'process' ? this.deployDeps().appDir : async (d: string) => appDirOf(this.store.kilnDir, d);
+      const plan = await withCommands(planned, this.runtimes(env, envSpec.runtime), this.paths, appDir);
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
       const config = this.configView(plan, envSpec);
       return { plan, data, config, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text].join('\n') };

@@ -9,7 +9,9 @@ import type { ReleaseRecord } from '../release/types.js';
 import type { Emit } from '../deploy/execute.js';
 import type { ProjectSpec } from '../spec/types.js';
 import type { RuntimeState } from '../store/runtime-state.js';
-import { deployKubernetes, rollbackKubernetes, type KubeDeployResult } from '../runtime/kubernetes/deployer.js';
+import { deployKubernetes, planKubernetesDeploy, rollbackKubernetes, type KubeDeployResult } from '../runtime/kubernetes/deployer.js';
+import { planObjects } from '../runtime/kubernetes/render.js';
+import type { KubeObject } from '../runtime/kubernetes/objects.js';
 import { isKubernetesEnv, openKubeEnv, type KubeEnv } from '../runtime/kubernetes/environment.js';
 import { downKubernetes, kubernetesStatus } from '../runtime/kubernetes/status.js';
 import { kubeStatusView } from '../runtime/kubernetes/status-view.js';
@@ -36,6 +38,36 @@ export async function withKubeEnv<T>(spec: ProjectSpec, env: string, kilnDir: st
   } finally {
     k.client.close();
   }
+}
+
+/** `deploy --dry-run` on Kubernetes: the objects the deploy would apply (those of changed clusters). */
+export interface KubeDryRun {
+  release: string;
+  env: string;
+  runtime: 'kubernetes';
+  namespace: string;
+  unchanged: string[];
+  objects: KubeObject[];
+  text: string;
+}
+
+/** The same plan the deploy makes, read against the cluster now; nothing is written. */
+export async function kubeDryRun(k: KubeEnv, release: ReleaseRecord): Promise<KubeDryRun> {
+  const { plan, unchanged } = await planKubernetesDeploy(k, release);
+  const lines = [`deploy ${plan.release} to ${k.env} (runtime kubernetes, namespace ${plan.namespace}):`];
+  for (const c of plan.clusters) {
+    lines.push(unchanged.has(c.cluster) ? `  ${c.cluster}: unchanged` : `  ${c.cluster}: new group ${c.group} with ${c.replicas} pod(s), then switch`);
+  }
+  lines.push('  (`--json` has the objects; `kiln render kubernetes` writes them as files)');
+  return {
+    release: plan.release,
+    env: k.env,
+    runtime: 'kubernetes',
+    namespace: plan.namespace,
+    unchanged: [...unchanged],
+    objects: planObjects(plan).filter((o) => !unchanged.has(o.metadata.labels['kiln.io/cluster'] ?? '')),
+    text: lines.join('\n'),
+  };
 }
 
 /**

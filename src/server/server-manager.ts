@@ -3,12 +3,12 @@
 // and a dead server is never restarted — the group gets a new one with the next ordinal.
 import { readLogTail } from '../logs/safe-open.js';
 import { serverName, type ServerGroupName } from '../names/names.js';
-import { templateArgs } from '../deploy/flags.js';
 import { waitHealthy, type CheckResult } from '../deploy/health.js';
 import type { Runtime, ServerHandle } from '../runtime/types.js';
 import type { GroupRow, RuntimeState, ServerRow } from '../store/runtime-state.js';
 import { freePort } from '../util/ports.js';
 import type { RunPaths } from './paths.js';
+import { serverLaunch } from './launch.js';
 
 export interface StartedServer {
   row: ServerRow;
@@ -50,24 +50,8 @@ export class ServerManager {
     const port = t.portName ? await freePort() : undefined;
     this.state.insertServer({ name, group_name: group.name, ordinal, port: port ?? null });
     this.onServersChanged();
-    const logs = this.paths.serverLogs(t.env, t.cluster, name);
     try {
-      const handle = await this.runtimeFor(group).start({
-        project: t.project,
-        env: t.env,
-        cluster: t.cluster,
-        group: group.name,
-        name,
-        appDir: t.appDir,
-        run: t.run,
-        args: templateArgs(t),
-        workDir: this.paths.serverDir(name),
-        logFile: logs.log,
-        stdoutFile: logs.stdout,
-        stderrFile: logs.stderr,
-        ...(port !== undefined ? { port } : {}),
-        ...(t.image ? { image: t.image } : {}),
-      });
+      const handle = await this.runtimeFor(group).start(serverLaunch(t, group.name, name, this.paths, port));
       this.state.setServerProcess(name, handle);
       return { row: this.state.server(name) as ServerRow, handle };
     } catch (e) {

@@ -167,6 +167,14 @@ describe('deploy on the process runtime', () => {
     const text = JSON.parse(res.stdout).text as string;
     assert.match(text, /run: node server\.js --db=\S+\/\.kiln\/data\/dev\/orders\.db --greeting=hello --log-file=\$\{log\.file\} --port=\$\{port\}/);
     assert.match(text, /file: \S+\/\.kiln\/data\/dev\/orders\.db \(store orders, its directory writable\)/);
+    // The runtime's exact command for the first new server: the program, the extracted app's file,
+    // the flags with host paths; the port is picked at start. An unchanged cluster starts nothing.
+    assert.equal(api?.command?.[0], process.execPath);
+    assert.match(String(api?.command?.[1]), /\/\.kiln\/apps\/[0-9a-f]{64}\/server\.js$/);
+    assert.ok(api?.command?.includes('--port=${port}'), String(api?.command));
+    assert.ok(api?.command?.some((w) => /\/logs\/dev\/api-http-dev\/api-http-dev-v004-1\/api-http-dev-v004-1\.log$/.test(w)), String(api?.command));
+    assert.equal(web?.command, undefined);
+    assert.match(text, /command: \S+ \S+\/server\.js /);
     // Rendered flags as the server's argv gets them, the same shape as `kiln flags --json`.
     assert.ok(api?.flags.includes('--greeting=hello'), String(api?.flags));
     assert.match(String(web?.flags.find((f) => f.startsWith('--api-url='))), /^--api-url=http:\/\/127\.0\.0\.1:\d+$/);

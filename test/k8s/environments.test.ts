@@ -26,6 +26,7 @@ describe('env create, promote, rebuild --deploy and env destroy on Kubernetes', 
   let server: ChildProcess;
   let serverLog = '';
   let r1 = '';
+  let r2 = '';
 
   /** Every object of one environment in the namespace, as "kind/name". */
   const objectsOf = (env: string): string[] =>
@@ -86,7 +87,7 @@ describe('env create, promote, rebuild --deploy and env destroy on Kubernetes', 
   });
 
   test('promote: refused for a release that never ran in --from, then exactly the tested one reaches prod', () => {
-    const r2 = p.release('2');
+    r2 = p.release('2');
     const refused = p.kiln(['promote', r2, '--from', 'try-r1', '--to', 'prod', '--json']);
     assert.equal(refused.status, 1, refused.stderr);
     assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'PROMOTE_REFUSED');
@@ -96,6 +97,21 @@ describe('env create, promote, rebuild --deploy and env destroy on Kubernetes', 
     assert.equal(r.tested, true);
     assert.deepEqual(r.groups.map((g) => g.cluster).sort(), ['jobs-worker-prod', 'web-http-prod']);
     assert.deepEqual(serving('prod'), { 'jobs-worker-prod': r1, 'web-http-prod': r1 });
+  });
+
+  test("the control plane's deploy --dry-run of a kubernetes environment: the objects it would apply, nothing written", async () => {
+    const api = new ApiClient(path.join(p.dir, '.kiln'));
+    type Plan = { runtime: string; unchanged: string[]; objects: Array<{ kind: string; metadata: { name: string } }>; text: string };
+    const before = objectsOf('try-r1');
+    const plan = await api.stream<Plan>('/v1/deploy', { env: 'try-r1', release: r2, dryRun: true }, () => undefined);
+    assert.equal(plan.runtime, 'kubernetes');
+    assert.deepEqual(plan.unchanged, []);
+    assert.deepEqual(plan.objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort(), ['jobs-worker-try-r1-v002', 'web-http-try-r1-v002']);
+    assert.match(plan.text, /web-http-try-r1: new group web-http-try-r1-v002 with 2 pod\(s\), then switch/);
+    assert.deepEqual(objectsOf('try-r1'), before, 'a dry run applies nothing');
+    // What already runs is unchanged and has no object to apply.
+    const same = await api.stream<Plan>('/v1/deploy', { env: 'prod', release: r1, dryRun: true }, () => undefined);
+    assert.deepEqual([same.unchanged.sort(), same.objects], [['jobs-worker-prod', 'web-http-prod'], []]);
   });
 
   test('env destroy: no object of the environment is left, nor its secrets; prod serves on', async () => {

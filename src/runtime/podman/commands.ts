@@ -93,8 +93,11 @@ export interface RunSpec {
   logDir: string;
   /** Host file receiving the container's stdout and stderr (podman k8s-file log format). */
   stdoutFile: string;
-  /** Published on 127.0.0.1 as the same port number inside, so --port means the same on both sides. */
-  port?: number;
+  /**
+   * Published on 127.0.0.1 as the same port number inside, so --port means the same on both sides.
+   * A plan's command shows `${port}`: the number is picked when the server starts.
+   */
+  port?: number | string;
   workdir?: string;
   /** Host file podman writes the container's init pid to: saves an inspect per start. */
   pidFile?: string;

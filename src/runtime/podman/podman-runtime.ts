@@ -35,7 +35,7 @@ import {
 } from './commands.js';
 import { makeExecutor, mustRun, type Executor } from './executor.js';
 import type { PrepareServer, Runtime } from '../types.js';
-import { argv, filesOf, type PartResolver } from '../args.js';
+import { argv, filesOf, portText, type PartResolver } from '../args.js';
 import { LABEL, type ContainerHandle, type ContainerInfo, type ContainerLaunch, type ContainerRuntime, type ImageRef } from './handle.js';
 
 export interface PodmanRuntimeOptions {
@@ -107,7 +107,7 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
       switch (p.kind) {
         case 'port':
           // Published as the same number inside: --port means the same on both sides.
-          return launch.port !== undefined ? String(launch.port) : '';
+          return portText(launch);
         case 'log-file':
           return logFile;
         case 'secret':
@@ -141,7 +141,7 @@ export class PodmanRuntime implements ContainerRuntime, Runtime {
       mounts,
       stdoutFile: launch.stdoutFile,
       pidFile: this.pidFile(launch),
-      ...(launch.port !== undefined ? { port: launch.port } : {}),
+      ...(launch.port !== undefined ? { port: launch.port } : launch.planned ? { port: portText(launch) } : {}),
     });
   }
 

@@ -96,14 +96,19 @@ export async function extractAppLayer(oci: OciLayout, layerDigest: Digest, destD
   return extractTar(file, path.resolve(destDir), { stripPrefix: 'app/', readOnly: true });
 }
 
+/** Where an app layer's files are (or will be) extracted: what a plan names before any extraction. */
+export function appDirOf(kilnDir: string, layerDigest: string): string {
+  return path.join(kilnDir, 'apps', layerDigest.replace(/^sha256:/, ''));
+}
+
 /**
  * The read-only files of an app layer at <kilnDir>/apps/<hex>, extracted once and shared by
  * every server started from it. Extracted beside the final path and renamed into place, so a
  * crash never leaves a half-extracted app under the final name. Returns the directory.
  */
 export async function materializeApp(oci: OciLayout, layerDigest: Digest, kilnDir: string): Promise<string> {
-  const appsDir = path.join(kilnDir, 'apps');
-  const final = path.join(appsDir, layerDigest.replace(/^sha256:/, ''));
+  const final = appDirOf(kilnDir, layerDigest);
+  const appsDir = path.dirname(final);
   if (fs.existsSync(final)) return final;
   fs.mkdirSync(appsDir, { recursive: true });
   const tmp = tempPathFor(final);

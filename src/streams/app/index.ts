@@ -1,5 +1,5 @@
 export { buildApp, serviceOf, type BuiltApp, type BuildOptions } from './build.js';
-export { appStream, appTagSource, tagApp, buildAndTagApp, appLayerDigest, extractAppLayer, materializeApp } from './app.js';
+export { appStream, appTagSource, tagApp, buildAndTagApp, appLayerDigest, extractAppLayer, materializeApp, appDirOf } from './app.js';
 export {
   listTags,
   listStreams,
