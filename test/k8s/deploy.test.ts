@@ -91,7 +91,7 @@ describe('kiln deploy on the real Kubernetes test cluster', { timeout: 30 * MINU
       assert.match(d.stderr, /server web-http-prod-v00\d-[a-z0-9]+-[a-z0-9]+|group web-http-prod-v00\d/);
       assert.match(d.stderr, why);
       if (edit.run) assert.match(d.stderr, /boom: cannot start/);
-      assert.equal(summary.failed, 0);
+      assert.equal(summary.failed, 0, summary.errors.join('; '));
       assert.deepEqual(summary.versions, ['1']);
       await waitFor('the failed groups to be gone', MINUTE, () => JSON.stringify(p.objects('deployments')) === JSON.stringify(before));
     }
