@@ -3,6 +3,8 @@
 // must then neither report a failure while the new group serves, nor leave its drain and clean-up
 // undone. So the table is sent until a proxy (restarted if it died; it restores its own saved
 // table first) answers, and the table it reports back is compared with what was meant.
+import type { Confirmation, LoadBalancer, Want } from './load-balancer.js';
+
 export interface RoutingDeps {
   /** Computes the route table from state and sends it; throws when the proxy does not take it. */
   pushRoutes(): Promise<void>;
@@ -13,14 +15,6 @@ export interface RoutingDeps {
   /** How long to wait for a dead proxy (default PROXY_BACK_TIMEOUT_MS). */
   proxyBackTimeoutMs?: number;
 }
-
-export interface Want {
-  cluster: string;
-  /** The group the cluster must route to (null: no route at all, as after `kiln down`). */
-  group: string | null;
-}
-
-export type Confirmation = { ok: true; attempts: number } | { ok: false; detail: string };
 
 /** How long a deploy waits for a killed proxy to be back before it undoes its switch. */
 export const PROXY_BACK_TIMEOUT_MS = 30_000;
@@ -57,4 +51,14 @@ export async function confirmRoutes(deps: RoutingDeps, want: readonly Want[], ti
     });
     await sleep(Math.min(RETRY_MS, Math.max(0, deadline - Date.now())));
   }
+}
+
+/** Kiln's proxy as the load balancer: its route table, computed from state, confirmed by reading it back. */
+export function proxyLoadBalancer(deps: RoutingDeps & { inFlight(group: string): Promise<number | null> }): LoadBalancer {
+  return {
+    name: 'kiln proxy',
+    troubleshoot: 'see .kiln/logs/proxy.log for why the proxy is down',
+    route: (want, opts) => confirmRoutes(deps, want, opts?.timeoutMs ?? deps.proxyBackTimeoutMs ?? PROXY_BACK_TIMEOUT_MS),
+    inFlight: (group) => deps.inFlight(group),
+  };
 }

@@ -93,8 +93,7 @@ test('defect 10: the proxy killed before the PUT and restarted with the old tabl
 
 test('a proxy that does not come back: the switch is undone and the new groups are destroyed; the old group is active again', async (t) => {
   const state = tempRuntimeState(t);
-  const w = deployWorld(state);
-  w.deps.proxyBackTimeoutMs = 300;
+  const w = deployWorld(state, undefined, { proxyBackTimeoutMs: 300 });
   await executeDeploy(apiPlan(state, 'r1', digest(1)), w.deps, 1, w.emit);
   w.proxy.onPush = (table) => {
     if (table.clusters[0]?.active === 'api-http-dev-v002') w.proxy.kill();

@@ -10,17 +10,17 @@ import { KilnError } from '../errors.js';
 import type { GroupRow, GroupTemplate, RuntimeState } from '../store/runtime-state.js';
 import type { ServerManager } from '../server/server-manager.js';
 import type { ClusterPlan, DeployPlan } from './plan.js';
-import { confirmRoutes, PROXY_BACK_TIMEOUT_MS, type RoutingDeps, type Want } from './confirm-routes.js';
+import type { LoadBalancer, Want } from './load-balancer.js';
 import { keptStateOf, stopKeptGroup } from './kept.js';
 import { startServers } from './start-servers.js';
 
 export type Emit = (kind: string, message: string, about?: { cluster?: string; subject?: string }) => void;
 
-export interface DeployDeps extends RoutingDeps {
+export interface DeployDeps {
   state: RuntimeState;
   servers: ServerManager;
-  /** In-flight requests the proxy has for a group, or null if it can't tell. */
-  inFlight(group: string): Promise<number | null>;
+  /** What carries the clusters' traffic (load-balancer.ts): the switch, the drain's in-flight counts. */
+  lb: LoadBalancer;
   /** Read-only directory with the files of an app tag. */
   appDir(digest: string): Promise<string>;
 }
@@ -100,9 +100,9 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
       return { cluster: c.cluster, group: c.group, previous: prev, kept };
     }),
   );
-  // What the proxy routes decides the outcome: a proxy killed at the switch is restarted and
-  // asked; only if it cannot be brought to route the new groups is the switch undone.
-  const routed = await confirmRoutes(deps, routedClusters(state, switched));
+  // What the load balancer routes decides the outcome: a proxy killed at the switch is restarted
+  // and asked; only if it cannot be brought to route the new groups is the switch undone.
+  const routed = await deps.lb.route(routedClusters(state, switched));
   if (!routed.ok) {
     state.tx(() => {
       for (const s of switched) {
@@ -110,14 +110,14 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
         if (s.previous) state.setGroupState(s.previous, 'active');
       }
     });
-    emit('deploy.failed', `kiln proxy did not route the new groups within ${(deps.proxyBackTimeoutMs ?? PROXY_BACK_TIMEOUT_MS) / 1000} s (${routed.detail}); the switch was undone`);
-    await deps.pushRoutes().catch(() => undefined);
+    emit('deploy.failed', `${deps.lb.name} did not route the new groups (${routed.detail}); the switch was undone`);
+    await deps.lb.route([], { timeoutMs: 0 }); // one try: a proxy that is back routes the old groups again
     await destroyNewGroups(deps, created, emit, 'its switch was undone');
-    throw new KilnError('DEPLOY_FAILED', `deploy of ${plan.release} to ${plan.env} failed: kiln proxy did not route the new groups (${routed.detail})`, {
-      hint: 'the previous groups are active again; see .kiln/logs/proxy.log for why the proxy is down, then deploy again',
+    throw new KilnError('DEPLOY_FAILED', `deploy of ${plan.release} to ${plan.env} failed: ${deps.lb.name} did not route the new groups (${routed.detail})`, {
+      hint: `the previous groups are active again; ${deps.lb.troubleshoot}, then deploy again`,
     });
   }
-  if (routed.attempts > 1) emit('proxy.recovered', `kiln proxy was back after ${routed.attempts - 1} failed attempt(s) and routes the new groups`);
+  if (routed.attempts > 1) emit('proxy.recovered', `${deps.lb.name} was back after ${routed.attempts - 1} failed attempt(s) and routes the new groups`);
   const switchedAfterMs = Date.now() - t0;
   for (const s of switched) {
     emit('cluster.switched', `${s.cluster}: ${s.previous ?? '(none)'} -> ${s.group}`, { cluster: s.cluster, subject: s.group });
@@ -175,11 +175,11 @@ async function destroyNewGroups(deps: DeployDeps, created: GroupRow[], emit: Emi
   }
 }
 
-/** Waits until the proxy has no request in flight for the group, then marks it disabled. */
-export async function drainGroup(deps: DeployDeps, group: string): Promise<void> {
+/** Waits until the load balancer has no request in flight for the group, then marks it disabled. */
+export async function drainGroup(deps: Pick<DeployDeps, 'state' | 'lb'>, group: string): Promise<void> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const n = await deps.inFlight(group);
+    const n = await deps.lb.inFlight(group);
     if (n === 0 || n === null) break;
     await sleep(20);
   }
@@ -196,7 +196,7 @@ export async function destroyOlderGroups(deps: DeployDeps, cluster: string, keep
   for (const g of doomed) deps.state.setGroupState(g.name, 'destroyed');
   // Out of the route table first, then stop: no request is sent to a server being stopped. A proxy
   // killed meanwhile is restarted first; if it stays down, nothing is routed to them either.
-  await confirmRoutes(deps, []);
+  await deps.lb.route([]);
   for (const g of doomed) {
     await Promise.all(deps.state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).map((s) => deps.servers.stop(s)));
     emit('group.destroyed', `${g.name}: destroyed`, { cluster, subject: g.name });

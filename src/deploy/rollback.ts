@@ -7,7 +7,6 @@ import { KilnError } from '../errors.js';
 import type { GroupRow } from '../store/runtime-state.js';
 import type { Emit, DeployDeps } from './execute.js';
 import { drainGroup, routedClusters } from './execute.js';
-import { confirmRoutes, PROXY_BACK_TIMEOUT_MS } from './confirm-routes.js';
 import { keptStateOf, stopKeptGroup } from './kept.js';
 import { startServers } from './start-servers.js';
 
@@ -75,7 +74,7 @@ export async function executeRollback(deps: DeployDeps, steps: RollbackStep[], e
       state.setGroupState(s.from, kept.get(s.from) ?? 'draining');
     }
   });
-  const routed = await confirmRoutes(deps, routedClusters(state, steps.map((s) => ({ cluster: s.cluster, group: s.to }))));
+  const routed = await deps.lb.route(routedClusters(state, steps.map((s) => ({ cluster: s.cluster, group: s.to }))));
   if (!routed.ok) {
     state.tx(() => {
       for (const s of steps) {
@@ -84,10 +83,10 @@ export async function executeRollback(deps: DeployDeps, steps: RollbackStep[], e
         state.setGroupState(s.to, undo.get(s.to) ?? 'disabled');
       }
     });
-    await deps.pushRoutes().catch(() => undefined);
+    await deps.lb.route([], { timeoutMs: 0 });
     for (const g of starting) await stopKeptGroup(state, servers, g.name, 2_000);
-    throw new KilnError('DEPLOY_FAILED', `rollback failed: kiln proxy did not route the kept groups within ${(deps.proxyBackTimeoutMs ?? PROXY_BACK_TIMEOUT_MS) / 1000} s (${routed.detail})`, {
-      hint: 'the groups that were active are active again; see .kiln/logs/proxy.log, then roll back again',
+    throw new KilnError('DEPLOY_FAILED', `rollback failed: ${deps.lb.name} did not route the kept groups (${routed.detail})`, {
+      hint: `the groups that were active are active again; ${deps.lb.troubleshoot}, then roll back again`,
     });
   }
   for (const s of steps) emit('cluster.switched', `${s.cluster}: ${s.from} -> ${s.to} (rollback)`, { cluster: s.cluster, subject: s.to });

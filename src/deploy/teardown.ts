@@ -3,7 +3,7 @@
 import type { DeployDeps, Emit } from './execute.js';
 import { LIVE_GROUP_STATES } from '../store/runtime-state.js';
 
-export async function teardown(deps: Pick<DeployDeps, 'state' | 'servers' | 'pushRoutes'>, env: string | undefined, emit: Emit): Promise<{ groups: string[] }> {
+export async function teardown(deps: Pick<DeployDeps, 'state' | 'servers'> & { pushRoutes(): Promise<void> }, env: string | undefined, emit: Emit): Promise<{ groups: string[] }> {
   const { state } = deps;
   const clusters = state.clusters(env);
   const groups = clusters.flatMap((c) => state.groups({ cluster: c.name, states: LIVE_GROUP_STATES }));

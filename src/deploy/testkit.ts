@@ -10,6 +10,7 @@ import { ServerManager } from '../server/server-manager.js';
 import { runPaths } from '../server/paths.js';
 import type { DeployDeps, Emit } from './execute.js';
 import type { ClusterPlan, DeployPlan } from './plan.js';
+import { proxyLoadBalancer } from './confirm-routes.js';
 
 export class RecordingRuntime implements Runtime {
   readonly name = 'process' as const;
@@ -64,7 +65,7 @@ export interface DeployWorld {
   emit: Emit;
 }
 
-export function deployWorld(state: RuntimeState, kilnDir = '/nonexistent/.kiln'): DeployWorld {
+export function deployWorld(state: RuntimeState, kilnDir = '/nonexistent/.kiln', opts: { proxyBackTimeoutMs?: number } = {}): DeployWorld {
   const runtime = new RecordingRuntime();
   const proxy = new RecordingProxy();
   const servers = new ServerManager(state, () => runtime, runPaths(kilnDir));
@@ -73,20 +74,23 @@ export function deployWorld(state: RuntimeState, kilnDir = '/nonexistent/.kiln')
   const deps: DeployDeps = {
     state,
     servers,
-    pushRoutes: async () => {
-      const t = buildRouteTable(state, 'shop.test', ++version);
-      if (!proxy.up) throw new Error('connect ECONNREFUSED proxy.sock');
-      proxy.onPush(t);
-      if (!proxy.up) throw new Error('socket hang up'); // killed after it saved the table
-      proxy.table = t;
-    },
-    ensureProxy: async () => {
-      if (proxy.up || !proxy.restartable) return;
-      proxy.up = true;
-      proxy.restarts++;
-    },
-    routedActive: async () => (proxy.up && proxy.table ? Object.fromEntries(proxy.table.clusters.map((c) => [c.name, c.active])) : null),
-    inFlight: async () => (proxy.up ? 0 : null),
+    lb: proxyLoadBalancer({
+      pushRoutes: async () => {
+        const t = buildRouteTable(state, 'shop.test', ++version);
+        if (!proxy.up) throw new Error('connect ECONNREFUSED proxy.sock');
+        proxy.onPush(t);
+        if (!proxy.up) throw new Error('socket hang up'); // killed after it saved the table
+        proxy.table = t;
+      },
+      ensureProxy: async () => {
+        if (proxy.up || !proxy.restartable) return;
+        proxy.up = true;
+        proxy.restarts++;
+      },
+      routedActive: async () => (proxy.up && proxy.table ? Object.fromEntries(proxy.table.clusters.map((c) => [c.name, c.active])) : null),
+      inFlight: async () => (proxy.up ? 0 : null),
+      proxyBackTimeoutMs: opts.proxyBackTimeoutMs,
+    }),
     appDir: async () => '/nonexistent/app',
   };
   return { deps, runtime, proxy, events, emit: (kind, message) => events.push({ kind, message }) };

@@ -7,6 +7,7 @@ import { KilnError, formatError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
 import { withCommands } from './plan-commands.js';
+import { proxyLoadBalancer } from '../deploy/confirm-routes.js';
 import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
@@ -348,13 +349,15 @@ export class ControlPlane {
     return {
       state: this.state,
       servers: this.servers,
-      pushRoutes: () => this.pushRoutes(),
-      ensureProxy: () => this.ensureProxy(),
-      routedActive: async () => {
-        const t = await this.proxy.routes(1_000);
-        return t ? Object.fromEntries(t.clusters.map((c) => [c.name, c.active])) : null;
-      },
-      inFlight: (g) => this.inFlight(g),
+      lb: proxyLoadBalancer({
+        pushRoutes: () => this.pushRoutes(),
+        ensureProxy: () => this.ensureProxy(),
+        routedActive: async () => {
+          const t = await this.proxy.routes(1_000);
+          return t ? Object.fromEntries(t.clusters.map((c) => [c.name, c.active])) : null;
+        },
+        inFlight: (g) => this.inFlight(g),
+      }),
       appDir: (digest) => materializeApp(this.store.oci, digest, this.store.kilnDir),
     };
   }
@@ -508,7 +511,7 @@ export class ControlPlane {
     // Every environment's deploy lock, nested (a refusal releases the ones taken): no deploy
     // or rollback runs while everything goes down.
     const envs = [...new Set(this.state.clusters().map((c) => c.env))];
-    const all = envs.reduce<() => Promise<{ groups: string[] }>>((inner, e) => () => this.exclusive(e, inner, 'down'), () => teardown(this.deployDeps(), undefined, emit));
+    const all = envs.reduce<() => Promise<{ groups: string[] }>>((inner, e) => () => this.exclusive(e, inner, 'down'), () => teardown({ ...this.deployDeps(), pushRoutes: () => this.pushRoutes() }, undefined, emit));
     this.reconciler.stop();
     const r = await all().catch((e: unknown) => {
       this.reconciler.start();
@@ -525,7 +528,7 @@ export class ControlPlane {
   private teardownEnv(env: string, emit: Emit): Promise<{ groups: string[] }> {
     const spec = this.currentSpec();
     if (isKubernetesEnv(spec, env)) return teardownKube(spec, this.store.kilnDir, env, emit);
-    return teardown(this.deployDeps(), env, emit);
+    return teardown({ ...this.deployDeps(), pushRoutes: () => this.pushRoutes() }, env, emit);
   }
 
   /** Called when the API asked the whole project to stop (kiln down without --env). */

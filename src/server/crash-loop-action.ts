@@ -25,7 +25,7 @@ export async function handleCrashLoop(deps: CrashLoopDeps, name: string, why: st
   const env = g.template.env;
   if (cluster?.active_group !== g.name) {
     state.setGroupState(g.name, 'failed');
-    await deps.pushRoutes();
+    await deps.lb.route([]);
     deps.emitter(null)('group.failed', `${g.name}: crash loop (${why}); it was kept for rollback and is now stopped`, { cluster: g.cluster, subject: g.name });
     await stopServers(deps, g);
     return 'failed';
@@ -50,7 +50,8 @@ export async function handleCrashLoop(deps: CrashLoopDeps, name: string, why: st
       state.setGroupState(kept.name, 'active');
       state.setGroupState(g.name, 'failed');
     });
-    await deps.pushRoutes();
+    const routed = await deps.lb.route([{ cluster: g.cluster, group: kept.name }]);
+    if (!routed.ok) throw new Error(`${deps.lb.name} did not route ${kept.name}: ${routed.detail}`);
     emit('cluster.switched', `${g.cluster}: ${g.name} -> ${kept.name} (automatic rollback: ${g.name} crash-loops)`, { cluster: g.cluster, subject: kept.name });
     emit(
       'group.failed',

@@ -1,7 +1,7 @@
 // Deploying a release to a Kubernetes environment (ARCHITECTURE.md's deploy, on Kubernetes):
 // plan → publish images → Secrets → a new Deployment per changed cluster → wait until every pod
 // of every new group is ready (a restart, an image or config error, or the deadline fails it) →
-// switch each cluster Service's selector to its new group → keep the previous group for
+// switch every cluster Service to its new group (service-load-balancer.ts) → keep the previous group for
 // rollback (a worker's scaled to zero), delete older ones. The state is the cluster's own
 // (cluster-record.ts), so any process can pick up where a killed one stopped.
 import { createHash } from 'node:crypto';
@@ -18,11 +18,12 @@ import { convergeKubernetes, pruneSecrets } from './converge.js';
 import { withLease } from './lease.js';
 import type { KubeEnv } from './environment.js';
 import { K8S_LABEL, secretObject, secretObjectName } from './manifests.js';
-import type { Deployment, Service } from './objects.js';
+import type { Deployment } from './objects.js';
 import { planKubernetes, type KubeClusterPlan, type KubePlan } from './plan.js';
 import { podVerdict, type PodView } from './pods.js';
 import { pushCommand, runCommand } from './publish.js';
-import { deleteGroup, groupsOf, scaleGroup, selectGroup, switchService, waitGroupsReady } from './groups.js';
+import { deleteGroup, groupsOf, scaleGroup, waitGroupsReady } from './groups.js';
+import { serviceLoadBalancer } from './service-load-balancer.js';
 
 /** Annotation holding the digest of what a group runs: equal digests mean the cluster is unchanged. */
 export const TEMPLATE_ANNOTATION = 'kiln.io/template-digest';
@@ -168,15 +169,23 @@ async function deployUnderLease(k: KubeEnv, release: ReleaseRecord): Promise<Kub
   }
 
   const readyAt = Date.now();
+  // The records first: interrupted after them, convergence finishes the switch (forward); before
+  // them, convergence deletes the new groups, which never had traffic. Then the load balancer
+  // (the cluster Services) switches every cluster with a Service at once.
   for (const c of changed) {
-    const record = records.get(c.cluster)!;
-    const service = c.objects.find((o) => o.kind === 'Service' && o.metadata.name === c.cluster);
-    // The record first: interrupted after it, convergence finishes this switch (forward); before
-    // it, convergence deletes the new group, which never had traffic.
-    await updateRecord(k.client, { project: k.spec.project, env: k.env, cluster: c.cluster }, (r) => ({ ...r, active: c.group, previous: record.active }));
-    if (service) await switchService(k, service as Service, c.group);
-    else if (record.active) await scaleGroup(k, record.active, 0); // a worker: the previous group stops working
-    k.progress(`${c.cluster}: switched to ${c.group}${record.active ? `, ${record.active} kept for rollback` : ''}`);
+    const previous = records.get(c.cluster)!.active;
+    await updateRecord(k.client, { project: k.spec.project, env: k.env, cluster: c.cluster }, (r) => ({ ...r, active: c.group, previous }));
+  }
+  const served = changed.filter((c) => c.objects.some((o) => o.kind === 'Service' && o.metadata.name === c.cluster));
+  const lb = serviceLoadBalancer(k);
+  const routed = await lb.route(served.map((c) => ({ cluster: c.cluster, group: c.group })));
+  if (!routed.ok) {
+    throw new KilnError('DEPLOY_FAILED', `deploy of ${release.name} to ${k.env}: ${lb.name} did not switch (${routed.detail})`, { hint: `the next deploy or rollback finishes the switch as recorded; ${lb.troubleshoot}` });
+  }
+  for (const c of changed) {
+    const previous = records.get(c.cluster)!.active;
+    if (!served.includes(c) && previous) await scaleGroup(k, previous, 0); // a worker: the previous group stops working
+    k.progress(`${c.cluster}: switched to ${c.group}${previous ? `, ${previous} kept for rollback` : ''}`);
   }
   const switchMs = Date.now() - readyAt;
 
@@ -212,10 +221,17 @@ async function rollbackUnderLease(k: KubeEnv, only?: string): Promise<Array<{ cl
     waits.push({ group: r.previous!, replicas });
   }
   await waitGroupsReady(k, waits, 120_000);
+  // The records first, as in a deploy (converge.ts finishes an interrupted switch).
   for (const r of records) {
-    // The record first, as in a deploy (converge.ts finishes an interrupted switch).
     await updateRecord(k.client, { project: k.spec.project, env: k.env, cluster: r.cluster }, (x) => ({ ...x, active: r.previous, previous: r.active }));
-    if (!(await selectGroup(k, r.cluster, r.previous!))) await scaleGroup(k, r.active!, 0);
+  }
+  const served: typeof records = [];
+  for (const r of records) if (await k.client.get('Service', r.cluster)) served.push(r);
+  const lb = serviceLoadBalancer(k);
+  const routed = await lb.route(served.map((r) => ({ cluster: r.cluster, group: r.previous })));
+  if (!routed.ok) throw new KilnError('DEPLOY_FAILED', `rollback of ${k.env}: ${lb.name} did not switch (${routed.detail})`, { hint: lb.troubleshoot });
+  for (const r of records) {
+    if (!served.includes(r)) await scaleGroup(k, r.active!, 0); // a worker: the group rolled back from stops
     moved.push({ cluster: r.cluster, from: r.active!, to: r.previous! });
   }
   return moved;

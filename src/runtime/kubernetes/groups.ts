@@ -5,7 +5,6 @@ import { KilnError } from '../../errors.js';
 import type { ApiObject } from './client.js';
 import type { KubeEnv } from './environment.js';
 import { K8S_LABEL } from './manifests.js';
-import type { Service } from './objects.js';
 import { podVerdict, type PodView } from './pods.js';
 
 /** The groups (Deployments) of one cluster, by name. */
@@ -63,11 +62,6 @@ export async function waitGroupsReady(k: KubeEnv, groups: Array<{ group: string;
 /** Points an existing cluster Service at `group` (one update of one field); false if there is no Service. */
 export async function selectGroup(k: KubeEnv, cluster: string, group: string): Promise<boolean> {
   return (await k.client.mergePatch('Service', cluster, { spec: { selector: { [K8S_LABEL.group]: group } } })) !== null;
-}
-
-/** The switch: the Service made the first time, afterwards only its selector changes. */
-export async function switchService(k: KubeEnv, service: Service, group: string): Promise<void> {
-  if (!(await selectGroup(k, service.metadata.name, group))) await k.client.apply(service);
 }
 
 /** Scales a group; the replica count it had is kept in an annotation so a rollback restores it. */
