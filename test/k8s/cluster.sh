@@ -30,7 +30,7 @@ node_ready() {
 
 # What a running cluster was made from: these scripts and the images' sources. A cluster made by
 # other scripts is not reused (a changed kubelet setting must not be silently ignored).
-config_key() { cat "$here/cluster.sh" "$here"/lib/*.sh "$here"/images/* "$here/build.sh" | sha256sum | cut -c1-16; }
+config_key() { cat "$here/cluster.sh" "$here"/lib/*.sh "$here"/images/* "$here/build.sh" "$here/build-dns.sh" "$here"/dns/* | sha256sum | cut -c1-16; }
 
 healthy() {
   local c
@@ -58,11 +58,15 @@ cmd_up() {
   else echo "k8s cluster binaries: built in $(secs_since "$tb") s $entry" >&2; fi
   rm -f "$blog"
   bin="$entry/bin"
+  tb="$(now_ms)"
+  dns_bin="$("$here/build-dns.sh")" || { say "building the cluster DNS failed (above)"; return 1; }
+  echo "k8s cluster DNS: $dns_bin ($(secs_since "$tb") s)" >&2
 
   local tu; tu="$(now_ms)"
   trap 'say "bring-up failed: tearing down (logs stay in $k8s_logs)"; teardown' ERR
   mkdir -p "$k8s_run" "$k8s_state" "$k8s_logs"; chmod 700 "$k8s_state" "$k8s_run"
   ln -sfn "$bin" "$k8s_run/bin"
+  ln -sfn "$dns_bin" "$k8s_run/coredns"
   config_key > "$k8s_run/config-key"
   for c in "${k8s_components[@]}"; do : > "$k8s_logs/$c.log"; done
   host_record
@@ -73,6 +77,7 @@ cmd_up() {
 
   start etcd;           wait_for "etcd" 60 etcd in_ns curl -sf http://127.0.0.1:2379/health
   start kube-apiserver; wait_for "the apiserver" 120 kube-apiserver kubectl_ get --raw /readyz
+  start coredns;        wait_for "the cluster DNS" 60 coredns in_ns curl -sf "http://127.0.0.1:$k8s_dns_ready_port/ready"
   start containerd;     wait_for "containerd" 60 containerd ctr --address "$k8s_containerd_sock" version
   import_image pause
   start registry;       wait_for "the registry" 30 registry in_ns curl -sf --cacert "$k8s_pki/ca.crt" "https://$k8s_registry/v2/"
@@ -109,7 +114,7 @@ teardown() (
     kill -KILL $pids 2>/dev/null || true
     sleep 0.2
   done
-  procs_stop 10 containerd registry kube-apiserver
+  procs_stop 10 coredns containerd registry kube-apiserver
   procs_stop 10 etcd
   mounts_remove
   net_down

@@ -90,9 +90,9 @@ describe('a deploy killed at a random moment, 10 times: the control plane conver
     p = makeK8sProject(c, ns, { project: 'k8sconv', secret: `conv-${process.pid}`, extraYaml: [`proxy: { port: ${await freePort()} }`, `dns: { port: ${await freePort()} }`] });
   });
 
-  after(() => {
+  after(async () => {
     ns?.delete();
-    p?.remove();
+    await p?.remove();
   });
 
   test('kill -9 at a random point of each of 10 deploys, then a control plane: one active group per cluster, no orphan object', async (t) => {

@@ -26,9 +26,9 @@ describe('kiln deploy on the real Kubernetes test cluster', { timeout: 30 * MINU
     p = makeK8sProject(c, ns, { project: 'k8sdeploy', secret: CANARY });
   });
 
-  after(() => {
+  after(async () => {
     ns?.delete();
-    p?.remove();
+    await p?.remove();
   });
 
   test('r1: a Deployment per group, a Service per cluster answering from the ready pods only; status reads the cluster', async () => {
@@ -42,6 +42,17 @@ describe('kiln deploy on the real Kubernetes test cluster', { timeout: 30 * MINU
     assert.deepEqual(p.objects('services'), ['web-http-prod', 'web-http-prod-v001']);
     clusterIp = c.kubectlJson<{ spec: { clusterIP: string } }>(['get', 'service', 'web-http-prod', '-n', ns.name]).spec.clusterIP;
     await waitFor('the cluster Service to answer', MINUTE, () => c.httpGet(`http://${clusterIp}/version`).body === '1\n');
+    // Service to service by the URL Kiln renders (the cluster Service's DNS name): the worker
+    // reaches web through the cluster DNS.
+    const url = `http://web-http-prod.${ns.name}.svc:80`;
+    const workerLog = (): string => {
+      try {
+        return c.kubectl(['logs', '-n', ns.name, '-l', 'kiln.io/cluster=jobs-worker-prod', '--tail', '20']);
+      } catch {
+        return ''; // its pod is still starting
+      }
+    };
+    await waitFor('the worker to reach web by its cluster URL', MINUTE, () => workerLog().includes(`worker 1 reached web 1 at ${url}`), 1000);
     // Deploying the same release again changes nothing.
     const again = JSON.parse(p.mustKiln(['deploy', r1, '--env', 'prod', '--json'])) as { clusters: Array<{ action: string }> };
     assert.deepEqual(again.clusters.map((x) => x.action), ['unchanged', 'unchanged']);

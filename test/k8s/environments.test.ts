@@ -56,7 +56,7 @@ describe('env create, promote, rebuild --deploy and env destroy on Kubernetes', 
       await new Promise((res) => server.once('exit', res));
     }
     ns?.delete();
-    p?.remove();
+    await p?.remove();
   });
 
   test('env create --like a kubernetes environment: its own clusters and pods in the same namespace, ready; listed', () => {

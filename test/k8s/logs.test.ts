@@ -62,7 +62,7 @@ describe('kiln logs on the real Kubernetes test cluster', { timeout: 15 * MINUTE
   after(async () => {
     await stopServer('SIGTERM');
     ns?.delete();
-    p?.remove();
+    await p?.remove();
   });
 
   test('stdout and --log-file lines of every pod arrive tagged; after kill -9 of the control plane and a pod replaced, each line exactly once', async (t) => {

@@ -11,6 +11,7 @@ import type { TestCluster, TestNamespace } from './k8s.js';
 import { kilnInNetnsArgv } from './k8s-commands.js';
 import { requireBusybox } from './podman.js';
 import { findRepoRoot } from '../e2e/lib/project.js';
+import { killProjectProcesses } from '../e2e/lib/processes.js';
 
 export const MINUTE = 60_000;
 
@@ -30,7 +31,37 @@ const SERVER = [
   'exec /bin/busybox httpd -f -p "$port" -h /app',
   '',
 ].join('\n');
-const WORKER = ['#!/bin/sh', 'echo "worker $(cat /app/version) up"', 'exec /bin/busybox sleep 100000', ''].join('\n');
+// The worker reaches the web cluster by the URL Kiln renders for it (its Service's DNS name, so
+// the cluster DNS must answer it) and says which version answered, once per change. busybox's
+// wget goes through the static glibc's NSS, which crashes without its modules, even for an
+// address: the name is resolved with busybox's own nslookup, trying resolv.conf's search domains
+// first (the name has fewer dots than ndots) as a libc resolver does, and nc sends the request.
+const WORKER = [
+  '#!/bin/sh',
+  "trap 'exit 0' TERM",
+  'echo "worker $(cat /app/version) up"',
+  'url=""',
+  'for a in "$@"; do case "$a" in --web-url=*) url="${a#--web-url=}" ;; esac; done',
+  'hostport="${url#http://}"; host="${hostport%%:*}"; port="${hostport##*:}"',
+  'resolve() {',
+  "  for d in $(/bin/busybox awk '/^search/ { for (i = 2; i <= NF; i++) print $i }' /etc/resolv.conf) ''; do",
+  "    a=\"$(/bin/busybox nslookup \"$1${d:+.$d}\" 2>/dev/null | /bin/busybox awk '/^Name:/ { n = 1 } n && /^Address/ { print $2; exit }')\"",
+  '    if [ -n "$a" ]; then echo "$a"; return 0; fi',
+  '  done',
+  '  return 1',
+  '}',
+  'seen=""',
+  'while :; do',
+  '  v=""',
+  '  if ip="$(resolve "$host")"; then',
+  "    r=\"$(printf 'GET /version HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$host\" | /bin/busybox nc -w 2 \"$ip\" \"$port\" 2>/dev/null)\"",
+  '    case "$r" in "HTTP/1."?" 200 "*) v="$(echo "$r" | /bin/busybox tail -n 1)" ;; esac',
+  '  fi',
+  '  if [ -n "$v" ] && [ "$v" != "$seen" ]; then echo "worker $(cat /app/version) reached web $v at $url"; seen="$v"; fi',
+  '  /bin/busybox sleep 1 & wait $!',
+  'done',
+  '',
+].join('\n');
 const CRASH = ['#!/bin/sh', 'echo "boom: cannot start"', 'exit 3', ''].join('\n');
 
 export interface ReleaseEdit { health?: string; run?: string }
@@ -43,7 +74,8 @@ export interface K8sProject {
   release(version: string, edit?: ReleaseEdit): string;
   /** Names of the project's objects of a kind in the namespace, sorted. */
   objects(kind: string): string[];
-  remove(): void;
+  /** Stops what the project left running (a control plane and its proxy, started by env create or promote), then deletes it. */
+  remove(): Promise<void>;
 }
 
 /** `kiln <args>` inside the node's namespace (the cluster's addresses are reached only there). */
@@ -77,6 +109,7 @@ export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { projec
       '    app: { path: apps/web, run: [/bin/sh, worker.sh] }',
       '    roles:',
       '      worker: { replicas: 1 }',
+      '    flags: { web-url: "${cluster.web-http.url}" }',
       'environments:',
       `  prod: { runtime: kubernetes, kubernetes: { namespace: ${ns.name}, kubeconfig: ${c.kubeconfig}, registry: "${c.registry}", registry-cert-dir: ${c.registryCertDir} } }`,
       '',
@@ -119,6 +152,9 @@ export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { projec
     },
     objects: (kind) =>
       c.kubectlJson<{ items: Array<{ metadata: { name: string } }> }>(['get', kind, '-n', ns.name, '-l', `kiln.io/project=${opts.project}`]).items.map((o) => o.metadata.name).sort(),
-    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+    remove: async () => {
+      await killProjectProcesses(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,5 +1,6 @@
 # The command line of each node component, as an array in $argv (commands as data: cluster.sh
-# starts whatever these build). $bin is the cache entry's bin dir from build.sh.
+# starts whatever these build). $bin is the cache entry's bin dir from build.sh, $dns_bin the
+# CoreDNS binary from build-dns.sh.
 
 component_argv() { # name -> sets argv
   local s="$k8s_state" p="$k8s_pki" e="$k8s_state/etc"
@@ -19,6 +20,7 @@ component_argv() { # name -> sets argv
         --service-account-issuer https://kubernetes.default.svc.cluster.local
         --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key"
         --authorization-mode Node,RBAC --allow-privileged=true --profiling=false) ;;
+    coredns) argv=("$dns_bin" -conf "$e/Corefile") ;;
     containerd) argv=(/usr/bin/containerd --config "$e/containerd.toml") ;;
     registry) argv=(/usr/bin/docker-registry serve "$e/registry.yaml") ;;
     kube-controller-manager) argv=("$bin/kube-controller-manager"

@@ -35,8 +35,22 @@ configs_write() {
   for c in controller-manager scheduler kubelet kube-proxy; do kubeconfig_write "$s/etc/$c.kubeconfig" "$c" "$api"; done
   cp "$p/ca.crt" "$s/registry-ca/ca.crt"   # a cert dir for skopeo --dest-cert-dir (CA only)
 
-  # No DNS server runs in the namespace; pods get this (dnsPolicy: Default) and fail fast.
+  # The node's own resolver (pods with dnsPolicy Default, the kubelet): nothing outside the
+  # namespace is resolved, and a lookup fails fast. Pods get the cluster DNS (ClusterFirst).
   printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' > "$s/etc/resolv.conf"
+
+  # The cluster DNS (CoreDNS, a process of the node like the kubelet): the cluster's Service names
+  # only, from the apiserver; a name outside its zone is REFUSED (no forwarder): nothing leaves
+  # the test network.
+  cat > "$s/etc/Corefile" <<COREFILE
+$k8s_cluster_domain:53 {
+    errors
+    ready 127.0.0.1:$k8s_dns_ready_port
+    kubernetes $k8s_cluster_domain {
+        kubeconfig $k8s_kubeconfig
+    }
+}
+COREFILE
 
   cat > "$s/etc/containerd.toml" <<TOML
 version = 2
@@ -119,7 +133,9 @@ authorization:
   mode: Webhook
 podLogsDir: $s/pod-logs
 resolvConf: $s/etc/resolv.conf
-# No cluster DNS (no DNS image here): pods use dnsPolicy Default.
+# Pods (dnsPolicy ClusterFirst) ask the cluster DNS, which listens on the node address.
+clusterDNS: [$k8s_node_ip]
+clusterDomain: $k8s_cluster_domain
 # Disk can be short on these machines: evict only when it is nearly gone.
 evictionHard:
   memory.available: 100Mi

@@ -43,7 +43,11 @@ k8s_containerd_sock="$k8s_run/containerd/containerd.sock"
 k8s_pause_image="localhost/kiln/pause:1"
 
 # The order processes start in; down stops them in reverse.
-k8s_components=(etcd kube-apiserver containerd registry kube-controller-manager kube-scheduler kubelet kube-proxy)
+k8s_components=(etcd kube-apiserver coredns containerd registry kube-controller-manager kube-scheduler kubelet kube-proxy)
+
+# The cluster DNS: CoreDNS (build-dns.sh) on port 53 of the node address; its readiness on loopback.
+k8s_cluster_domain=cluster.local
+k8s_dns_ready_port=8181
 
 # Kernel settings the kubelet rewrites on the shared VM (pkg/kubelet/cm setupKernelTunables):
 # recorded before start, written back at teardown.
