@@ -50,7 +50,12 @@ function run(argv: string[], env: NodeJS.ProcessEnv = process.env): string {
   return r.stdout;
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `alsoListen`: one more address to listen on and accept password logins from its /16 — the host
+ * end of the Kubernetes test node's veth, so pods reach it (their traffic is masqueraded to the
+ * node's address). Given on the first call of a test process only.
+ */
+export async function startPostgres(opts: { alsoListen?: string } = {}): Promise<TestPostgres> {
   if (started) return started;
   const binDir = postgresBinDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pg-'));
@@ -77,8 +82,12 @@ export async function startPostgres(): Promise<TestPostgres> {
     // Test settings: loopback only, the socket in our temp dir, no fsync (data is thrown away).
     fs.appendFileSync(
       path.join(data, 'postgresql.auto.conf'),
-      [`port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'max_connections = 50', ''].join('\n'),
+      [`port = ${port}`, `listen_addresses = '${['127.0.0.1', ...(opts.alsoListen ? [opts.alsoListen] : [])].join(',')}'`, `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'max_connections = 50', ''].join('\n'),
     );
+    if (opts.alsoListen) {
+      const net = opts.alsoListen.split('.').slice(0, 2).join('.');
+      fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${net}.0.0/16 scram-sha-256\n`);
+    }
     run(asOwner([path.join(binDir, 'pg_ctl'), '-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']));
   } catch (e) {
     stop();
