@@ -110,6 +110,22 @@ describe('deploy on the podman runtime', () => {
     assert.ok(servers.some((s) => fs.readFileSync(path.join(logDir, s, `${s}.log`), 'utf8').includes('"listening"')), `no server log in ${logDir}: ${servers.join(', ')}`);
   });
 
+  test("the api's npm drivers: built on this host; in the container (Node 18) pg serves, better-sqlite3 is refused with the reason", async () => {
+    // build-in: host — the OS image has no npm; the tag records no OS image it was built in.
+    const apiTags = JSON.parse((await p.kiln(['app', 'list', 'api', '--json'])).stdout) as Array<{ source: { builtIn?: string; build?: string[] } }>;
+    assert.equal(apiTags[0]?.source.builtIn, undefined);
+    assert.deepEqual(apiTags[0]?.source.build, ['npm', 'ci', '--omit=dev', '--no-audit', '--no-fund']);
+    const api = containers().find((c) => spawnSync('podman', ['inspect', '--format', '{{.Name}}', c], { env: pod.env, encoding: 'utf8' }).stdout.includes('.api-http'));
+    assert.ok(api, 'an api http container runs');
+    // The same app files the servers run, on the image's own Node: a SQLite store (an empty file
+    // is one) cannot be opened there, and the error says why instead of a stack trace.
+    const probe = "const o = require(require('node:path').resolve('orders.js')); const s = o.openOrders('/dev/null'); try { s.check(); console.log('loaded'); } catch (e) { console.log(process.version + ': ' + e.message); }";
+    const r = spawnSync('podman', ['exec', api!, 'node', '-e', probe], { env: pod.env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^v18\.\d+\.\d+: the SQLite driver better-sqlite3 does not load on Node 18\.\d+\.\d+ \(built for NODE_MODULE_VERSION \d+, this Node requires \d+\)/);
+    assert.match(r.stdout, /keep the orders in PostgreSQL/);
+  });
+
   test('orders go to PostgreSQL through the proxy; the URL reaches the container only as a mounted file', async () => {
     const web = await get(p.proxyPort, 'web-http-staging.shop.test', '/');
     assert.match(web.body, /id="token"/, 'web read its token file, mounted into its container');

@@ -58,8 +58,10 @@ function openSqlite(file) {
     return new Database(file, { fileMustExist: true, timeout: 5000 });
   } catch (e) {
     if (e && (e.code === 'ERR_DLOPEN_FAILED' || /NODE_MODULE_VERSION|invalid ELF|cannot open shared object/.test(String(e.message)))) {
+      const abi = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires NODE_MODULE_VERSION (\d+)/.exec(String(e.message).replace(/\s+/g, ' '));
+      const why = abi ? `built for NODE_MODULE_VERSION ${abi[1]}, this Node requires ${abi[2]}` : firstLine(e.message);
       throw new Error(
-        `the SQLite driver better-sqlite3 does not load on Node ${process.versions.node} (${firstLine(e.message)}): ` +
+        `the SQLite driver better-sqlite3 does not load on Node ${process.versions.node} (${why}): ` +
           'it is a native module built for the Node that ran the build (this host\'s); on podman, whose OS image runs Debian\'s Node 18, keep the orders in PostgreSQL',
       );
     }
