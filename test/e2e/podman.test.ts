@@ -155,6 +155,19 @@ describe('deploy on the podman runtime', () => {
     assert.ok(!inspect.includes(pg.password) && !inspect.includes(pg.url(ordersDb)) && !inspect.includes(SHOP_TOKEN));
   });
 
+  test('the same release on the process runtime (dev): the same api tag keeps its orders in SQLite through better-sqlite3', async () => {
+    // One app tag, two runtimes: the host's Node 20 loads the native driver the build made.
+    await p.kiln(['secret', 'set', 'web_token', '--env', 'dev'], { input: SHOP_TOKEN });
+    await p.kiln(['deploy', 'r1', '--env', 'dev']);
+    const api = 'api-http-dev.shop.test';
+    assert.equal((await post(p.proxyPort, api, '/orders', { item: 'stoneware plate', qty: 3, price: 15 })).status, 201);
+    const listed = JSON.parse((await get(p.proxyPort, api, '/orders')).body) as { engine: string; orders: Array<Record<string, unknown>> };
+    assert.equal(listed.engine, 'sqlite');
+    assert.deepEqual(listed.orders.map((o) => [o['id'], o['item'], o['qty'], o['price_cents']]), [[1, 'stoneware plate', 3, 1500]]);
+    const st = JSON.parse((await p.kiln(['status', '--env', 'dev', '--json'])).stdout) as { clusters: Array<{ name: string; active?: string }> };
+    assert.ok(st.clusters.some((c) => c.name === 'api-http-dev' && c.active), 'api runs in dev');
+  });
+
   test('deploy r2 under load: zero failed requests, one switch', async (t) => {
     await p.bumpVersion('api', '2.0.0');
     await p.kiln(['app', 'tag', 'api', '2.0.0']);
