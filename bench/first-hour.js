@@ -72,6 +72,9 @@ async function cloneFresh(tmp, i) {
 const down = (dir) => spawnSync(process.execPath, [path.join(dir, 'bin', 'kiln.js'), 'down'], { cwd: path.join(dir, 'examples', 'shop'), encoding: 'utf8' });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-first-hour-'));
+// mkdtemp makes it 0700; the demo's servers run as their own users and must pass through it to
+// reach the project's .kiln (Kiln refuses a deploy they could not reach, as it should).
+fs.chmodSync(tmp, 0o711);
 const head = spawnSync('git', ['-C', repo, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
 const npmCache = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();
 const cacheState = fs.existsSync(path.join(npmCache, '_cacache')) ? 'present' : 'empty';
