@@ -14,6 +14,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { placeSqlitePrebuild } from './sqlite-prebuild.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.resolve(process.argv[2] ?? path.join(repo, 'examples', 'shop'));
@@ -72,6 +73,10 @@ kiln('init');
 for (const [service, svc] of Object.entries(spec.services)) {
   const appDir = path.resolve(dir, svc.app.path);
   const version = JSON.parse(fs.readFileSync(path.join(appDir, 'package.json'), 'utf8')).version;
+  // An app locking better-sqlite3 (the api's SQLite driver) gets Kiln's own build of it as a
+  // local prebuilt binary, so its `npm ci` neither downloads nor compiles it (see the script).
+  const note = placeSqlitePrebuild(appDir);
+  if (!/nothing to do|up to date/.test(note)) console.log(`\n(${note})`);
   const r = kilnJson('app', 'tag', service, version);
   if (r.failed) {
     if (/TAG_CONFLICT/.test(r.stdout)) {

@@ -120,6 +120,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
         ...(s.app.output !== undefined ? { output: cleanRel(s.app.output) } : {}),
         run: s.app.run,
         exclude: s.app.exclude,
+        ...(s.app['build-in'] === 'host' ? { buildIn: 'host' as const } : {}),
         buildEnv: Object.fromEntries(Object.entries(s.app['build-env']).map(([k, v]) => [k, String(v)])),
       },
       roles,

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { MAX_LABEL, partProblem } from '../names/names.js';
-import { DATA_ENGINES, FLAG_STYLES, RUNTIMES } from './types.js';
+import { BUILD_PLACES, DATA_ENGINES, FLAG_STYLES, RUNTIMES } from './types.js';
 import { FLAG_REFERENCE_FORMS } from './flagref.js';
 import { cidrProblem } from '../util/cidr.js';
 import {
@@ -137,6 +137,11 @@ const app = obj({
   output: optional(projectPath(), 'Subdirectory of the scratch copy that becomes the artifact. Default: all of it.'),
   run: required(command(), 'Command that starts one server, as a list of arguments, run in the artifact\'s directory.'),
   exclude: withDefault(list(str('path', { check: insidePath })), 'Files and directories left out of the artifact, relative to its root.'),
+  'build-in': withDefault(
+    oneOf(BUILD_PLACES),
+    'Where the build command runs. `os`: inside the newest tag of the service\'s OS image when an environment runs on podman (native modules then match the containers; the image must hold the build\'s tools), else on this host. `host`: always on this host, as the build user: for a build whose tools (npm) the OS image lacks; its native modules match this host\'s Node, so the process runtime can load them.',
+    'os',
+  ),
   'build-env': withDefault(
     mapOf('variable', buildEnvKey, scalar('Its value, passed as a string.')),
     'Environment variables the build command gets: these and PATH, LANG=C.UTF-8, TZ=UTC, and HOME and TMPDIR in the scratch directory, nothing else from the caller\'s environment. Names and values are recorded in the app tag, so never put a secret here.',

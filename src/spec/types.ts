@@ -17,6 +17,9 @@ export type FlagMap = Record<string, FlagValue>;
  */
 export type FlagStyle = 'equals' | 'space' | 'single-dash';
 export const FLAG_STYLES: readonly FlagStyle[] = ['equals', 'space', 'single-dash'];
+/** Where a service's build command runs (services.<svc>.app.build-in). */
+export type BuildPlace = 'os' | 'host';
+export const BUILD_PLACES: readonly BuildPlace[] = ['os', 'host'];
 
 export interface HealthCheckSpec {
   /** HTTP path requested on the server's port; 2xx means healthy. */
@@ -67,6 +70,8 @@ export interface AppSpec {
   run: string[];
   /** Files and directories left out of the artifact (relative to the output root). */
   exclude: string[];
+  /** `host`: the build always runs on this host; absent (`os`): in the OS image when an environment runs on podman. */
+  buildIn?: BuildPlace;
   /** The build command's only environment variables besides PATH, HOME, TMPDIR, LANG and TZ; recorded in the tag. */
   buildEnv: Record<string, string>;
 }

@@ -110,6 +110,22 @@ describe('deploy on the podman runtime', () => {
     assert.ok(servers.some((s) => fs.readFileSync(path.join(logDir, s, `${s}.log`), 'utf8').includes('"listening"')), `no server log in ${logDir}: ${servers.join(', ')}`);
   });
 
+  test("the api's npm drivers: built on this host; in the container (Node 18) pg serves, better-sqlite3 is refused with the reason", async () => {
+    // build-in: host — the OS image has no npm; the tag records no OS image it was built in.
+    const apiTags = JSON.parse((await p.kiln(['app', 'list', 'api', '--json'])).stdout) as Array<{ source: { builtIn?: string; build?: string[] } }>;
+    assert.equal(apiTags[0]?.source.builtIn, undefined);
+    assert.deepEqual(apiTags[0]?.source.build, ['npm', 'ci', '--omit=dev', '--no-audit', '--no-fund']);
+    const api = containers().find((c) => spawnSync('podman', ['inspect', '--format', '{{.Name}}', c], { env: pod.env, encoding: 'utf8' }).stdout.includes('.api-http'));
+    assert.ok(api, 'an api http container runs');
+    // The same app files the servers run, on the image's own Node: a SQLite store (an empty file
+    // is one) cannot be opened there, and the error says why instead of a stack trace.
+    const probe = "const o = require(require('node:path').resolve('orders.js')); const s = o.openOrders('/dev/null'); try { s.check(); console.log('loaded'); } catch (e) { console.log(process.version + ': ' + e.message); }";
+    const r = spawnSync('podman', ['exec', api!, 'node', '-e', probe], { env: pod.env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^v18\.\d+\.\d+: the SQLite driver better-sqlite3 does not load on Node 18\.\d+\.\d+ \(built for NODE_MODULE_VERSION \d+, this Node requires \d+\)/);
+    assert.match(r.stdout, /keep the orders in PostgreSQL/);
+  });
+
   test('orders go to PostgreSQL through the proxy; the URL reaches the container only as a mounted file', async () => {
     const web = await get(p.proxyPort, 'web-http-staging.shop.test', '/');
     assert.match(web.body, /id="token"/, 'web read its token file, mounted into its container');
@@ -137,6 +153,19 @@ describe('deploy on the podman runtime', () => {
     const inspect = spawnSync('podman', ['inspect', ...containers()], { env: pod.env, encoding: 'utf8' }).stdout;
     assert.ok(inspect.includes('/run/kiln/secrets/orders_url'), 'the api is given the mounted file');
     assert.ok(!inspect.includes(pg.password) && !inspect.includes(pg.url(ordersDb)) && !inspect.includes(SHOP_TOKEN));
+  });
+
+  test('the same release on the process runtime (dev): the same api tag keeps its orders in SQLite through better-sqlite3', async () => {
+    // One app tag, two runtimes: the host's Node 20 loads the native driver the build made.
+    await p.kiln(['secret', 'set', 'web_token', '--env', 'dev'], { input: SHOP_TOKEN });
+    await p.kiln(['deploy', 'r1', '--env', 'dev']);
+    const api = 'api-http-dev.shop.test';
+    assert.equal((await post(p.proxyPort, api, '/orders', { item: 'stoneware plate', qty: 3, price: 15 })).status, 201);
+    const listed = JSON.parse((await get(p.proxyPort, api, '/orders')).body) as { engine: string; orders: Array<Record<string, unknown>> };
+    assert.equal(listed.engine, 'sqlite');
+    assert.deepEqual(listed.orders.map((o) => [o['id'], o['item'], o['qty'], o['price_cents']]), [[1, 'stoneware plate', 3, 1500]]);
+    const st = JSON.parse((await p.kiln(['status', '--env', 'dev', '--json'])).stdout) as { clusters: Array<{ name: string; active?: string }> };
+    assert.ok(st.clusters.some((c) => c.name === 'api-http-dev' && c.active), 'api runs in dev');
   });
 
   test('deploy r2 under load: zero failed requests, one switch', async (t) => {

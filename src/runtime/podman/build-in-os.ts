@@ -1,6 +1,7 @@
 // Where `kiln app tag` runs a service's build command. A service with an OS base that runs on
 // podman somewhere is built inside its newest OS tag's image, so native modules and generated
-// files match the containers that will run them; otherwise the build runs on this host.
+// files match the containers that will run them; otherwise (or with `app.build-in: host`) the
+// build runs on this host.
 import type { ProjectSpec } from '../../spec/types.js';
 import type { Store } from '../../store/init.js';
 import { listTags } from '../../streams/app/tags.js';
@@ -11,7 +12,8 @@ import { settingsFromEnv } from './settings.js';
 
 export async function buildEnvironmentFor(store: Store, spec: ProjectSpec, service: string): Promise<BuildOptions['buildIn']> {
   const svc = spec.services[service];
-  if (!svc?.os || !svc.app.build?.length) return undefined;
+  // build-in: host — the build's tools are not in the OS image, or its native modules are for the host's Node.
+  if (!svc?.os || !svc.app.build?.length || svc.app.buildIn === 'host') return undefined;
   const env = Object.values(spec.environments).find((e) => e.runtime === 'podman');
   if (!env) return undefined;
   const osTag = listTags(store.db, `os/${svc.os}`).at(-1);

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { waitFor } from './wait.js';
@@ -103,6 +103,13 @@ export async function makeProject(opts: MakeProjectOptions = {}): Promise<TestPr
   let cleaned = false;
 
   await fsp.cp(source, dir, { recursive: true, filter: (src) => !SKIP.has(path.basename(src)) });
+  // The shop's api locks better-sqlite3: give its `npm ci` Kiln's own build of it as a local
+  // prebuilt binary, so no test compiles it (scripts/sqlite-prebuild.js says why).
+  const apiDir = path.join(dir, 'apps', 'api');
+  if (fs.existsSync(path.join(apiDir, 'package-lock.json'))) {
+    const placed = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'sqlite-prebuild.js'), apiDir], { encoding: 'utf8' });
+    if (placed.status !== 0) throw new Error(`scripts/sqlite-prebuild.js: ${placed.stderr || placed.stdout}`);
+  }
   const proxyPort = await freePort();
   const specFile = path.join(dir, 'kiln.yaml');
   const doc = parseDocument(await fsp.readFile(specFile, 'utf8'));

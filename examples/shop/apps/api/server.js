@@ -56,6 +56,8 @@ if (flags.mode === 'worker') {
       if (path === '/healthz') {
         if (unhealthy) return rt.send(res, 503, 'text/plain', 'unhealthy: this build is marked "unhealthy": true in package.json\n');
         if (dbMissing()) return rt.send(res, 503, 'text/plain', `unhealthy: the orders store ${flags.db} does not exist\n`);
+        const broken = storeProblem(ordersStore);
+        if (broken) return rt.send(res, 503, 'text/plain', `unhealthy: the orders store cannot be opened: ${broken}\n`);
         return rt.send(res, 200, 'text/plain', 'ok\n');
       }
       if (path === '/items') {
@@ -68,6 +70,17 @@ if (flags.mode === 'worker') {
   });
 } else {
   rt.badFlag(PROGRAM, `--mode must be http or worker, got "${flags.mode}"`);
+}
+
+/** Why the store behind --db cannot be opened (its driver missing or built for another Node), or null. */
+function storeProblem(ordersStore) {
+  try {
+    const store = ordersStore();
+    if (store) store.check();
+    return null;
+  } catch (e) {
+    return e.message;
+  }
 }
 
 /** GET /orders lists the orders; POST /orders with {"item", "qty", "price"} records one (201). */
