@@ -4,7 +4,9 @@
 // state.db holding a long history, next to the same figures for an empty project.
 //
 //   npm run build && node bench/history.js [--groups 30000] [--events 280000] [--idle-seconds 10]
-//                                          [--status-calls 50] [--deploys 3] [--json]
+//                                          [--status-calls 50] [--deploys 3] [--cpu-prof DIR] [--json]
+//
+// --cpu-prof DIR writes a V8 CPU profile of each control plane (empty, history) into DIR.
 //
 // The history is seeded with SQL that matches the schema kiln's own migrations made (kiln init):
 // destroyed (and a few failed) server groups of the three dev clusters with their stopped
@@ -29,6 +31,7 @@ const idleSeconds = Number(option('idle-seconds', 10));
 const statusCalls = Number(option('status-calls', 50));
 const deploys = Number(option('deploys', 3));
 const asJson = process.argv.includes('--json');
+const cpuProfDir = option('cpu-prof', '');
 const measured =
   `kiln server on examples/shop (process runtime, env dev, 3 clusters, 5 servers): idle CPU over ${idleSeconds} s (/proc/<pid>/stat), ` +
   `GET /v1/status?env=dev median of ${statusCalls}, kiln deploy r1|r2 wall time median of ${deploys}; ` +
@@ -123,12 +126,16 @@ function seedHistory(dir, templates) {
     }
     db.prepare(`INSERT INTO counters(name, value) VALUES ('routes', 1) ON CONFLICT(name) DO NOTHING`).run();
   })();
+  // A store that grew over a year went through many checkpoints: its history is in state.db,
+  // not in a 90 MB write-ahead log every read would have to search.
+  db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   return { groups: groupCount, events: eventCount };
 }
 
-function startServer(dir) {
-  const child = spawn(process.execPath, [kilnBin, 'server'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+function startServer(dir, label) {
+  const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir), '--cpu-prof-name', `control-plane-${label}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, kilnBin, 'server'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   child.errText = () => err;
@@ -176,7 +183,7 @@ function cpuSeconds(pid) {
 
 /** Deploys, status calls, then the idle CPU of the control plane, with everything deployed. */
 async function measure(dir, label, afterWarmUp = () => undefined) {
-  const server = startServer(dir);
+  const server = startServer(dir, label);
   try {
     await waitReady(dir, server);
     await deployWall(dir, 'r1'); // warm-up: the app files, the proxy's listeners
@@ -197,6 +204,8 @@ async function measure(dir, label, afterWarmUp = () => undefined) {
     return r;
   } finally {
     spawnSync(process.execPath, [kilnBin, 'down'], { cwd: dir, stdio: 'ignore' });
+    // `kiln down` stops the control plane too; a profile is written as it exits.
+    if (server.exitCode === null) await new Promise((r) => (server.once('exit', r), setTimeout(r, 5_000)));
     server.kill('SIGKILL');
   }
 }
