@@ -80,6 +80,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
         args: c.args,
         ...(c.portName ? { portName: c.portName } : {}),
         ...(c.health ? { health: c.health } : {}),
+        ...(c.settleMs !== undefined ? { settleMs: c.settleMs } : {}),
         runtime: plan.runtime,
         ...(c.image ? { image: c.image } : {}),
       },

@@ -71,6 +71,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
         name: roleName,
         replicas: r.replicas,
         ...(r.port !== undefined ? { port: r.port } : {}),
+        ...(r.settle !== undefined ? { settleMs: r.settle } : {}),
         ...(r.health
           ? {
               health: {

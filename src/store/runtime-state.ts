@@ -31,6 +31,8 @@ export interface GroupTemplate {
   flags?: Array<[string, string]>;
   portName?: string;
   health?: HealthCheckSpec;
+  /** Without a health check: ms a new server must keep running to count as started (absent: the default). */
+  settleMs?: number;
   /** Where the servers run (absent in groups made before runtimes were selectable: process). */
   runtime?: RuntimeName;
   /** The image container runtimes start. */
