@@ -4,9 +4,12 @@
 // state.db holding a long history, next to the same figures for an empty project.
 //
 //   npm run build && node bench/history.js [--groups 30000] [--events 280000] [--idle-seconds 10]
-//                                          [--status-calls 50] [--deploys 3] [--cpu-prof DIR] [--json]
+//                                          [--status-calls 50] [--deploys 5] [--cpu-prof DIR] [--kiln BIN] [--json]
 //
+// Both control planes run side by side and are measured interleaved (deploys and status calls
+// alternate, idle CPU over the same seconds), so the machine's load touches both alike.
 // --cpu-prof DIR writes a V8 CPU profile of each control plane (empty, history) into DIR.
+// --kiln BIN measures another build's bin/kiln.js (e.g. main's, for a before/after).
 //
 // The history is seeded with SQL that matches the schema kiln's own migrations made (kiln init):
 // destroyed (and a few failed) server groups of the three dev clusters with their stopped
@@ -24,17 +27,17 @@ import { freeLoopbackPort, median, option } from './lib.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const Database = createRequire(import.meta.url)('better-sqlite3');
-const kilnBin = path.join(repo, 'bin', 'kiln.js');
+const kilnBin = path.resolve(option('kiln', path.join(repo, 'bin', 'kiln.js')));
 const groups = Number(option('groups', 30000));
 const eventsTarget = Number(option('events', 280000));
 const idleSeconds = Number(option('idle-seconds', 10));
 const statusCalls = Number(option('status-calls', 50));
-const deploys = Number(option('deploys', 3));
+const deploys = Number(option('deploys', 5));
 const asJson = process.argv.includes('--json');
 const cpuProfDir = option('cpu-prof', '');
 const measured =
   `kiln server on examples/shop (process runtime, env dev, 3 clusters, 5 servers): idle CPU over ${idleSeconds} s (/proc/<pid>/stat), ` +
-  `GET /v1/status?env=dev median of ${statusCalls}, kiln deploy r1|r2 wall time median of ${deploys}; ` +
+  `GET /v1/status?env=dev median of ${statusCalls}, kiln deploy r1|r2 wall time median of ${deploys}, both projects' control planes side by side, interleaved; ` +
   `empty state.db vs ${groups} historical groups and ~${eventsTarget} events`;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -181,50 +184,65 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime (fields 14, 15)
 }
 
-/** Deploys, status calls, then the idle CPU of the control plane, with everything deployed. */
-async function measure(dir, label, afterWarmUp = () => undefined) {
+/** A project's control plane, started and with r1 deployed (the app files, the proxy's listeners). */
+async function started(dir, label) {
   const server = startServer(dir, label);
   try {
     await waitReady(dir, server);
-    await deployWall(dir, 'r1'); // warm-up: the app files, the proxy's listeners
-    afterWarmUp();
-    const deployMs = [];
-    for (let i = 0; i < deploys; i++) deployMs.push(await deployWall(dir, i % 2 === 0 ? 'r2' : 'r1'));
-    const token = fs.readFileSync(path.join(dir, '.kiln', 'run', 'token'), 'utf8').trim();
-    for (let i = 0; i < 5; i++) await statusOnce(dir, token);
-    const statusMs = [];
-    for (let i = 0; i < statusCalls; i++) statusMs.push(await statusOnce(dir, token));
-    await sleep(2_000); // let drains finish
-    const c0 = cpuSeconds(server.pid);
-    const w0 = performance.now();
-    await sleep(idleSeconds * 1000);
-    const idleCpu = ((cpuSeconds(server.pid) - c0) / ((performance.now() - w0) / 1000)) * 100;
-    const r = { idleCpuPercent: Number(idleCpu.toFixed(1)), statusMs: Number(median(statusMs).toFixed(2)), deployMs: Math.round(median(deployMs)), deployAllMs: deployMs.map(Math.round) };
-    if (!asJson) process.stderr.write(`${label}: ${JSON.stringify(r)}\n`);
-    return r;
-  } finally {
-    spawnSync(process.execPath, [kilnBin, 'down'], { cwd: dir, stdio: 'ignore' });
-    // `kiln down` stops the control plane too; a profile is written as it exits.
-    if (server.exitCode === null) await new Promise((r) => (server.once('exit', r), setTimeout(r, 5_000)));
+    await deployWall(dir, 'r1');
+  } catch (e) {
     server.kill('SIGKILL');
+    throw e;
   }
+  return { dir, label, server, token: fs.readFileSync(path.join(dir, '.kiln', 'run', 'token'), 'utf8').trim(), deployMs: [], statusMs: [] };
+}
+
+async function stopped(p) {
+  spawnSync(process.execPath, [kilnBin, 'down'], { cwd: p.dir, stdio: 'ignore' });
+  // `kiln down` stops the control plane too; a profile is written as it exits.
+  if (p.server.exitCode === null) await new Promise((r) => (p.server.once('exit', r), setTimeout(r, 5_000)));
+  p.server.kill('SIGKILL');
+}
+
+/**
+ * Both control planes run side by side and are measured interleaved (a deploy of one, then of
+ * the other; status calls alternating; idle CPU over the same seconds), so a change of the
+ * machine's load touches both alike.
+ */
+async function measureBoth(pair) {
+  for (let i = 0; i < deploys; i++) for (const p of pair) p.deployMs.push(await deployWall(p.dir, i % 2 === 0 ? 'r2' : 'r1'));
+  for (let i = 0; i < 5; i++) for (const p of pair) await statusOnce(p.dir, p.token);
+  for (let i = 0; i < statusCalls; i++) for (const p of pair) p.statusMs.push(await statusOnce(p.dir, p.token));
+  await sleep(2_000); // let drains finish
+  const c0 = pair.map((p) => cpuSeconds(p.server.pid));
+  const w0 = performance.now();
+  await sleep(idleSeconds * 1000);
+  const wall = (performance.now() - w0) / 1000;
+  return pair.map((p, i) => {
+    const idleCpu = ((cpuSeconds(p.server.pid) - c0[i]) / wall) * 100;
+    const r = { idleCpuPercent: Number(idleCpu.toFixed(1)), statusMs: Number(median(p.statusMs).toFixed(2)), deployMs: Math.round(median(p.deployMs)), deployAllMs: p.deployMs.map(Math.round) };
+    if (!asJson) process.stderr.write(`${p.label}: ${JSON.stringify(r)}\n`);
+    return r;
+  });
 }
 
 async function main() {
   const dirs = [];
+  const running = [];
   try {
     const emptyDir = await project('empty');
     dirs.push(emptyDir);
     const historyDir = await project('history');
     dirs.push(historyDir);
-    let templates = [];
-    const empty = await measure(emptyDir, 'empty', () => (templates = templatesOf(emptyDir)));
+    running.push(await started(emptyDir, 'empty'));
+    const templates = templatesOf(emptyDir);
     if (templates.length !== 3) throw new Error(`expected the 3 clusters' active groups after the first deploy, found ${templates.length}`);
     const seedStart = performance.now();
     const seeded = seedHistory(historyDir, templates);
     const dbBytes = fs.statSync(path.join(historyDir, '.kiln', 'state.db')).size;
     if (!asJson) process.stderr.write(`seeded ${seeded.groups} groups, ${seeded.events} events (${(dbBytes / 2 ** 20).toFixed(1)} MiB) in ${Math.round(performance.now() - seedStart)} ms\n`);
-    const history = await measure(historyDir, 'history');
+    running.push(await started(historyDir, 'history'));
+    const [empty, history] = await measureBoth(running);
     const ratio = (k) => Number((history[k] / Math.max(empty[k], 1e-9)).toFixed(2));
     const result = {
       seeded,
@@ -244,9 +262,11 @@ async function main() {
       console.log(`deploy (ms)          ${String(empty.deployMs).padEnd(10)} ${String(history.deployMs).padEnd(10)} ${String(result.ratios.deploy).padEnd(7)} ratio <= 1.10`);
     }
   } finally {
+    for (const p of running) await stopped(p);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }
+
 
 main().catch((e) => {
   console.error(e.stack ?? String(e));
