@@ -3,7 +3,9 @@
 // the floor no command can go under). `kiln status` asks a running control plane (the example
 // shop deployed on the process runtime), so its figure is start-up plus one API call.
 //
-//   npm run build && node bench/cli-startup.js [--runs 20] [--json]
+//   npm run build && node bench/cli-startup.js [--runs 20] [--kiln BIN] [--json]
+//
+// --kiln BIN measures another build's bin/kiln.js (e.g. main's, for a before/after).
 //
 // Runs are interleaved (one of each command per round), so a load change on the machine touches
 // every command alike. Medians with min and max.
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort, median, option } from './lib.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const kilnBin = path.join(repo, 'bin', 'kiln.js');
+const kilnBin = path.resolve(option('kiln', path.join(repo, 'bin', 'kiln.js')));
 const runs = Number(option('runs', 20));
 const asJson = process.argv.includes('--json');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
