@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
-import { findSpecFile } from '../spec/load.js';
+import { findSpecFile } from '../spec/find.js';
 
 export function findKilnDir(cwd: string): string {
   const dir = path.dirname(findSpecFile(cwd));

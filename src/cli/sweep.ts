@@ -3,7 +3,7 @@
 // removes its own (issue 11, defect 12). Quiet: it is housekeeping, never a reason to fail.
 import fs from 'node:fs';
 import path from 'node:path';
-import { findSpecFile } from '../spec/load.js';
+import { findSpecFile } from '../spec/find.js';
 import { installInterruptCleanup, sweepScratch } from '../store/scratch.js';
 
 export function sweepAtCommandStart(cwd: string): void {

@@ -156,6 +156,7 @@ export function groupTemplate(plan: DeployPlan, c: ClusterPlan, appDir: string):
     args: c.args,
     ...(c.portName ? { portName: c.portName } : {}),
     ...(c.health ? { health: c.health } : {}),
+    ...(c.settleMs !== undefined ? { settleMs: c.settleMs } : {}),
     runtime: plan.runtime,
     ...(c.image ? { image: c.image } : {}),
   };

@@ -27,7 +27,7 @@ export function checkOnce(port: number, path: string, timeoutMs: number): Promis
   });
 }
 
-/** How long a server without a port must stay up to count as started. */
+/** How long a server without a health check must stay up to count as started, unless its role's `settle` says. */
 export const NO_PORT_SETTLE_MS = 250;
 
 /**
@@ -36,14 +36,14 @@ export const NO_PORT_SETTLE_MS = 250;
  * dominated by how soon Kiln notices an app is ready.
  */
 export async function waitHealthy(
-  opts: { port?: number; health?: HealthCheckSpec; isAlive: () => Promise<boolean>; signal?: AbortSignal },
+  opts: { port?: number; health?: HealthCheckSpec; settleMs?: number; isAlive: () => Promise<boolean>; signal?: AbortSignal },
 ): Promise<CheckResult> {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   if (!opts.health || opts.port === undefined) {
-    const until = Date.now() + NO_PORT_SETTLE_MS;
+    const until = Date.now() + (opts.settleMs ?? NO_PORT_SETTLE_MS);
     while (Date.now() < until) {
       if (!(await opts.isAlive())) return { ok: false, detail: 'the process exited' };
-      await sleep(25);
+      await sleep(Math.min(25, Math.max(1, until - Date.now())));
     }
     return (await opts.isAlive()) ? { ok: true, detail: 'running' } : { ok: false, detail: 'the process exited' };
   }

@@ -11,6 +11,7 @@ import { layersOf, renderServerArgs, templateArgs } from './flags.js';
 import { argv, filesOf, planResolver, type ServerArgs } from '../runtime/args.js';
 import { locateStore } from '../streams/data/index.js';
 import { secretVersionFile } from '../secrets/secrets.js';
+import { NO_PORT_SETTLE_MS } from './health.js';
 
 export interface ClusterPlan {
   cluster: string;
@@ -36,6 +37,8 @@ export interface ClusterPlan {
   args: ServerArgs;
   portName?: string;
   health?: HealthCheckSpec;
+  /** Without a health check: ms a new server must keep running to count as started (kiln.yaml `settle`). */
+  settleMs?: number;
   /** The image container runtimes start (absent on the process runtime). */
   image?: ImageRef;
   /**
@@ -108,6 +111,7 @@ export async function planDeploy(
     const r = svc.roles[role]!;
     const existing = state.cluster(cluster);
     const replicas = envSpec.scale[service]?.[role] ?? r.replicas;
+    const settle = spec.services[service]?.roles[role]?.settleMs;
     const args = renderServerArgs(
       layersOf(release, service, role, envSpec),
       {
@@ -136,6 +140,8 @@ export async function planDeploy(
       args,
       ...(r.port !== undefined ? { portName: r.port } : {}),
       ...(r.health ? { health: r.health } : {}),
+      // kiln.yaml now, like scale: how long to watch a worker start is the deploy's, not the release's.
+      ...(settle !== undefined ? { settleMs: settle } : {}),
       ...(envSpec.runtime !== 'process' && svc.image
         ? { image: { layout: ociDir, ref: svc.image.ref, digest: svc.image.digest as `sha256:${string}` } }
         : {}),
@@ -192,6 +198,7 @@ export function formatPlan(plan: DeployPlan): string {
       lines.push(`    file: ${f.host} (${f.kind === 'secret' ? `secret ${f.name}, read-only` : `store ${f.name}, its directory writable`})`);
     }
     if (c.health) lines.push(`    health: GET ${c.health.path} every ${c.health.intervalMs} ms, up to ${c.health.graceMs} ms`);
+    else lines.push(`    started: once running ${c.settleMs ?? NO_PORT_SETTLE_MS} ms (no health check; the role's settle)`);
   }
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import { ServerManager } from '../server/server-manager.js';
 import { runPaths } from '../server/paths.js';
 import type { DeployDeps, Emit } from './execute.js';
 import type { ClusterPlan, DeployPlan } from './plan.js';
-import { proxyLoadBalancer } from './confirm-routes.js';
+import { proxyLoadBalancer, type RoutingDeps } from './confirm-routes.js';
 
 export class RecordingRuntime implements Runtime {
   readonly name = 'process' as const;
@@ -59,6 +59,8 @@ export class RecordingProxy {
 
 export interface DeployWorld {
   deps: DeployDeps;
+  /** The proxy's side as the control plane drives it (the load balancer in deps is made from it). */
+  routing: RoutingDeps & { inFlight(group: string): Promise<number | null> };
   runtime: RecordingRuntime;
   proxy: RecordingProxy;
   events: Array<{ kind: string; message: string }>;
@@ -71,29 +73,25 @@ export function deployWorld(state: RuntimeState, kilnDir = '/nonexistent/.kiln',
   const servers = new ServerManager(state, () => runtime, runPaths(kilnDir));
   let version = 0;
   const events: DeployWorld['events'] = [];
-  const deps: DeployDeps = {
-    state,
-    servers,
-    lb: proxyLoadBalancer({
-      pushRoutes: async () => {
-        const t = buildRouteTable(state, 'shop.test', ++version);
-        if (!proxy.up) throw new Error('connect ECONNREFUSED proxy.sock');
-        proxy.onPush(t);
-        if (!proxy.up) throw new Error('socket hang up'); // killed after it saved the table
-        proxy.table = t;
-      },
-      ensureProxy: async () => {
-        if (proxy.up || !proxy.restartable) return;
-        proxy.up = true;
-        proxy.restarts++;
-      },
-      routedActive: async () => (proxy.up && proxy.table ? Object.fromEntries(proxy.table.clusters.map((c) => [c.name, c.active])) : null),
-      inFlight: async () => (proxy.up ? 0 : null),
-      proxyBackTimeoutMs: opts.proxyBackTimeoutMs,
-    }),
-    appDir: async () => '/nonexistent/app',
+  const routing = {
+    pushRoutes: async () => {
+      const t = buildRouteTable(state, 'shop.test', ++version);
+      if (!proxy.up) throw new Error('connect ECONNREFUSED proxy.sock');
+      proxy.onPush(t);
+      if (!proxy.up) throw new Error('socket hang up'); // killed after it saved the table
+      proxy.table = t;
+    },
+    ensureProxy: async () => {
+      if (proxy.up || !proxy.restartable) return;
+      proxy.up = true;
+      proxy.restarts++;
+    },
+    routedActive: async () => (proxy.up && proxy.table ? Object.fromEntries(proxy.table.clusters.map((c) => [c.name, c.active])) : null),
+    inFlight: async () => (proxy.up ? 0 : null),
+    proxyBackTimeoutMs: opts.proxyBackTimeoutMs,
   };
-  return { deps, runtime, proxy, events, emit: (kind, message) => events.push({ kind, message }) };
+  const deps: DeployDeps = { state, servers, lb: proxyLoadBalancer(routing), appDir: async () => '/nonexistent/app' };
+  return { deps, routing, runtime, proxy, events, emit: (kind, message) => events.push({ kind, message }) };
 }
 
 /** A plan of one release for the shop's api: an http role with a load balancer and a worker. */

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { KilnError, errorFromJSON } from '../errors.js';
 import { runPaths } from '../server/paths.js';
-import { readToken } from '../store/init.js';
+import { readToken } from '../store/token.js';
 import type { LogLineJson } from './query.js';
 
 export function followLogsApi(kilnDir: string, query: URLSearchParams, onLine: (l: LogLineJson) => void, signal: AbortSignal): Promise<void> {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { KilnError, errorFromJSON } from '../errors.js';
 import { runPaths } from './paths.js';
-import { readToken } from '../store/init.js';
+import { readToken } from '../store/token.js';
 
 export interface ProgressEvent {
   kind: string;

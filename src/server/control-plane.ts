@@ -17,6 +17,7 @@ import { serveLogs } from '../logs/api.js';
 import type { Runtime } from '../runtime/types.js';
 import { subjectsInState } from '../logs/subjects.js';
 import { loadSpec, findSpecFile } from '../spec/load.js';
+import { SpecFileCache } from '../spec/spec-file-cache.js';
 import type { ProjectSpec } from '../spec/types.js';
 import { openStore, readToken, type Store } from '../store/init.js';
 import { getRelease } from '../release/index.js';
@@ -96,6 +97,7 @@ export class ControlPlane {
     readonly state: RuntimeState,
     private readonly log: (m: string) => void,
   ) {
+    this.specFile = new SpecFileCache(spec.file);
     this.metrics = new ControlPlaneMetrics((tag) => this.logs.store.tagsOf(tag));
     state.onDeploymentFinished = (d) => this.metrics.deploymentFinished(d);
     // Podman settings come from the environment, which may be one created after start.
@@ -324,12 +326,14 @@ export class ControlPlane {
    * with the environments created from releases (kiln env create).
    */
   currentSpec(): ProjectSpec {
-    const spec = withCreatedEnvironments(loadSpec(this.spec.file), this.store.db);
+    const spec = withCreatedEnvironments(this.specFile.load(), this.store.db);
     this.lastGoodSpec = spec;
     return spec;
   }
 
   private lastGoodSpec: ProjectSpec | undefined;
+  /** kiln.yaml parsed again only when its text changed (status reads it on every call). */
+  private readonly specFile: SpecFileCache;
 
   /**
    * For work on what already runs (rollback, servers started again): kiln.yaml now, or — while it

@@ -1,5 +1,5 @@
 // The control plane's verbs on a Kubernetes environment. `kiln deploy|rollback|status|down` on
-// one run in the CLI against the cluster (src/cli/kubernetes.ts), which needs no control plane;
+// one run in the CLI against the cluster (src/cli/kubernetes-ops.ts), which needs no control plane;
 // the operations that compose a deploy with others — `env create` (a deploy into a new
 // environment), `env destroy`, `promote` and `rebuild --deploy` (side by side, then the target) —
 // run here like on every runtime, so they call these instead of the process/podman path. The same

@@ -64,6 +64,7 @@ export class ServerManager {
     return waitHealthy({
       ...(s.row.port !== null ? { port: s.row.port } : {}),
       ...(group.template.health ? { health: group.template.health } : {}),
+      ...(group.template.settleMs !== undefined ? { settleMs: group.template.settleMs } : {}),
       isAlive: () => this.runtimeFor(group).isAlive(s.handle),
       ...(signal ? { signal } : {}),
     });

@@ -114,9 +114,9 @@ function failureOf(state: RuntimeState, g: GroupRow): string | null {
  */
 function shownGroups(state: RuntimeState, cluster: string, active: string | null): GroupRow[] {
   const activeBuild = active ? (state.group(active)?.build ?? -1) : -1;
-  return state
-    .groups({ cluster, states: [...LIVE_GROUP_STATES, 'failed'] })
-    .filter((g) => g.state !== 'failed' || (g.build > activeBuild && state.lastEventAbout(g.name, ['group.failed']) !== undefined));
+  // Two queries, so the failed groups older than the active one (history) are never read.
+  const failed = state.groups({ cluster, states: ['failed'], aboveBuild: activeBuild }).filter((g) => state.lastEventAbout(g.name, ['group.failed']) !== undefined);
+  return [...state.groups({ cluster, states: LIVE_GROUP_STATES }), ...failed].sort((a, b) => a.build - b.build);
 }
 
 /** Per environment, the releases its clusters' active groups run: what serves there now. */

@@ -1,6 +1,6 @@
 // kiln.yaml -> ProjectSpec. Parsing, shape and cross-references are checked in one pass and every
 // problem is thrown together as KilnErrors with file:line:column; nothing downstream re-validates.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { KilnError } from '../errors.js';
@@ -11,22 +11,7 @@ import { checkSemantics } from './semantics.js';
 import type { FlagMap, OsSpec, ProjectSpec, RoleSpec, ServiceSpec } from './types.js';
 import { validateDocument } from './validate.js';
 
-export const SPEC_FILE = 'kiln.yaml';
-
-/** The kiln.yaml in `startDir` or the nearest parent directory holding one. */
-export function findSpecFile(startDir: string): string {
-  let dir = path.resolve(startDir);
-  for (;;) {
-    const candidate = path.join(dir, SPEC_FILE);
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  throw new KilnError('SPEC_NOT_FOUND', `no ${SPEC_FILE} in ${path.resolve(startDir)} or any parent directory`, {
-    hint: `run kiln in a project directory, or \`kiln init\` to write a starter ${SPEC_FILE} here (docs/kiln-yaml.md)`,
-  });
-}
+export { SPEC_FILE, findSpecFile } from './find.js';
 
 /** Reads and validates a kiln.yaml; throws KilnErrors listing every problem found. */
 export function loadSpec(file: string): ProjectSpec {
@@ -86,6 +71,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
         name: roleName,
         replicas: r.replicas,
         ...(r.port !== undefined ? { port: r.port } : {}),
+        ...(r.settle !== undefined ? { settleMs: r.settle } : {}),
         ...(r.health
           ? {
               health: {

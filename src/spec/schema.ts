@@ -129,6 +129,11 @@ const role = obj({
   ),
   flags: withDefault(flags(), 'Flags of this role\'s servers, added to and overriding the service\'s.'),
   args: optional(args(), 'Positional arguments of this role\'s servers, replacing the service\'s `args`.', 'the service\'s'),
+  settle: optional(
+    duration(),
+    'Roles without a health check (workers): how long a new server must keep running to count as started, since nothing else can tell it is up. A deploy waits this long before it switches; a server that exits sooner fails the deploy.',
+    '250ms',
+  ),
 });
 
 const app = obj({

@@ -112,6 +112,13 @@ function checkService(ctx: Ctx, name: string, service: Service): void {
         'add a port (e.g. "port: http") or remove "health"',
       );
     }
+    if (r.settle !== undefined && r.health !== undefined) {
+      ctx.problems.at(
+        ctx.at.key([...base, 'roles', role, 'settle']),
+        `services.${name}.roles.${role} has both a health check and "settle": a server with a health check is started when it passes`,
+        'remove "settle" (the health check decides), or remove "health"',
+      );
+    }
     const loop = typeof r.health === 'object' ? r.health['crash-loop'] : undefined;
     if (loop?.window === 0) {
       ctx.problems.at(

@@ -57,6 +57,8 @@ export interface RoleSpec {
   flags: FlagMap;
   /** Positional arguments replacing the service's (absent: the service's). */
   args?: string[];
+  /** Without a health check: ms a new server must keep running to count as started (absent: NO_PORT_SETTLE_MS). */
+  settleMs?: number;
 }
 
 export interface AppSpec {

@@ -97,13 +97,4 @@ function serversGroup(db: Database): number | null {
   return new IsolationIdTable(db).get('group') ?? null;
 }
 
-/** The control plane's API token from .kiln/run/token. */
-export function readToken(kilnDir: string): string {
-  const file = path.join(kilnDir, 'run', 'token');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    throw new KilnError('NOT_INITIALISED', `${file} is missing`, { hint: 'run `kiln init` to create it' });
-  }
-}
+export { readToken } from './token.js';

@@ -31,6 +31,8 @@ export interface GroupTemplate {
   flags?: Array<[string, string]>;
   portName?: string;
   health?: HealthCheckSpec;
+  /** Without a health check: ms a new server must keep running to count as started (absent: the default). */
+  settleMs?: number;
   /** Where the servers run (absent in groups made before runtimes were selectable: process). */
   runtime?: RuntimeName;
   /** The image container runtimes start. */
@@ -103,11 +105,27 @@ export class RuntimeState {
   /** Told of every deployment that ends, whoever ended it (deploy, rollback, crash-loop, kubernetes, recovery). */
   onDeploymentFinished: ((d: FinishedDeployment) => void) | null = null;
 
+  /**
+   * Every statement this class runs, prepared once: SQLite compiles a statement each time it is
+   * prepared, and the loops run the same few many times a second. Keyed by the SQL text, which
+   * is one of a fixed few (an IN list's length comes from a fixed set of state lists).
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(readonly db: Database.Database) {}
+
+  private sql(text: string): Database.Statement {
+    let s = this.statements.get(text);
+    if (!s) {
+      s = this.db.prepare(text);
+      this.statements.set(text, s);
+    }
+    return s;
+  }
 
   private finished(id: number, outcome: FinishedDeployment['outcome'], at: string): void {
     if (!this.onDeploymentFinished) return;
-    const row = this.db.prepare('SELECT env, kind, started_at FROM deployments WHERE id = ?').get(id) as
+    const row = this.sql('SELECT env, kind, started_at FROM deployments WHERE id = ?').get(id) as
       | { env: string; kind: 'deploy' | 'rollback'; started_at: string }
       | undefined;
     if (!row) return;
@@ -120,45 +138,44 @@ export class RuntimeState {
 
   nextCounter(name: string): number {
     return this.tx(() => {
-      this.db.prepare('INSERT INTO counters(name, value) VALUES (?, 0) ON CONFLICT(name) DO NOTHING').run(name);
-      this.db.prepare('UPDATE counters SET value = value + 1 WHERE name = ?').run(name);
-      return (this.db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as { value: number }).value;
+      this.sql('INSERT INTO counters(name, value) VALUES (?, 0) ON CONFLICT(name) DO NOTHING').run(name);
+      this.sql('UPDATE counters SET value = value + 1 WHERE name = ?').run(name);
+      return (this.sql('SELECT value FROM counters WHERE name = ?').get(name) as { value: number }).value;
     });
   }
 
   /** Makes the counter at least `min` (e.g. the proxy's table version after a restart). */
   raiseCounter(name: string, min: number): void {
-    this.db.prepare('INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)').run(name, min);
+    this.sql('INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)').run(name, min);
   }
 
   // --- clusters
   cluster(name: string): ClusterRow | undefined {
-    return this.db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as ClusterRow | undefined;
+    return this.sql('SELECT * FROM clusters WHERE name = ?').get(name) as ClusterRow | undefined;
   }
   clusters(env?: string): ClusterRow[] {
     return (env
-      ? this.db.prepare('SELECT * FROM clusters WHERE env = ? ORDER BY name').all(env)
-      : this.db.prepare('SELECT * FROM clusters ORDER BY env, name').all()) as ClusterRow[];
+      ? this.sql('SELECT * FROM clusters WHERE env = ? ORDER BY name').all(env)
+      : this.sql('SELECT * FROM clusters ORDER BY env, name').all()) as ClusterRow[];
   }
   ensureCluster(c: Omit<ClusterRow, 'active_group' | 'next_build'>): ClusterRow {
-    this.db
-      .prepare(
+    this.sql(
         'INSERT INTO clusters(name, env, service, role, lb_port, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING',
       )
       .run(c.name, c.env, c.service, c.role, c.lb_port, now());
     return this.cluster(c.name) as ClusterRow;
   }
   setLbPort(cluster: string, port: number): void {
-    this.db.prepare('UPDATE clusters SET lb_port = ? WHERE name = ?').run(port, cluster);
+    this.sql('UPDATE clusters SET lb_port = ? WHERE name = ?').run(port, cluster);
   }
   setActive(cluster: string, group: string | null): void {
-    this.db.prepare('UPDATE clusters SET active_group = ? WHERE name = ?').run(group, cluster);
+    this.sql('UPDATE clusters SET active_group = ? WHERE name = ?').run(group, cluster);
   }
   /** Reserves the cluster's next build number (never reused, even for failed groups). */
   takeBuild(cluster: string): number {
     return this.tx(() => {
-      const row = this.db.prepare('SELECT next_build FROM clusters WHERE name = ?').get(cluster) as { next_build: number };
-      this.db.prepare('UPDATE clusters SET next_build = next_build + 1 WHERE name = ?').run(cluster);
+      const row = this.sql('SELECT next_build FROM clusters WHERE name = ?').get(cluster) as { next_build: number };
+      this.sql('UPDATE clusters SET next_build = next_build + 1 WHERE name = ?').run(cluster);
       return row.next_build;
     });
   }
@@ -170,9 +187,9 @@ export class RuntimeState {
   forgetEnvironment(env: string): void {
     this.tx(() => {
       const groups = `SELECT g.name FROM server_groups g JOIN clusters c ON c.name = g.cluster WHERE c.env = ?`;
-      this.db.prepare(`DELETE FROM servers WHERE group_name IN (${groups})`).run(env);
-      this.db.prepare(`DELETE FROM server_groups WHERE cluster IN (SELECT name FROM clusters WHERE env = ?)`).run(env);
-      this.db.prepare('DELETE FROM clusters WHERE env = ?').run(env);
+      this.sql(`DELETE FROM servers WHERE group_name IN (${groups})`).run(env);
+      this.sql(`DELETE FROM server_groups WHERE cluster IN (SELECT name FROM clusters WHERE env = ?)`).run(env);
+      this.sql('DELETE FROM clusters WHERE env = ?').run(env);
     });
   }
 
@@ -181,9 +198,13 @@ export class RuntimeState {
     return r ? { ...r, template: JSON.parse(r.template) as GroupTemplate } : undefined;
   }
   group(name: string): GroupRow | undefined {
-    return this.toGroup(this.db.prepare('SELECT * FROM server_groups WHERE name = ?').get(name) as RawGroup | undefined);
+    return this.toGroup(this.sql('SELECT * FROM server_groups WHERE name = ?').get(name) as RawGroup | undefined);
   }
-  groups(where: { cluster?: string; states?: readonly GroupState[] } = {}): GroupRow[] {
+  /**
+   * Groups by cluster, build. `states` reaches only the rows in those states through the
+   * server_groups_state index (migration 9); `aboveBuild` keeps the builds newer than one.
+   */
+  groups(where: { cluster?: string; states?: readonly GroupState[]; aboveBuild?: number } = {}): GroupRow[] {
     const conds: string[] = [];
     const args: unknown[] = [];
     if (where.cluster) {
@@ -194,32 +215,38 @@ export class RuntimeState {
       conds.push(`state IN (${where.states.map(() => '?').join(',')})`);
       args.push(...where.states);
     }
-    const sql = `SELECT * FROM server_groups ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY cluster, build`;
-    return (this.db.prepare(sql).all(...args) as RawGroup[]).map((r) => this.toGroup(r) as GroupRow);
+    if (where.aboveBuild !== undefined) {
+      conds.push('build > ?');
+      args.push(where.aboveBuild);
+    }
+    // `+build`: the order is sorted, never read from the (cluster, build) key. Without it SQLite,
+    // which has no statistics, walks that key through every group the cluster ever had (history
+    // included) to save sorting the few it returns.
+    const sql = `SELECT * FROM server_groups ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY cluster, +build`;
+    return (this.sql(sql).all(...args) as RawGroup[]).map((r) => this.toGroup(r) as GroupRow);
   }
   insertGroup(g: Pick<GroupRow, 'name' | 'cluster' | 'build' | 'release' | 'deployment_id' | 'replicas' | 'template'>): void {
     const t = now();
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO server_groups(name, cluster, build, release, deployment_id, state, replicas, template, created_at, changed_at)
          VALUES (?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?)`,
       )
       .run(g.name, g.cluster, g.build, g.release, g.deployment_id, g.replicas, JSON.stringify(g.template), t, t);
   }
   setGroupState(name: string, state: GroupState): void {
-    this.db.prepare('UPDATE server_groups SET state = ?, changed_at = ? WHERE name = ?').run(state, now(), name);
+    this.sql('UPDATE server_groups SET state = ?, changed_at = ? WHERE name = ?').run(state, now(), name);
   }
   takeOrdinal(group: string): number {
     return this.tx(() => {
-      const row = this.db.prepare('SELECT next_ordinal FROM server_groups WHERE name = ?').get(group) as { next_ordinal: number };
-      this.db.prepare('UPDATE server_groups SET next_ordinal = next_ordinal + 1 WHERE name = ?').run(group);
+      const row = this.sql('SELECT next_ordinal FROM server_groups WHERE name = ?').get(group) as { next_ordinal: number };
+      this.sql('UPDATE server_groups SET next_ordinal = next_ordinal + 1 WHERE name = ?').run(group);
       return row.next_ordinal;
     });
   }
 
   // --- servers
   server(name: string): ServerRow | undefined {
-    return this.db.prepare('SELECT * FROM servers WHERE name = ?').get(name) as ServerRow | undefined;
+    return this.sql('SELECT * FROM servers WHERE name = ?').get(name) as ServerRow | undefined;
   }
   servers(where: { group?: string; states?: readonly ServerState[] } = {}): ServerRow[] {
     const conds: string[] = [];
@@ -233,42 +260,37 @@ export class RuntimeState {
       args.push(...where.states);
     }
     const sql = `SELECT * FROM servers ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY group_name, ordinal`;
-    return this.db.prepare(sql).all(...args) as ServerRow[];
+    return this.sql(sql).all(...args) as ServerRow[];
   }
   insertServer(s: Pick<ServerRow, 'name' | 'group_name' | 'ordinal' | 'port'>): void {
     const t = now();
-    this.db
-      .prepare(`INSERT INTO servers(name, group_name, ordinal, state, port, created_at, changed_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`)
+    this.sql(`INSERT INTO servers(name, group_name, ordinal, state, port, created_at, changed_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`)
       .run(s.name, s.group_name, s.ordinal, s.port, t, t);
   }
   /** The started server's handle (runtime/types.ts ServerHandle): its ref, and its pid where it has one. */
   setServerProcess(name: string, h: { ref: string; pid?: number; startTime?: string }): void {
-    this.db
-      .prepare('UPDATE servers SET pid = ?, start_time = ?, runtime_ref = ?, changed_at = ? WHERE name = ?')
+    this.sql('UPDATE servers SET pid = ?, start_time = ?, runtime_ref = ?, changed_at = ? WHERE name = ?')
       .run(h.pid ?? null, h.startTime ?? null, h.ref, now(), name);
   }
   setServerState(name: string, state: ServerState, detail?: string): void {
-    this.db
-      .prepare('UPDATE servers SET state = ?, changed_at = ?, detail = COALESCE(?, detail) WHERE name = ?')
+    this.sql('UPDATE servers SET state = ?, changed_at = ?, detail = COALESCE(?, detail) WHERE name = ?')
       .run(state, now(), detail ?? null, name);
   }
 
   // --- deployments and events
   startDeployment(env: string, release: string, kind: 'deploy' | 'rollback'): number {
-    const r = this.db
-      .prepare(`INSERT INTO deployments(env, release, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)`)
+    const r = this.sql(`INSERT INTO deployments(env, release, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)`)
       .run(env, release, kind, now());
     return Number(r.lastInsertRowid);
   }
   finishDeployment(id: number, ok: boolean, error?: string): void {
     const at = now();
-    this.db
-      .prepare('UPDATE deployments SET state = ?, finished_at = ?, error = ? WHERE id = ?')
+    this.sql('UPDATE deployments SET state = ?, finished_at = ?, error = ? WHERE id = ?')
       .run(ok ? 'succeeded' : 'failed', at, error ?? null, id);
     this.finished(id, ok ? 'succeeded' : 'failed', at);
   }
   runningDeployments(): Array<{ id: number; env: string; release: string; kind: string }> {
-    return this.db.prepare(`SELECT id, env, release, kind FROM deployments WHERE state = 'running'`).all() as Array<{
+    return this.sql(`SELECT id, env, release, kind FROM deployments WHERE state = 'running'`).all() as Array<{
       id: number;
       env: string;
       release: string;
@@ -277,14 +299,12 @@ export class RuntimeState {
   }
   markInterrupted(id: number): void {
     const at = now();
-    this.db
-      .prepare(`UPDATE deployments SET state = 'interrupted', finished_at = ?, error = 'control plane stopped during the deploy' WHERE id = ?`)
+    this.sql(`UPDATE deployments SET state = 'interrupted', finished_at = ?, error = 'control plane stopped during the deploy' WHERE id = ?`)
       .run(at, id);
     this.finished(id, 'interrupted', at);
   }
   lastDeployment(env: string): { id: number; release: string; state: string; kind: string } | undefined {
-    return this.db
-      .prepare(`SELECT id, release, state, kind FROM deployments WHERE env = ? ORDER BY id DESC LIMIT 1`)
+    return this.sql(`SELECT id, release, state, kind FROM deployments WHERE env = ? ORDER BY id DESC LIMIT 1`)
       .get(env) as { id: number; release: string; state: string; kind: string } | undefined;
   }
   /**
@@ -292,39 +312,35 @@ export class RuntimeState {
    * since a deploy leaves unchanged clusters alone, a rollback undoes only these.
    */
   lastSwitchedClusters(env: string): string[] | null {
-    const row = this.db
-      .prepare(
+    const row = this.sql(
         `SELECT d.id FROM deployments d WHERE d.env = ? AND d.state = 'succeeded'
            AND EXISTS (SELECT 1 FROM events e WHERE e.deployment_id = d.id AND e.kind = 'cluster.switched')
          ORDER BY d.id DESC LIMIT 1`,
       )
       .get(env) as { id: number } | undefined;
     if (!row) return null;
-    return (this.db.prepare(`SELECT DISTINCT cluster FROM events WHERE deployment_id = ? AND kind = 'cluster.switched' AND cluster IS NOT NULL`).all(row.id) as Array<{ cluster: string }>).map((r) => r.cluster);
+    return (this.sql(`SELECT DISTINCT cluster FROM events WHERE deployment_id = ? AND kind = 'cluster.switched' AND cluster IS NOT NULL`).all(row.id) as Array<{ cluster: string }>).map((r) => r.cluster);
   }
   /** Whether a deploy of `release` to `env` ever succeeded (every server of it healthy, switched). */
   deployedOk(env: string, release: string): boolean {
-    return !!this.db.prepare(`SELECT 1 FROM deployments WHERE env = ? AND release = ? AND kind = 'deploy' AND state = 'succeeded' LIMIT 1`).get(env, release);
+    return !!this.sql(`SELECT 1 FROM deployments WHERE env = ? AND release = ? AND kind = 'deploy' AND state = 'succeeded' LIMIT 1`).get(env, release);
   }
   addEvent(e: Omit<EventRow, 'id' | 'at'>): EventRow {
     const at = now();
-    const r = this.db
-      .prepare('INSERT INTO events(at, deployment_id, env, cluster, subject, kind, message) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const r = this.sql('INSERT INTO events(at, deployment_id, env, cluster, subject, kind, message) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(at, e.deployment_id, e.env, e.cluster, e.subject, e.kind, e.message);
     return { id: Number(r.lastInsertRowid), at, ...e };
   }
   /** The newest event of one of `kinds` about `subject` (e.g. why a group failed). */
   lastEventAbout(subject: string, kinds: readonly string[]): EventRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM events WHERE subject = ? AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
+    return this.sql(`SELECT * FROM events WHERE subject = ? AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
       .get(subject, ...kinds) as EventRow | undefined;
   }
     events(where: { deployment?: number; env?: string; limit?: number }): EventRow[] {
     if (where.deployment !== undefined) {
-      return this.db.prepare('SELECT * FROM events WHERE deployment_id = ? ORDER BY id').all(where.deployment) as EventRow[];
+      return this.sql('SELECT * FROM events WHERE deployment_id = ? ORDER BY id').all(where.deployment) as EventRow[];
     }
-    return this.db
-      .prepare('SELECT * FROM (SELECT * FROM events WHERE env = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
+    return this.sql('SELECT * FROM (SELECT * FROM events WHERE env = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
       .all(where.env ?? '', where.limit ?? 50) as EventRow[];
   }
 }

@@ -22,6 +22,4 @@ export function openKubeEnv(spec: ProjectSpec, env: string, kilnDir: string, pro
 }
 
 /** Whether an environment of kiln.yaml runs on Kubernetes (the CLI then works on the cluster directly). */
-export function isKubernetesEnv(spec: ProjectSpec, env: string): boolean {
-  return spec.environments[env]?.runtime === 'kubernetes';
-}
+export { isKubernetesEnv } from './is-kubernetes.js';

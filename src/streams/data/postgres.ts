@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+// Types only here: the driver is loaded when a connection is opened, so no command of a
+// SQLite-only project ever loads it.
+import type pg from 'pg';
 import { KilnError } from '../../errors.js';
 import { toNumberedParams, type Row, type StoreConnection } from './engine.js';
 import { processAlive } from './lock.js';
@@ -53,7 +55,8 @@ export function quoteIdent(name: string): string {
 }
 
 export async function openPostgres(t: PgTarget, database = t.database): Promise<StoreConnection> {
-  const client = new pg.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database });
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database });
   // A connection error would otherwise be an unhandled 'error' event that kills the process.
   client.on('error', () => undefined);
   await client.connect();
