@@ -63,11 +63,15 @@ export function isRefusal(code: string | undefined): boolean {
   return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
 }
 
-/** Streams the client's request body to the backend socket, re-chunking it if it came chunked. */
-function sendBody(req: http.IncomingMessage, conn: UpstreamConn, chunked: boolean): void {
+/**
+ * Streams the client's request body to the backend socket, re-chunking it if it came chunked.
+ * Returns the function that detaches it again (the attempt failed before any body byte left).
+ */
+function sendBody(req: http.IncomingMessage, conn: UpstreamConn, chunked: boolean): () => void {
   const socket = conn.socket;
   conn.sending = true;
   const onData = (chunk: Buffer) => {
+    conn.bodySent = true;
     if (socket.destroyed) return;
     const ok = chunked ? socket.write(chunk.length.toString(16) + '\r\n') && socket.write(chunk) && socket.write('\r\n') : socket.write(chunk);
     if (!ok) {
@@ -75,12 +79,17 @@ function sendBody(req: http.IncomingMessage, conn: UpstreamConn, chunked: boolea
       socket.once('drain', () => req.resume());
     }
   };
-  req.on('data', onData);
-  req.once('end', () => {
+  const onEnd = () => {
     req.off('data', onData);
     if (chunked && !socket.destroyed) socket.write('0\r\n\r\n');
     conn.sending = false;
-  });
+  };
+  req.on('data', onData);
+  req.once('end', onEnd);
+  return () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+  };
 }
 
 export function createForwarder(opts: ForwarderOptions) {
@@ -156,11 +165,15 @@ export function createForwarder(opts: ForwarderOptions) {
           const refused = isRefusal(code);
           if (refused) router.markDown(backend);
           // Nothing reached a backend that refused; a reset on a reused keep-alive socket is the
-          // backend closing an idle connection; a reset on a fresh one may have been seen, so
-          // only idempotent requests go again.
+          // backend closing an idle connection (or one at its keep-alive limit); a reset on a
+          // fresh one may have been seen, so only idempotent requests go again, or one whose
+          // body had not started: the backend never had the whole request. A body already
+          // taken from the client is gone: that request is never sent again.
           const reset = code === 'ECONNRESET' || code === 'EPIPE';
           const staleSocket = reset && reused;
-          const retryable = !info.hasBody && (refused || staleSocket || (reset && idempotent));
+          const bodyLeft = info.hasBody && conn.bodySent;
+          const retryable = !bodyLeft && (refused || staleSocket || (reset && (idempotent || info.hasBody)));
+          detachBody?.();
           if (retryable) {
             // A stale pooled socket says nothing about its backend, which stays eligible.
             if (!staleSocket) (tried ??= new Set()).add(backend);
@@ -179,7 +192,7 @@ export function createForwarder(opts: ForwarderOptions) {
       };
       const conn = pool.request(backend, backendHead(method, url, info, backend), noResponseBody, handler);
       upstream = conn;
-      if (info.hasBody) sendBody(req, conn, info.chunked);
+      const detachBody = info.hasBody ? sendBody(req, conn, info.chunked) : null;
     };
 
     /** Moves the request to the fallback group (once): its first backend, or null. */

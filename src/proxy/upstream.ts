@@ -82,6 +82,13 @@ class Conn {
   private responded = false;
   /** The request body is still being sent; the socket can't be reused until it is done. */
   sending = false;
+  /** Some of this exchange's request body was taken from the client for this socket: the
+   * request can no longer be sent anywhere else. */
+  bodySent = false;
+  /** Exchanges completed on this connection. */
+  private exchanges = 0;
+  /** Pool clock ticks the connection lay idle before this exchange started. */
+  private idleTicks = 0;
   /** Pool clock reading of the last sign of life (request sent, bytes received, released). */
   stamp = 0;
 
@@ -92,6 +99,10 @@ class Conn {
     this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
+    // The backend closed an idle connection: out of the pool now, not when 'close' follows.
+    this.socket.on('end', () => {
+      if (this.handler === null) this.pool.forget(this);
+    });
     this.socket.on('close', () => this.onClose());
   }
 
@@ -115,6 +126,8 @@ class Conn {
     this.keepAlive = true;
     this.noBody = noBody;
     this.upgrade = upgrade;
+    this.bodySent = false;
+    this.idleTicks = this.pool.now - this.stamp;
     this.stamp = this.pool.now;
     this.socket.write(head, 'latin1');
   }
@@ -125,7 +138,12 @@ class Conn {
     this.state = State.Idle;
     this.pool.forget(this);
     this.socket.destroy();
-    if (h !== null) h.onError(err, this.reused, this.responded);
+    if (h === null) return;
+    // A reused connection the backend closed as this request arrived, soon after the previous
+    // answer: a backend that closes after so many requests (a keep-alive limit).
+    const code = err.code;
+    if (this.reused && !this.responded && (code === 'ECONNRESET' || code === 'EPIPE')) this.pool.closedAfter(this.target.key, this.exchanges, this.idleTicks);
+    h.onError(err, this.reused, this.responded);
   }
 
   private onClose(): void {
@@ -142,7 +160,8 @@ class Conn {
     const h = this.handler!;
     this.handler = null;
     this.state = State.Idle;
-    if (this.keepAlive && !this.sending && this.pending === null) {
+    this.exchanges++;
+    if (this.keepAlive && !this.sending && this.pending === null && this.exchanges < this.pool.requestLimit(this.target.key)) {
       // A handler may have paused the socket for backpressure and finished before 'drain': a
       // paused socket in the pool would never read its next response (a request that hangs).
       this.socket.resume();
@@ -349,6 +368,8 @@ class Conn {
 
 /** Resolution of the pool's clock: timeouts are checked by one sweep, not a timer per request. */
 const SWEEP_MS = 500;
+/** A learned keep-alive limit of a backend is kept for 5 minutes, then learned anew. */
+const LIMIT_TTL_TICKS = (5 * 60_000) / SWEEP_MS;
 
 /** Idle keep-alive sockets per backend, most recently used first. */
 export class UpstreamPool {
@@ -370,6 +391,37 @@ export class UpstreamPool {
       for (const c of [...this.all]) c.expire(this.now);
     }, SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * Backends seen closing connections after so many exchanges, and until when that is believed.
+   * A connection retires after that many, so a request that cannot be sent twice (one with a
+   * body) is not sent on a connection the backend is about to close.
+   */
+  private readonly limits = new Map<string, { max: number; until: number }>();
+
+  /** Exchanges a connection to `key` may carry (Infinity when nothing was learned). */
+  requestLimit(key: string): number {
+    if (this.limits.size === 0) return Infinity;
+    const l = this.limits.get(key);
+    if (l === undefined) return Infinity;
+    if (l.until < this.now) {
+      // Forgotten after a while: a backend's limit may be raised, or the close was a one-off.
+      this.limits.delete(key);
+      return Infinity;
+    }
+    return l.max;
+  }
+
+  /**
+   * A reused connection to `key` was closed by the backend, without an answer, as its next
+   * request arrived after `exchanges` answers. Learned as a limit only when it had not lain idle
+   * (an idle timeout says nothing about a count).
+   */
+  closedAfter(key: string, exchanges: number, idleTicks: number): void {
+    if (exchanges < 1 || idleTicks > 1) return;
+    const max = Math.min(exchanges, this.requestLimit(key));
+    this.limits.set(key, { max, until: this.now + LIMIT_TTL_TICKS });
   }
 
   /** Starts one exchange; the returned socket carries the request body, if any. */
