@@ -19,7 +19,8 @@
 //
 // Usage: npm run build && node bench/proxy-fast.js [--runs 5] [--duration 5] [--connections 50]
 //        [--warmup 2] [--targets kiln,haproxy-1t,...] [--cases ka-200,ka-64k,new-200,new-64k]
-//        [--kiln-dist <dist>] [--kiln-before <dist of the reference build>] [--pin] [--show-config] [--json]
+//        [--kiln-dist <dist>] [--kiln-before <dist of the reference build>] [--pin] [--show-config]
+//        [--cpu-prof <dir>] [--json]
 // --pin (taskset): wrk and the backend on CPU 0; a one-core proxy (kiln, haproxy-1t, nginx-1w)
 // alone on CPU 1; two-core proxies (haproxy-2t, nginx-2w) on CPUs 0-1, as this machine has only
 // two. Without --pin the scheduler places everything (what a user's machine does). Either way
@@ -65,6 +66,8 @@ const opts = {
   pin: (process.argv.includes('--pin') || process.env.BENCH_PIN === '1') && os.cpus().length >= 2,
   json: process.argv.includes('--json'),
   showConfig: process.argv.includes('--show-config'),
+  /** Where the kiln proxy writes a CPU profile (node --cpu-prof) when it stops; '' for none. */
+  cpuProf: option('cpu-prof', ''),
 };
 
 for (const cmd of ['wrk', 'haproxy', 'nginx', ...(opts.pin ? ['taskset'] : [])]) {
@@ -279,7 +282,8 @@ async function main() {
       else if (name === 'kiln' || name === 'kiln-before') {
         const kdir = path.join(dir, name);
         mkdirSync(kdir);
-        const child = start('one', process.execPath, [path.join(here, 'proxy-kiln.js'), kdir, name === 'kiln' ? opts.kilnDist : opts.kilnBefore]);
+        const prof = opts.cpuProf && name === 'kiln' ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.cpuProf)] : [];
+        const child = start('one', process.execPath, [...prof, path.join(here, 'proxy-kiln.js'), kdir, name === 'kiln' ? opts.kilnDist : opts.kilnBefore]);
         const line = await new Promise((resolve, reject) => {
           let buf = '';
           child.stdout.on('data', (d) => {
