@@ -8,8 +8,11 @@ import * as net from 'node:net';
 export interface UpstreamHandler {
   /** The response head: status, reason, headers as a flat [name, value, ...] list. */
   onResponse(status: number, reason: string, headers: string[]): void;
-  /** Body bytes (chunked encoding already removed). Return false to ask for a pause. */
-  onData(chunk: Buffer): void;
+  /**
+   * Body bytes (chunked encoding already removed). `last`: the body ends with this chunk (a
+   * Content-Length body), and onEnd follows at once: the handler may send both in one write.
+   */
+  onData(chunk: Buffer, last: boolean): void;
   onEnd(): void;
   /**
    * The exchange failed. `reused`: it ran on a pooled keep-alive socket; `responded`: a response
@@ -212,17 +215,17 @@ class Conn {
         case State.Length: {
           const n = Math.min(this.remaining, buf.length);
           this.remaining -= n;
-          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n));
-          buf = buf.subarray(n);
+          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n), this.remaining === 0);
           if (this.remaining === 0) {
-            if (buf.length > 0) this.keepAlive = false;
-            this.finish();
+            if (buf.length > n) this.keepAlive = false;
+            if (this.handler !== null) this.finish();
             return;
           }
+          buf = buf.subarray(n);
           break;
         }
         case State.UntilClose:
-          this.handler.onData(buf);
+          this.handler.onData(buf, false);
           return;
         case State.ChunkSize:
         case State.Trailers: {
@@ -258,7 +261,7 @@ class Conn {
         case State.ChunkData: {
           const n = Math.min(this.remaining, buf.length);
           this.remaining -= n;
-          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n));
+          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n), false);
           buf = buf.subarray(n);
           if (this.remaining === 0) {
             this.state = State.ChunkDataEnd;
@@ -296,31 +299,41 @@ class Conn {
 
   /** Parses "HTTP/1.1 200 OK\r\nName: value..." and sets the body state; an error message or null. */
   private parseHead(head: string): string | null {
-    const lines = head.split('\r\n');
-    const statusLine = lines[0]!;
-    // "HTTP/1.x NNN reason", checked by hand: this runs once per request.
-    const status = Number(statusLine.slice(9, 12));
+    // Scanned in place (no split, slice per line, trim): this runs once per request.
+    let eol = head.indexOf('\r\n');
+    if (eol === -1) eol = head.length;
+    // "HTTP/1.x NNN reason", checked by hand.
+    const status = decimal(head.slice(9, 12));
     if (
-      !statusLine.startsWith('HTTP/1.') ||
-      (statusLine[7] !== '1' && statusLine[7] !== '0') ||
-      statusLine[8] !== ' ' ||
+      !head.startsWith('HTTP/1.') ||
+      (head[7] !== '1' && head[7] !== '0') ||
+      head[8] !== ' ' ||
+      eol < 12 ||
       !Number.isInteger(status) ||
       status < 100 ||
-      (statusLine.length > 12 && statusLine[12] !== ' ')
+      (eol > 12 && head[12] !== ' ')
     ) {
-      return `bad status line ${JSON.stringify(statusLine.slice(0, 80))}`;
+      return `bad status line ${JSON.stringify(head.slice(0, Math.min(eol, 80)))}`;
     }
-    const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
+    const reason = eol > 13 ? head.slice(13, eol) : '';
     const headers: string[] = [];
     let length = -1;
     let chunked = false;
-    let keepAlive = statusLine[7] === '1';
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return 'bad header line';
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+    let keepAlive = head[7] === '1';
+    let pos = eol + 2;
+    while (pos < head.length) {
+      let end = head.indexOf('\r\n', pos);
+      if (end === -1) end = head.length;
+      const colon = head.indexOf(':', pos);
+      if (colon <= pos || colon > end) return 'bad header line';
+      const name = head.slice(pos, colon);
+      // The value without the optional white space around it (space and tab).
+      let from = colon + 1;
+      let to = end;
+      while (from < to && (head.charCodeAt(from) === 32 || head.charCodeAt(from) === 9)) from++;
+      while (to > from && (head.charCodeAt(to - 1) === 32 || head.charCodeAt(to - 1) === 9)) to--;
+      const value = head.slice(from, to);
+      pos = end + 2;
       headers.push(name, value);
       const len = name.length;
       if (len === 14 && name.toLowerCase() === 'content-length') {
@@ -352,7 +365,14 @@ class Conn {
     // head (early frames) may already be on the wire and would be read as a next request.
     this.keepAlive = keepAlive && !this.upgrade;
     this.responded = true;
-    this.handler!.onResponse(status, reason, headers);
+    try {
+      this.handler!.onResponse(status, reason, headers);
+    } catch (e) {
+      // Node refuses to send it on (a control character such as a bare LF in a value): a bad
+      // response, answered 502 like any other, never an exception that stops the proxy.
+      this.responded = false;
+      return `unusable head: ${(e as Error).message}`;
+    }
     if (this.noBody || status === 204 || status === 304) this.state = State.Idle;
     else if (chunked) this.state = State.ChunkSize;
     else if (length >= 0) {
