@@ -11,7 +11,7 @@ import type { BackendTarget, GroupTarget, Router } from './router.js';
 import type { Stats } from './stats.js';
 import type { UpstreamConn, UpstreamHandler, UpstreamPool } from './upstream.js';
 import { connectionTokens, HOP_BY_HOP } from './hop-by-hop.js';
-import { backendHead, type IncomingInfo } from './request-head.js';
+import { backendHead, lengthTable, type IncomingInfo } from './request-head.js';
 
 /** Methods that are safe to send twice even when the first attempt may have reached the server. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -30,12 +30,19 @@ function filterNamed(flat: string[], names: Set<string>): string[] {
   return out;
 }
 
+/** Lengths of the hop-by-hop names: a header of another length is passed without lower-casing it. */
+const HOP_LENGTHS = lengthTable(HOP_BY_HOP);
+
 /** The backend's response headers without the hop-by-hop ones, flat. */
 export function responseHeaders(raw: string[]): string[] {
   const out: string[] = [];
   let extra: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    if (name.length >= 64 || HOP_LENGTHS[name.length] === 0) {
+      out.push(name, raw[i + 1]!);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') extra = connectionTokens(raw[i + 1]!);
