@@ -4,8 +4,10 @@
 // fresh connection only when sending it again cannot duplicate it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http from 'node:http';
 import * as net from 'node:net';
-import { cluster, putRoutes, startBackend, startProxy, table, get } from './testkit.js';
+import type { AddressInfo } from 'node:net';
+import { cluster, putRoutes, startBackend, startProxy, table, get, type TestBackend } from './testkit.js';
 
 /** A backend that drops every connection, unanswered, when its (N+1)th request head arrives. */
 async function closesAfter(n: number) {
@@ -80,4 +82,35 @@ test('a request whose body had not started when its reused connection closed goe
   assert.match(answer, /^HTTP\/1\.1 200 /);
   assert.match(answer, /\r\n\r\nok order=9$/);
   assert.deepEqual(bodies, ['order=9']);
+});
+
+test('a client that gives up mid-request teaches the pool nothing: the next requests still share one connection', async (t) => {
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    if (req.url === '/slow') setTimeout(() => res.end('slow'), 500);
+    else res.end('fast');
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  const p = await startProxy();
+  t.after(async () => {
+    await p.stop();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  const b: TestBackend = { name: 'web-v001-1', port, backend: { server: 'web-v001-1', host: '127.0.0.1', port }, hits: 0, seen: [], kill: async () => undefined };
+  await putRoutes(p, table(1, cluster('web', 'web-v001', { 'web-v001': [b] })));
+  assert.equal((await get(p.port, 'web.test', '/')).body, 'fast');
+  // The slow request goes on the pooled connection; its client leaves before the answer, so the
+  // proxy cuts that connection itself.
+  const gone = http.get({ host: '127.0.0.1', port: p.port, path: '/slow', headers: { Host: 'web.test' }, agent: false });
+  gone.on('error', () => undefined);
+  await new Promise((r) => setTimeout(r, 100));
+  gone.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  const before = connections;
+  for (let i = 0; i < 5; i++) assert.equal((await get(p.port, 'web.test', '/')).body, 'fast');
+  assert.equal(connections - before, 1, 'five requests after the abort share one new connection');
 });

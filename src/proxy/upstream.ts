@@ -92,6 +92,8 @@ class Conn {
   private exchanges = 0;
   /** Pool clock ticks the connection lay idle before this exchange started. */
   private idleTicks = 0;
+  /** The backend ended or reset the connection (not the proxy destroying it for a client that left). */
+  private peerClosed = false;
   /** Pool clock reading of the last sign of life (request sent, bytes received, released). */
   stamp = 0;
 
@@ -101,9 +103,13 @@ class Conn {
   ) {
     this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
     this.socket.on('data', (d: Buffer) => this.onData(d));
-    this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
-    // The backend closed an idle connection: out of the pool now, not when 'close' follows.
+    this.socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.peerClosed = true;
+      this.fail(e);
+    });
+    // The backend closed the connection; an idle one leaves the pool now, not when 'close' follows.
     this.socket.on('end', () => {
+      this.peerClosed = true;
       if (this.handler === null) this.pool.forget(this);
     });
     this.socket.on('close', () => this.onClose());
@@ -144,8 +150,13 @@ class Conn {
     if (h === null) return;
     // A reused connection the backend closed as this request arrived, soon after the previous
     // answer: a backend that closes after so many requests (a keep-alive limit).
+    // Only a close by the backend counts: the proxy cutting the exchange of a client that left
+    // says nothing about the backend's limit (counting it once made the pool open a connection
+    // per request).
     const code = err.code;
-    if (this.reused && !this.responded && (code === 'ECONNRESET' || code === 'EPIPE')) this.pool.closedAfter(this.target.key, this.exchanges, this.idleTicks);
+    if (this.peerClosed && this.reused && !this.responded && (code === 'ECONNRESET' || code === 'EPIPE')) {
+      this.pool.closedAfter(this.target.key, this.exchanges, this.idleTicks);
+    }
     h.onError(err, this.reused, this.responded);
   }
 
