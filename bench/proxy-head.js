@@ -1,8 +1,9 @@
 // The request-head step alone, before and after a change (issue 11: the head builder in
 // src/proxy/request-head.ts), where bench/proxy-ab.js cannot resolve a few percent on a busy
 // machine: nanoseconds to turn one client head into the backend's head, in interleaved batches,
-// medians. The "before" build is one whose forward.js still exported inspectRequest (the head was
-// written by forward.ts's private requestHead, copied below as it was).
+// medians. The "before" build is either one with request-head.ts (inspectRequest + backendHead,
+// issue 15 compares two such builds) or one whose forward.js still exported inspectRequest (the
+// head was written by forward.ts's private requestHead, copied below as it was).
 //   node bench/proxy-head.js --before /tmp/chk-proxy/dist [--after dist] [--batches 21] [--n 100000]
 //        [--proxy-cpu-us 45]
 // --proxy-cpu-us: the proxy's CPU per request (bench/proxy-ab.js), to print the difference as a
@@ -47,17 +48,23 @@ function oldRequestHead(method, url, info) {
   return head + '\r\n';
 }
 
-const old = await load(before, 'forward.js');
-if (typeof old.inspectRequest !== 'function') throw new Error(`${before}: forward.js exports no inspectRequest (not a pre-change build)`);
 const cur = await load(after, 'request-head.js');
 const { AddressSet } = await import(pathToFileURL(path.join(path.resolve(after), 'src', 'util', 'cidr.js')).href);
 const trusted = new AddressSet([]);
+const oldHeadModule = await load(before, 'request-head.js').catch(() => null);
+const old = oldHeadModule ?? (await load(before, 'forward.js'));
+if (typeof old.inspectRequest !== 'function') throw new Error(`${before}: neither request-head.js nor forward.js exports inspectRequest`);
 
 const variants = {
-  before: () => {
-    const r = request();
-    return oldRequestHead(r.method, r.url, old.inspectRequest(r));
-  },
+  before: oldHeadModule
+    ? () => {
+        const r = request();
+        return old.backendHead(r.method, r.url, old.inspectRequest(r, trusted), backend);
+      }
+    : () => {
+        const r = request();
+        return oldRequestHead(r.method, r.url, old.inspectRequest(r));
+      },
   after: () => {
     const r = request();
     return cur.backendHead(r.method, r.url, cur.inspectRequest(r, trusted), backend);

@@ -39,6 +39,17 @@ export interface IncomingInfo {
 /** Set by the proxy itself: a client's copy is believed only from a trusted proxy. */
 const VOUCHED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'x-real-ip']);
 
+/** Lengths of the header names inspectRequest looks at: a name of any other length passes
+ * through without being lower-cased (most of a browser's headers). */
+const LOOKED_AT = lengthTable(['host', 'content-length', ...HOP_BY_HOP, ...VOUCHED]);
+
+/** A table by name length: 1 where some name in `names` has that length. */
+export function lengthTable(names: Iterable<string>): Uint8Array {
+  const t = new Uint8Array(64);
+  for (const n of names) t[n.length] = 1;
+  return t;
+}
+
 /** The port part of "host:port" ("" when absent), compared along with the host. */
 function hostPort(h: string): string {
   const end = h.lastIndexOf(']');
@@ -66,6 +77,10 @@ export function inspectRequest(req: http.IncomingMessage, trusted: AddressSet): 
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (name.length >= 64 || LOOKED_AT[name.length] === 0) {
+      kept.push(name, value);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (lower === 'host') {
       host ??= value;

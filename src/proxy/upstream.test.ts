@@ -133,3 +133,17 @@ test('a backend that sends garbage gets a 502, not a crash', async (t) => {
   assert.equal(r.status, 502);
   assert.match(r.body, /bad response/);
 });
+
+test('a response head Node will not send on (a bare LF in a value) is a 502, and the proxy keeps serving', async (t) => {
+  const raw = await rawBackend('web-v001-1', (head, socket) => {
+    if (head.startsWith('GET /bad ')) socket.write('HTTP/1.1 200 OK\r\nX-Split: a\nSet-Cookie: injected=1\r\nContent-Length: 2\r\n\r\nok');
+    else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  });
+  t.after(() => raw.close());
+  const p = await withProxy(raw.backend, t);
+  const bad = await get(p.port, 'web.test', '/bad');
+  assert.equal(bad.status, 502);
+  assert.match(bad.body, /unusable head/);
+  assert.equal(bad.headers['set-cookie'], undefined);
+  assert.equal((await get(p.port, 'web.test', '/good')).body, 'ok');
+});

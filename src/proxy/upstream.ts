@@ -8,8 +8,11 @@ import * as net from 'node:net';
 export interface UpstreamHandler {
   /** The response head: status, reason, headers as a flat [name, value, ...] list. */
   onResponse(status: number, reason: string, headers: string[]): void;
-  /** Body bytes (chunked encoding already removed). Return false to ask for a pause. */
-  onData(chunk: Buffer): void;
+  /**
+   * Body bytes (chunked encoding already removed). `last`: the body ends with this chunk (a
+   * Content-Length body), and onEnd follows at once: the handler may send both in one write.
+   */
+  onData(chunk: Buffer, last: boolean): void;
   onEnd(): void;
   /**
    * The exchange failed. `reused`: it ran on a pooled keep-alive socket; `responded`: a response
@@ -82,6 +85,15 @@ class Conn {
   private responded = false;
   /** The request body is still being sent; the socket can't be reused until it is done. */
   sending = false;
+  /** Some of this exchange's request body was taken from the client for this socket: the
+   * request can no longer be sent anywhere else. */
+  bodySent = false;
+  /** Exchanges completed on this connection. */
+  private exchanges = 0;
+  /** Pool clock ticks the connection lay idle before this exchange started. */
+  private idleTicks = 0;
+  /** The backend ended or reset the connection (not the proxy destroying it for a client that left). */
+  private peerClosed = false;
   /** Pool clock reading of the last sign of life (request sent, bytes received, released). */
   stamp = 0;
 
@@ -91,7 +103,15 @@ class Conn {
   ) {
     this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
     this.socket.on('data', (d: Buffer) => this.onData(d));
-    this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
+    this.socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.peerClosed = true;
+      this.fail(e);
+    });
+    // The backend closed the connection; an idle one leaves the pool now, not when 'close' follows.
+    this.socket.on('end', () => {
+      this.peerClosed = true;
+      if (this.handler === null) this.pool.forget(this);
+    });
     this.socket.on('close', () => this.onClose());
   }
 
@@ -115,6 +135,8 @@ class Conn {
     this.keepAlive = true;
     this.noBody = noBody;
     this.upgrade = upgrade;
+    this.bodySent = false;
+    this.idleTicks = this.pool.now - this.stamp;
     this.stamp = this.pool.now;
     this.socket.write(head, 'latin1');
   }
@@ -125,7 +147,17 @@ class Conn {
     this.state = State.Idle;
     this.pool.forget(this);
     this.socket.destroy();
-    if (h !== null) h.onError(err, this.reused, this.responded);
+    if (h === null) return;
+    // A reused connection the backend closed as this request arrived, soon after the previous
+    // answer: a backend that closes after so many requests (a keep-alive limit).
+    // Only a close by the backend counts: the proxy cutting the exchange of a client that left
+    // says nothing about the backend's limit (counting it once made the pool open a connection
+    // per request).
+    const code = err.code;
+    if (this.peerClosed && this.reused && !this.responded && (code === 'ECONNRESET' || code === 'EPIPE')) {
+      this.pool.closedAfter(this.target.key, this.exchanges, this.idleTicks);
+    }
+    h.onError(err, this.reused, this.responded);
   }
 
   private onClose(): void {
@@ -142,7 +174,8 @@ class Conn {
     const h = this.handler!;
     this.handler = null;
     this.state = State.Idle;
-    if (this.keepAlive && !this.sending && this.pending === null) {
+    this.exchanges++;
+    if (this.keepAlive && !this.sending && this.pending === null && this.exchanges < this.pool.requestLimit(this.target.key)) {
       // A handler may have paused the socket for backpressure and finished before 'drain': a
       // paused socket in the pool would never read its next response (a request that hangs).
       this.socket.resume();
@@ -193,17 +226,17 @@ class Conn {
         case State.Length: {
           const n = Math.min(this.remaining, buf.length);
           this.remaining -= n;
-          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n));
-          buf = buf.subarray(n);
+          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n), this.remaining === 0);
           if (this.remaining === 0) {
-            if (buf.length > 0) this.keepAlive = false;
-            this.finish();
+            if (buf.length > n) this.keepAlive = false;
+            if (this.handler !== null) this.finish();
             return;
           }
+          buf = buf.subarray(n);
           break;
         }
         case State.UntilClose:
-          this.handler.onData(buf);
+          this.handler.onData(buf, false);
           return;
         case State.ChunkSize:
         case State.Trailers: {
@@ -239,7 +272,7 @@ class Conn {
         case State.ChunkData: {
           const n = Math.min(this.remaining, buf.length);
           this.remaining -= n;
-          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n));
+          this.handler.onData(n === buf.length ? buf : buf.subarray(0, n), false);
           buf = buf.subarray(n);
           if (this.remaining === 0) {
             this.state = State.ChunkDataEnd;
@@ -277,31 +310,41 @@ class Conn {
 
   /** Parses "HTTP/1.1 200 OK\r\nName: value..." and sets the body state; an error message or null. */
   private parseHead(head: string): string | null {
-    const lines = head.split('\r\n');
-    const statusLine = lines[0]!;
-    // "HTTP/1.x NNN reason", checked by hand: this runs once per request.
-    const status = Number(statusLine.slice(9, 12));
+    // Scanned in place (no split, slice per line, trim): this runs once per request.
+    let eol = head.indexOf('\r\n');
+    if (eol === -1) eol = head.length;
+    // "HTTP/1.x NNN reason", checked by hand.
+    const status = decimal(head.slice(9, 12));
     if (
-      !statusLine.startsWith('HTTP/1.') ||
-      (statusLine[7] !== '1' && statusLine[7] !== '0') ||
-      statusLine[8] !== ' ' ||
+      !head.startsWith('HTTP/1.') ||
+      (head[7] !== '1' && head[7] !== '0') ||
+      head[8] !== ' ' ||
+      eol < 12 ||
       !Number.isInteger(status) ||
       status < 100 ||
-      (statusLine.length > 12 && statusLine[12] !== ' ')
+      (eol > 12 && head[12] !== ' ')
     ) {
-      return `bad status line ${JSON.stringify(statusLine.slice(0, 80))}`;
+      return `bad status line ${JSON.stringify(head.slice(0, Math.min(eol, 80)))}`;
     }
-    const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
+    const reason = eol > 13 ? head.slice(13, eol) : '';
     const headers: string[] = [];
     let length = -1;
     let chunked = false;
-    let keepAlive = statusLine[7] === '1';
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return 'bad header line';
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+    let keepAlive = head[7] === '1';
+    let pos = eol + 2;
+    while (pos < head.length) {
+      let end = head.indexOf('\r\n', pos);
+      if (end === -1) end = head.length;
+      const colon = head.indexOf(':', pos);
+      if (colon <= pos || colon > end) return 'bad header line';
+      const name = head.slice(pos, colon);
+      // The value without the optional white space around it (space and tab).
+      let from = colon + 1;
+      let to = end;
+      while (from < to && (head.charCodeAt(from) === 32 || head.charCodeAt(from) === 9)) from++;
+      while (to > from && (head.charCodeAt(to - 1) === 32 || head.charCodeAt(to - 1) === 9)) to--;
+      const value = head.slice(from, to);
+      pos = end + 2;
       headers.push(name, value);
       const len = name.length;
       if (len === 14 && name.toLowerCase() === 'content-length') {
@@ -333,7 +376,14 @@ class Conn {
     // head (early frames) may already be on the wire and would be read as a next request.
     this.keepAlive = keepAlive && !this.upgrade;
     this.responded = true;
-    this.handler!.onResponse(status, reason, headers);
+    try {
+      this.handler!.onResponse(status, reason, headers);
+    } catch (e) {
+      // Node refuses to send it on (a control character such as a bare LF in a value): a bad
+      // response, answered 502 like any other, never an exception that stops the proxy.
+      this.responded = false;
+      return `unusable head: ${(e as Error).message}`;
+    }
     if (this.noBody || status === 204 || status === 304) this.state = State.Idle;
     else if (chunked) this.state = State.ChunkSize;
     else if (length >= 0) {
@@ -349,6 +399,8 @@ class Conn {
 
 /** Resolution of the pool's clock: timeouts are checked by one sweep, not a timer per request. */
 const SWEEP_MS = 500;
+/** A learned keep-alive limit of a backend is kept for 5 minutes, then learned anew. */
+const LIMIT_TTL_TICKS = (5 * 60_000) / SWEEP_MS;
 
 /** Idle keep-alive sockets per backend, most recently used first. */
 export class UpstreamPool {
@@ -370,6 +422,37 @@ export class UpstreamPool {
       for (const c of [...this.all]) c.expire(this.now);
     }, SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * Backends seen closing connections after so many exchanges, and until when that is believed.
+   * A connection retires after that many, so a request that cannot be sent twice (one with a
+   * body) is not sent on a connection the backend is about to close.
+   */
+  private readonly limits = new Map<string, { max: number; until: number }>();
+
+  /** Exchanges a connection to `key` may carry (Infinity when nothing was learned). */
+  requestLimit(key: string): number {
+    if (this.limits.size === 0) return Infinity;
+    const l = this.limits.get(key);
+    if (l === undefined) return Infinity;
+    if (l.until < this.now) {
+      // Forgotten after a while: a backend's limit may be raised, or the close was a one-off.
+      this.limits.delete(key);
+      return Infinity;
+    }
+    return l.max;
+  }
+
+  /**
+   * A reused connection to `key` was closed by the backend, without an answer, as its next
+   * request arrived after `exchanges` answers. Learned as a limit only when it had not lain idle
+   * (an idle timeout says nothing about a count).
+   */
+  closedAfter(key: string, exchanges: number, idleTicks: number): void {
+    if (exchanges < 1 || idleTicks > 1) return;
+    const max = Math.min(exchanges, this.requestLimit(key));
+    this.limits.set(key, { max, until: this.now + LIMIT_TTL_TICKS });
   }
 
   /** Starts one exchange; the returned socket carries the request body, if any. */
