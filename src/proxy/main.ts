@@ -13,6 +13,8 @@ import { createLogger } from './log.js';
 import { ProxyMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/serve.js';
 import { Router, type Resolution } from './router.js';
+import { Holds } from './holds.js';
+import { replyMaintenance } from './maintenance.js';
 import type { RouteTable } from './routes.js';
 import { Stats } from './stats.js';
 import { createUpgrader, replyRaw, type UpgradeHandler } from './tunnel.js';
@@ -95,14 +97,32 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
     return null;
   };
-  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, r: Resolution | undefined, port: number) => {
+  const holds = new Holds();
+  // `resolve` gives the request's route in the table of now: a held request is resolved again
+  // when it is released (the pause may have been lifted by the very table that switched groups).
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, resolve: () => Resolution | undefined, port: number) => {
     stats.requests++;
+    route(req, res, info, resolve, port);
+  };
+  const route = (req: http.IncomingMessage, res: http.ServerResponse, info: IncomingInfo, resolve: () => Resolution | undefined, port: number): void => {
+    const r = resolve();
     const no = refusal(info, r, port);
     if (no !== null) {
       // After a malformed request nothing more on the connection is trusted.
       if (no.status === 400) res.shouldKeepAlive = false;
       replyPlain(res, no.status, no.message);
     } else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback, r.cluster);
+    else if (r?.kind === 'maintenance') replyMaintenance(res, r.page);
+    else if (r?.kind === 'held') {
+      const waiter = { release: () => route(req, res, info, resolve, port), expire: (why: string) => replyPaused(res, why) };
+      const taken = holds.hold(r.cluster, r.until, waiter, (drop) => res.once('close', drop));
+      if (!taken) replyPaused(res, `cluster ${r.cluster} is paused${r.until <= Date.now() ? ' and its bound passed' : ' and holds as many requests as it may'}; kiln resume ${r.cluster} lets requests through again`);
+    }
+  };
+  const replyPaused = (res: http.ServerResponse, why: string): void => {
+    stats.failed++;
+    if (!res.headersSent) res.setHeader('Retry-After', '5');
+    replyPlain(res, 503, `${why}\n`);
   };
   const upgradeOn =
     (port: number, resolve: (info: IncomingInfo) => Resolution | undefined): UpgradeHandler =>
@@ -112,6 +132,8 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       const r = resolve(info);
       const no = refusal(info, r, port);
       if (no !== null) replyRaw(socket, no.status, no.message);
+      // A tunnel is not held: it would keep its connection past the pause. Refused, as in maintenance.
+      else if (r?.kind === 'maintenance' || r?.kind === 'held') replyRaw(socket, 503, `cluster ${r.cluster} is ${r.kind === 'held' ? 'paused' : 'in maintenance'}\n`);
       // An upgrade is not failed over server by server (see tunnel.ts); it goes to the kept
       // group only when the active one has no server left in the table.
       else if (r?.kind === 'group') {
@@ -124,13 +146,13 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   const main = createPublicServer(
     (req, res) => {
       const info = inspectRequest(req, trusted);
-      dispatch(req, res, info, router.byHost(info.host), 0);
+      dispatch(req, res, info, () => router.byHost(info.host), 0);
     },
     upgradeOn(0, (info) => router.byHost(info.host)),
   );
   const ports = new PortListeners(
     opts.listenHost,
-    (port) => (req, res) => dispatch(req, res, inspectRequest(req, trusted), router.byPort(port), port),
+    (port) => (req, res) => dispatch(req, res, inspectRequest(req, trusted), () => router.byPort(port), port),
     log,
     PORT_DRAIN_MS,
     (port) => upgradeOn(port, () => router.byPort(port)),
@@ -168,6 +190,7 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       table = next;
       router.apply(table);
+      holds.apply(new Map(table.clusters.flatMap((c) => (c.hold && !c.maintenance ? [[c.name, c.hold.until] as const] : []))));
       trusted = new AddressSet(table.trustedProxies ?? []);
       log(`applied route table version ${table.version} (${table.clusters.length} clusters)`);
       const warnings = await ports.sync(clusterPorts(table));

@@ -3,7 +3,7 @@
 // a connection. A new table replaces the compiled form in one assignment, so a request sees
 // either the old routes or the new ones, never a mix.
 import { ProxyMetrics, type GroupMetrics } from './metrics.js';
-import type { Backend, RouteTable } from './routes.js';
+import type { Backend, MaintenancePage, RouteTable } from './routes.js';
 import { normalizeHost } from './validate.js';
 
 export interface BackendTarget {
@@ -29,7 +29,11 @@ export type Resolution =
    * `cluster`: the cluster whose route this is (null for a group's own name, which never falls back).
    */
   | { readonly kind: 'group'; readonly group: GroupTarget; readonly fallback: GroupTarget | null; readonly cluster: string | null }
-  | { readonly kind: 'unavailable'; readonly status: 503; readonly message: string };
+  | { readonly kind: 'unavailable'; readonly status: 503; readonly message: string }
+  /** `kiln maintenance on`: answered 503 with the page and Retry-After. */
+  | { readonly kind: 'maintenance'; readonly cluster: string; readonly page: MaintenancePage }
+  /** `kiln pause`: waits (holds.ts) until released or `until`, then is resolved again. */
+  | { readonly kind: 'held'; readonly cluster: string; readonly until: number };
 
 /** How long a backend that refused a connection is skipped. */
 export const BACKEND_DOWN_MS = 1000;
@@ -67,9 +71,13 @@ function compile(table: RouteTable, metrics: ProxyMetrics): Compiled {
     }
     const active = c.active === null ? undefined : groups.get(c.active);
     const fallback = c.fallback === undefined ? null : (groups.get(c.fallback) ?? null);
-    const r: Resolution = active
-      ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, c.name, fallback)
-      : { kind: 'unavailable', status: 503, message: `cluster ${c.name} has no active server group\n` };
+    const r: Resolution = c.maintenance
+      ? { kind: 'maintenance', cluster: c.name, page: c.maintenance }
+      : c.hold
+        ? { kind: 'held', cluster: c.name, until: c.hold.until }
+        : active
+          ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, c.name, fallback)
+          : { kind: 'unavailable', status: 503, message: `cluster ${c.name} has no active server group\n` };
     for (const h of c.hosts) byHost.set(normalizeHost(h), r);
     if (c.port !== undefined) byPort.set(c.port, r);
   }

@@ -34,7 +34,24 @@ export interface ClusterRoute {
   fallback?: string;
   /** Every group that still has servers: active, draining, disabled (kept for rollback). */
   groups: GroupRoute[];
+  /**
+   * `kiln pause`: the cluster's new requests wait, in arrival order, until a table without the
+   * pause releases them, or are answered 503 when `until` (epoch ms) passes. Absent: not paused.
+   */
+  hold?: { until: number };
+  /** `kiln maintenance on`: every request is answered 503 with this page and Retry-After. Wins over a pause. */
+  maintenance?: MaintenancePage;
 }
+
+export interface MaintenancePage {
+  /** HTML sent as the body (at most MAX_PAGE_BYTES). */
+  page: string;
+  /** Seconds for the Retry-After header. */
+  retryAfterS: number;
+}
+
+/** A maintenance page larger than this is refused by the route table's validation. */
+export const MAX_PAGE_BYTES = 64 * 1024;
 
 export interface RouteTable {
   /** Increases with every change the control plane makes; the proxy ignores older tables. */

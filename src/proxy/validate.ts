@@ -3,7 +3,7 @@
 // the running table is kept, so a control-plane bug cannot blank out production routing.
 import { isDnsLabel } from '../names/names.js';
 import { cidrProblem } from '../util/cidr.js';
-import type { Backend, ClusterRoute, GroupRoute, RouteTable } from './routes.js';
+import { MAX_PAGE_BYTES, type Backend, type ClusterRoute, type GroupRoute, type MaintenancePage, type RouteTable } from './routes.js';
 
 export type Validation = { ok: true; table: RouteTable } | { ok: false; errors: string[] };
 
@@ -106,7 +106,7 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
     c.fail(path, 'must be an object {name, hosts, port?, active, groups}');
     return null;
   }
-  c.keys(path, x, ['name', 'hosts', 'port', 'active', 'fallback', 'groups'], ['name', 'hosts', 'active', 'groups']);
+  c.keys(path, x, ['name', 'hosts', 'port', 'active', 'fallback', 'groups', 'hold', 'maintenance'], ['name', 'hosts', 'active', 'groups']);
   const okName = c.label(`${path}.name`, x.name);
   const hosts = c.hosts(`${path}.hosts`, x.hosts);
   if (x.port !== undefined && !isPort(x.port)) {
@@ -132,11 +132,46 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
       c.fail(`${path}.fallback`, `names the active group "${x.fallback}"; a fallback must be another (kept) group`);
     }
   }
+  const hold = x.hold === undefined ? undefined : checkHold(c, `${path}.hold`, x.hold);
+  const maintenance = x.maintenance === undefined ? undefined : checkMaintenance(c, `${path}.maintenance`, x.maintenance);
   if (!okName) return null;
   const route: ClusterRoute = { name: x.name as string, hosts, active: (x.active as string | null) ?? null, groups };
   if (isPort(x.port)) route.port = x.port;
   if (typeof x.fallback === 'string') route.fallback = x.fallback;
+  if (hold) route.hold = hold;
+  if (maintenance) route.maintenance = maintenance;
   return route;
+}
+
+function checkHold(c: Checker, path: string, x: unknown): ClusterRoute['hold'] | undefined {
+  if (!isObject(x)) {
+    c.fail(path, 'must be an object {until}');
+    return undefined;
+  }
+  c.keys(path, x, ['until'], ['until']);
+  if (typeof x.until !== 'number' || !Number.isSafeInteger(x.until) || x.until < 0) {
+    c.fail(`${path}.until`, `must be a time in milliseconds since the epoch, got ${JSON.stringify(x.until)}`);
+    return undefined;
+  }
+  return { until: x.until };
+}
+
+function checkMaintenance(c: Checker, path: string, x: unknown): MaintenancePage | undefined {
+  if (!isObject(x)) {
+    c.fail(path, 'must be an object {page, retryAfterS}');
+    return undefined;
+  }
+  c.keys(path, x, ['page', 'retryAfterS'], ['page', 'retryAfterS']);
+  let ok = true;
+  if (typeof x.page !== 'string' || Buffer.byteLength(x.page) > MAX_PAGE_BYTES) {
+    c.fail(`${path}.page`, `must be a string of at most ${MAX_PAGE_BYTES} bytes`);
+    ok = false;
+  }
+  if (typeof x.retryAfterS !== 'number' || !Number.isSafeInteger(x.retryAfterS) || x.retryAfterS < 0) {
+    c.fail(`${path}.retryAfterS`, `must be a whole number of seconds, got ${JSON.stringify(x.retryAfterS)}`);
+    ok = false;
+  }
+  return ok ? { page: x.page as string, retryAfterS: x.retryAfterS as number } : undefined;
 }
 
 /** Checks `x` is a RouteTable, with no unknown keys, no host or port claimed twice, no dangling active group. */

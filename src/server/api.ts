@@ -20,6 +20,8 @@ export interface ApiHandlers {
   envCreate(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   envDestroy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   promote(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  /** kiln pause|resume|maintenance: a cluster's traffic mode (server/traffic.ts). */
+  traffic(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   /** Writes the answer itself: JSON, or NDJSON while following. */
   logs(q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
 }
@@ -82,7 +84,8 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
         case 'POST /v1/down':
         case 'POST /v1/env/create':
         case 'POST /v1/env/destroy':
-        case 'POST /v1/promote': {
+        case 'POST /v1/promote':
+        case 'POST /v1/traffic': {
           const body = await readJson(req);
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           const out: StreamWriter = { event: (e) => res.write(JSON.stringify({ type: 'event', ...e }) + '\n') };
@@ -94,6 +97,7 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
               'POST /v1/env/create': h.envCreate,
               'POST /v1/env/destroy': h.envDestroy,
               'POST /v1/promote': h.promote,
+              'POST /v1/traffic': h.traffic,
             };
             const op = ops[route] as ApiHandlers['deploy'];
             const result = await op(body, out);

@@ -7,6 +7,7 @@ import { KilnError, formatError } from '../errors.js';
 import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
 import { withCommands } from './plan-commands.js';
+import { changeTraffic } from './traffic.js';
 import { proxyLoadBalancer } from '../deploy/confirm-routes.js';
 import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
@@ -250,6 +251,9 @@ export class ControlPlane {
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
+      // No deploy lock: every route table a deploy pushes reads the modes from state too.
+      traffic: (b: Record<string, unknown>) =>
+        changeTraffic({ state: this.state, spec: this.currentSpec(), lb: this.deployDeps().lb, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
       logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
       ...envHandlers(this.envHost()),
     };

@@ -3,6 +3,7 @@
 import { fqdn } from '../names/names.js';
 import type { Backend, RouteTable, ClusterRoute } from '../proxy/routes.js';
 import { LIVE_GROUP_STATES, type RuntimeState } from '../store/runtime-state.js';
+import { TrafficModes } from '../store/traffic-modes.js';
 
 /** The states of a group kept for instant rollback (see deploy/execute.ts and crash-loop-action.ts). */
 const KEPT_GROUP_STATES = ['disabled', 'draining'] as const;
@@ -15,6 +16,8 @@ export function buildRouteTable(state: RuntimeState, domain: string, version: nu
       .servers({ group, states: ['healthy'] })
       .filter((s) => s.port !== null)
       .map((s) => ({ server: s.name, host: '127.0.0.1', port: s.port as number }));
+  // kiln pause / kiln maintenance: the proxy holds or answers a cluster's requests itself.
+  const modes = new TrafficModes(state.db).all();
   const clusters: ClusterRoute[] = state
     .clusters()
     // A worker role has no port and no load balancer: nothing to route to, no host to claim.
@@ -30,6 +33,7 @@ export function buildRouteTable(state: RuntimeState, domain: string, version: nu
       // the seconds between a crash-looping group's last death and its rollback fail nothing.
       const kept = state.groups({ cluster: c.name, states: KEPT_GROUP_STATES }).map((g) => g.name);
       const fallback = groups.filter((g) => g.name !== c.active_group && kept.includes(g.name) && g.backends.length > 0).at(-1);
+      const mode = modes.get(c.name);
       return {
         name: c.name,
         hosts: [fqdn(c.name, domain), c.name],
@@ -37,6 +41,8 @@ export function buildRouteTable(state: RuntimeState, domain: string, version: nu
         active: c.active_group,
         ...(c.active_group && fallback ? { fallback: fallback.name } : {}),
         groups,
+        ...(mode?.pausedUntil != null ? { hold: { until: mode.pausedUntil } } : {}),
+        ...(mode?.maintenance ? { maintenance: mode.maintenance } : {}),
       };
     });
   return { version, clusters, ...(trustedProxies.length > 0 ? { trustedProxies: [...trustedProxies] } : {}) };

@@ -180,6 +180,9 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
                 },
               }
             : {}),
+          ...(e.maintenance
+            ? { maintenance: { retryAfterMs: e.maintenance['retry-after'], ...(e.maintenance.page !== undefined ? { page: path.resolve(dir, e.maintenance.page) } : {}) } }
+            : {}),
           scale: e.scale,
           flags: e.flags as Record<string, FlagMap>,
           args: e.args,

@@ -236,8 +236,15 @@ const kubernetesSettings = obj({
   'run-as-user': withDefault(int(1, 2_147_483_647), 'uid and gid of every server\'s container (never root).', 65532),
 });
 
+/** What `kiln maintenance on` answers with (the proxy's page and Retry-After). */
+const maintenanceSettings = obj({
+  page: optional(str('path'), 'HTML file answered with 503 while a cluster is in maintenance (at most 64 KiB), relative to kiln.yaml or absolute; read when maintenance is turned on.', 'a short built-in page'),
+  'retry-after': withDefault(duration(), 'Retry-After of the maintenance answer: when clients should try again.', 60_000),
+});
+
 const environment = obj({
   runtime: withDefault(oneOf(RUNTIMES), 'Where the servers run.', 'process'),
+  maintenance: optional(maintenanceSettings, '`kiln maintenance on <cluster>`: the page and Retry-After the proxy answers with.'),
   podman: optional(podmanSettings, 'Settings of the podman runtime (runtime: podman).'),
   kubernetes: optional(kubernetesSettings, 'Settings of the kubernetes runtime (runtime: kubernetes); required there.'),
   scale: withDefault(

@@ -164,6 +164,8 @@ export interface EnvironmentSpec {
   args: Record<string, string[]>;
   /** Per store: where it lives in this environment (absent: the defaults). Omitted when empty. */
   data?: Record<string, DataBindingSpec>;
+  /** `kiln maintenance on`: the page (absolute path; absent: the built-in one) and Retry-After. */
+  maintenance?: { page?: string; retryAfterMs: number };
 }
 
 export interface ProxySpec {

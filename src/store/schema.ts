@@ -6,6 +6,7 @@ import { DEPLOY_LOCKS_SQL } from './deploy-lock.js';
 import { ISOLATION_IDS_SQL } from './isolation-ids.js';
 import { DEPLOYMENT_CONFIGS_SQL } from './deployment-configs.js';
 import { HISTORY_INDEXES_SQL } from './history-indexes.js';
+import { TRAFFIC_MODES_SQL } from './traffic-modes.js';
 import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
@@ -87,5 +88,10 @@ export const MIGRATIONS: Migration[] = [
     version: 9,
     name: 'indexes for the live rows the loops, status and deploys read (history apart)',
     sql: HISTORY_INDEXES_SQL,
+  },
+  {
+    version: 10,
+    name: 'traffic modes per cluster (pause, maintenance)',
+    sql: TRAFFIC_MODES_SQL,
   },
 ];
