@@ -89,6 +89,7 @@ export function createForwarder(opts: ForwarderOptions) {
   /**
    * Sends the request to `group`, retrying on other backends, then on `fallback`, when that is
    * safe. A request moved to `fallback` is counted as a fallback of `cluster` (GET /stats, /metrics).
+   * `setCookie`: a Set-Cookie value added to the response (a canary client's bucket, split.ts).
    */
   return function forward(
     req: http.IncomingMessage,
@@ -97,6 +98,7 @@ export function createForwarder(opts: ForwarderOptions) {
     group: GroupTarget,
     fallback: GroupTarget | null = null,
     cluster: string | null = null,
+    setCookie: string | null = null,
   ): void {
     // The group serving the request; in-flight counts follow it, so a kept group that takes
     // failed-over requests is not destroyed under them (its drain waits for them).
@@ -121,7 +123,9 @@ export function createForwarder(opts: ForwarderOptions) {
     const attempt = (backend: BackendTarget): void => {
       const handler: UpstreamHandler = {
         onResponse(status, reason, headers) {
-          res.writeHead(status, reason || undefined, responseHeaders(headers));
+          const out = responseHeaders(headers);
+          if (setCookie !== null) out.push('Set-Cookie', setCookie);
+          res.writeHead(status, reason || undefined, out);
         },
         onData(chunk) {
           if (!res.write(chunk) && conn.socket.readable) {

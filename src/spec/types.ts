@@ -45,6 +45,34 @@ export interface CrashLoopSpec {
   maxBackoffMs: number;
 }
 
+/** One step of a canary: the new group's share of requests, for a time or until promoted by hand. */
+export interface CanaryStepSpec {
+  /** Percent of the cluster's requests, 0.01-99.99. */
+  weight: number;
+  /** Milliseconds the step lasts at least (absent with `pause`). */
+  forMs?: number;
+  /** `manual`: the step lasts until `kiln rollout promote`. */
+  pause?: 'manual';
+}
+
+/** What a canary is compared on against the stable group over each step (canary/gates.ts). */
+export interface CanaryGatesSpec {
+  /** Requests each group must have answered in a step before it can pass or fail. */
+  minRequests: number;
+  /** Percentage points the canary's 5xx share may be above the stable group's. */
+  max5xxIncrease: number;
+  /** Canary p99 / stable p99 limit. */
+  maxP99Ratio: number;
+  /** Milliseconds a p99 counts as at least, in the ratio. */
+  p99FloorMs: number;
+  prometheus?: { url: string; query: string; max: number };
+}
+
+export interface CanarySpec {
+  steps: CanaryStepSpec[];
+  gates: CanaryGatesSpec;
+}
+
 export interface RoleSpec {
   name: string;
   replicas: number;
@@ -54,6 +82,8 @@ export interface RoleSpec {
   flags: FlagMap;
   /** Positional arguments replacing the service's (absent: the service's). */
   args?: string[];
+  /** kiln.yaml's `strategy.canary`: what `kiln deploy --canary` does for this role. */
+  canary?: CanarySpec;
 }
 
 export interface AppSpec {

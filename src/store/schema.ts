@@ -5,6 +5,7 @@ import { CRASH_LOOP_FAILURES_SQL } from './crash-loop-failures.js';
 import { DEPLOY_LOCKS_SQL } from './deploy-lock.js';
 import { ISOLATION_IDS_SQL } from './isolation-ids.js';
 import { DEPLOYMENT_CONFIGS_SQL } from './deployment-configs.js';
+import { CANARIES_SQL } from './canaries.js';
 import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
@@ -81,5 +82,10 @@ export const MIGRATIONS: Migration[] = [
     version: 8,
     name: 'the configuration each deployment rendered (flags and scale from kiln.yaml)',
     sql: DEPLOYMENT_CONFIGS_SQL,
+  },
+  {
+    version: 9,
+    name: 'canary releases in progress (step, clock, baseline counts, pending rollout commands)',
+    sql: CANARIES_SQL,
   },
 ];
