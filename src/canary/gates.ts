@@ -2,7 +2,7 @@
 // canary and the stable group answered over the current step. Pure functions, so the verdict a
 // deploy acts on is data a test asserts on. Too few requests on either side is inconclusive: a
 // step never passes for lack of evidence (the failure mode of analyses that count "no data" as
-// success); it holds until there is enough, or someone steers it (kiln rollout).
+// success); it holds until there is enough, or someone steers it (kiln rollout promote, or abort).
 import { fineQuantile } from '../metrics/fine-histogram.js';
 import type { GroupCounts } from '../proxy/routes.js';
 import type { CanaryGatesSpec } from '../spec/types.js';

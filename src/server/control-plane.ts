@@ -90,7 +90,7 @@ export class ControlPlane {
   /** Prometheus metrics (server/metrics.ts), served when kiln.yaml has `metrics`. */
   private readonly metrics: ControlPlaneMetrics;
   private metricsServer: MetricsServer | null = null;
-  /** Canary releases in progress (store/canaries.ts), steered by kiln rollout. */
+  /** Canary releases in progress (store/canaries.ts), steered by kiln rollout status|promote|pause|resume|abort. */
   private readonly canaries: Canaries;
 
   private constructor(

@@ -1,4 +1,4 @@
-// The control plane's side of `kiln rollout`: a command is written to the canary's row in state.db
+// The control plane's side of kiln rollout status|promote|pause|resume|abort: a command is written to the canary's row in state.db
 // (store/canaries.ts) and the canary's runner (deploy/canary.ts) carries it out on its next look,
 // so a command given just before a control-plane restart is not lost either. `status` reads the
 // row: the step, its clock and the gates' latest numbers.
@@ -94,7 +94,7 @@ export async function rolloutAction(host: RolloutHost, body: Record<string, unkn
       break;
     case 'abort': {
       host.canaries.askAbort(cluster);
-      host.event('rollout.abort', `${cluster}: abort asked by kiln rollout`, about);
+      host.event('rollout.abort', `${cluster}: abort asked by kiln rollout abort`, about);
       // The runner aborts on its next look; answer once it did (its row is gone).
       const deadline = now() + 60_000;
       while (host.canaries.of(cluster) !== undefined && now() < deadline) await sleep(50);

@@ -23,7 +23,7 @@ CREATE TABLE canaries (
   step_started  INTEGER NOT NULL,
   paused_ms     INTEGER NOT NULL DEFAULT 0,
   paused_at     INTEGER,
-  -- commands of kiln rollout not yet carried out (1: asked)
+  -- rollout commands (promote, abort) not yet carried out (1: asked)
   promote       INTEGER NOT NULL DEFAULT 0,
   abort         INTEGER NOT NULL DEFAULT 0,
   -- 1 once its last step passed: it waits for the other clusters of the deploy

@@ -17,7 +17,7 @@ export const deployCommand: CommandDef = {
     'new groups are destroyed and nothing is switched. With --dry-run --exit-code the exit status\n' +
     'says whether the deploy would change anything: 0 nothing, 3 something (1 it failed).\n' +
     'With --canary the new groups first take a share of the requests step by step, compared with\n' +
-    'the serving groups by the roles\' strategy.canary gates (docs/canary.md); `kiln rollout` steers it.',
+    'the serving groups by the roles\' strategy.canary gates (docs/canary.md); kiln rollout status|promote|pause|resume|abort steer it.',
   positionals: [{ name: 'release', required: true, description: 'release to deploy, e.g. r3' }],
   options: {
     env: { type: 'string', short: 'e', value: '<env>', description: 'environment from kiln.yaml (required)' },

@@ -14,6 +14,14 @@ const SUMMARY: Record<RolloutAction, string> = {
   abort: 'send every request to the stable group at once and destroy the canary group',
 };
 
+const EXAMPLES: Record<RolloutAction, string[]> = {
+  status: ['kiln rollout status api-http-prod --env prod', 'kiln rollout status api-http-prod --env prod --json'],
+  promote: ['kiln rollout promote api-http-prod --env prod'],
+  pause: ['kiln rollout pause api-http-prod --env prod'],
+  resume: ['kiln rollout resume api-http-prod --env prod'],
+  abort: ['kiln rollout abort api-http-prod --env prod'],
+};
+
 function formatView(v: RolloutView): string {
   const g = v.gates;
   const lines = [
@@ -41,7 +49,7 @@ function rolloutCommand(action: RolloutAction): CommandDef {
     positionals: [{ name: 'cluster', required: true, description: 'the cluster with the canary, e.g. api-http-prod' }],
     options: { env: { type: 'string', short: 'e', value: '<env>', description: 'environment (required)' } },
     json: true,
-    examples: [`kiln rollout ${action} api-http-prod --env prod`, ...(action === 'status' ? ['kiln rollout status api-http-prod --env prod --json'] : [])],
+    examples: EXAMPLES[action],
     async run(ctx) {
       const env = requireEnv(ctx);
       const client = new ApiClient(findKilnDir(ctx.cwd));
