@@ -44,12 +44,18 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
     const split = drive(cp.p.proxyPort, { clients: 12, sticky: false, weight: weight.current });
     const sticky = drive(cp.p.proxyPort, { clients: 40, sticky: true, weight: weight.current, firstClient: 1000 });
     const deploy = cp.p.kiln(['deploy', r2, '--env', 'dev', '--canary', '--json'], { allowFail: true, timeoutMs: 8 * 60_000 });
+    // A deploy that ends before its steps were promoted says why in its output.
+    let ended: string | null = null;
+    void deploy.then((r) => (ended = `${r.code}\n${r.stdout}\n${r.stderr}`));
+    const notEnded = (): void => {
+      if (ended !== null) throw new Error(`the canary deploy ended early: ${ended}`);
+    };
     const atWeight = (w: number): number => split.samples.filter((s) => s.weightBefore === w && s.weightAfter === w).length;
     try {
       for (const w of [10, 50]) {
-        await waitFor(async () => (await status()).rollout?.weight === w, { timeoutMs: 120_000, intervalMs: 500, what: `the canary at ${w}%` });
+        await waitFor(async () => (notEnded(), (await status()).rollout?.weight === w), { timeoutMs: 120_000, intervalMs: 500, what: `the canary at ${w}%` });
         assert.equal((await status()).rollout?.state, 'awaiting-promote');
-        await waitFor(() => atWeight(w) >= 5000, { timeoutMs: 240_000, intervalMs: 200, what: `5000 split requests at ${w}%` });
+        await waitFor(() => (notEnded(), atWeight(w) >= 5000), { timeoutMs: 240_000, intervalMs: 200, what: `5000 split requests at ${w}%` });
         await cp.p.kiln(['rollout', 'promote', CLUSTER, '--env', 'dev']);
       }
       const r = await deploy;
