@@ -81,9 +81,11 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
       assert.ok(mine.length >= 5000, `${mine.length} requests at ${w}%`);
       assert.ok(Math.abs(share - w) <= 3, `at weight ${w}% the canary answered ${share.toFixed(2)}% of ${mine.length} requests`);
     }
-    // Sticky: within a step (both requests well away from a weight change) a client keeps its version,
-    // and it never goes back from the canary to the stable version before the promotion.
-    const nearChange = (s: Sample): boolean => changes.some((c) => Math.abs(c.at - s.at) < 150);
+    // Sticky: a client's version changes only at a step change (raising the weight adds clients to
+    // the canary), at most once, never back from the canary to the stable version. A step change is
+    // seen here by polling the proxy's routes, so it is detected up to a moment late: a client's
+    // change counts as "at a step change" if one was detected within 1.5 s after it.
+    const atStepChange = (s: Sample): boolean => changes.some((c) => c.at >= s.at - 300 && c.at <= s.at + 1500);
     const byClient = new Map<number, Sample[]>();
     for (const s of sticky.samples) byClient.set(s.client, [...(byClient.get(s.client) ?? []), s]);
     let flipsInStep = 0;
@@ -96,7 +98,7 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
         const b = list[i]!;
         if (a.version === b.version) continue;
         if (a.version === '2.0.0' && b.version === '1.0.0') backToStable++;
-        if (a.weightBefore === b.weightAfter && a.weightBefore === a.weightAfter && !nearChange(a) && !nearChange(b)) flipsInStep++;
+        if (!atStepChange(b)) flipsInStep++;
       }
     }
     assert.equal(backToStable, 0, 'a sticky client went back from the canary to the stable version');
@@ -117,7 +119,8 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
       await cp.configure({ steps: '[{ weight: 20%, for: 30s }, { weight: 50%, for: 30s }]', minRequests: 200 });
       const version = bad.version;
       const rel = await cp.release({ version, ...bad.behaviour });
-      const load = drive(cp.p.proxyPort, { clients: 12, sticky: false, weight: () => 0 });
+      // Few clients: on a loaded machine, many would make both groups' p99 mostly queueing.
+      const load = drive(cp.p.proxyPort, { clients: 6, sticky: false, weight: () => 0 });
       let r;
       try {
         r = await cp.p.kiln(['deploy', rel, '--env', 'dev', '--canary'], { allowFail: true, timeoutMs: 4 * 60_000 });
@@ -176,6 +179,12 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
     assert.equal(held.rollout?.step, 1);
     assert.equal(held.rollout?.gates?.verdict, 'inconclusive');
     assert.equal((await cp.route())?.canary?.weight, 30, 'the weight stays while it holds');
+    // Paused and resumed by hand: the state says so, the weight stays.
+    const paused = JSON.parse((await cp.p.kiln(['rollout', 'pause', CLUSTER, '--env', 'dev', '--json'])).stdout) as RolloutAnswer;
+    assert.equal(paused.rollout?.state, 'paused');
+    assert.equal((await status()).rollout?.state, 'paused');
+    await cp.p.kiln(['rollout', 'resume', CLUSTER, '--env', 'dev']);
+    await waitFor(async () => (await status()).rollout?.state === 'holding', { timeoutMs: 30_000, intervalMs: 300, what: 'holding again after resume' });
 
     server.kill('SIGKILL');
     await server.exited;
