@@ -14,7 +14,7 @@ interface RolloutAnswer {
   rollout: { canary: string; step: number; steps: number; weight: number; state: string; gates: { verdict: string; canary: { requests: number } } | null } | null;
 }
 
-const HEALTHY = { delayMs: 20, errorRate: 0 };
+const HEALTHY = { delayMs: 30, errorRate: 0 };
 
 describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
   let cp: CanaryProject;
@@ -24,7 +24,10 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
     JSON.parse((await cp.p.kiln(['rollout', 'status', CLUSTER, '--env', 'dev', '--json'])).stdout) as RolloutAnswer;
 
   before(async () => {
-    cp = await makeCanaryProject({ steps: '[{ weight: 10%, pause: manual }, { weight: 50%, pause: manual }, { weight: 90%, for: 2s }]', minRequests: 200 });
+    // The split test's p99 limit is generous (3×): on a loaded 2-core machine two identical groups'
+    // p99 differ by up to 2× over a few hundred requests (a freshly started server, a starved
+    // process); this test is about the split. The gates' own tests below use 2× against 3× slower.
+    cp = await makeCanaryProject({ steps: '[{ weight: 10%, pause: manual }, { weight: 50%, pause: manual }, { weight: 90%, for: 2s }]', minRequests: 200, maxP99Ratio: 3 });
     server = await cp.p.startServer();
     const r1 = await cp.release({ version: '1.0.0', ...HEALTHY });
     await cp.p.kiln(['deploy', r1, '--env', 'dev']);
@@ -41,8 +44,8 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
     const tracker = setInterval(() => {
       if (weight.current() !== last) changes.push({ at: Date.now(), weight: (last = weight.current()) });
     }, 5);
-    const split = drive(cp.p.proxyPort, { clients: 12, sticky: false, weight: weight.current });
-    const sticky = drive(cp.p.proxyPort, { clients: 40, sticky: true, weight: weight.current, firstClient: 1000 });
+    const split = drive(cp.p.proxyPort, { clients: 10, sticky: false, weight: weight.current });
+    const sticky = drive(cp.p.proxyPort, { clients: 24, sticky: true, weight: weight.current, firstClient: 1000 });
     const deploy = cp.p.kiln(['deploy', r2, '--env', 'dev', '--canary', '--json'], { allowFail: true, timeoutMs: 8 * 60_000 });
     // A deploy that ends before its steps were promoted says why in its output.
     let ended: string | null = null;
@@ -113,7 +116,7 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
 
   for (const bad of [
     { name: 'answers 5% 500s', version: '3.0.0', behaviour: { delayMs: HEALTHY.delayMs, errorRate: 0.05 }, gate: /5xx: canary [0-9.]+% \(\d+\/\d+\) vs stable 0% \(0\/\d+\)/, check: 'max-5xx-increase' },
-    { name: 'is 3× slower', version: '3.0.1', behaviour: { delayMs: HEALTHY.delayMs * 3 + 10, errorRate: 0 }, gate: /p99: canary [0-9.]+ ms vs stable [0-9.]+ ms: [0-9.]+×, limit 2×/, check: 'max-p99-ratio' },
+    { name: 'is 3× slower', version: '3.0.1', behaviour: { delayMs: HEALTHY.delayMs * 3, errorRate: 0 }, gate: /p99: canary [0-9.]+ ms vs stable [0-9.]+ ms: [0-9.]+×, limit 2×/, check: 'max-p99-ratio' },
   ]) {
     test(`a release that ${bad.name} is aborted by its gate; the stable group serves throughout`, { timeout: 5 * 60_000 }, async () => {
       await cp.configure({ steps: '[{ weight: 20%, for: 30s }, { weight: 50%, for: 30s }]', minRequests: 200 });

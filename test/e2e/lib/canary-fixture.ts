@@ -44,6 +44,8 @@ export interface Behaviour {
 export interface CanaryYaml {
   steps: string;
   minRequests: number;
+  /** gates.max-p99-ratio (default 2). */
+  maxP99Ratio?: number;
 }
 
 export function kilnYaml(p: TestProject, c: CanaryYaml): string {
@@ -62,7 +64,7 @@ services:
         strategy:
           canary:
             steps: ${c.steps}
-            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: 2, p99-floor: 20ms }
+            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms }
 environments:
   dev: { runtime: process }
 `;
