@@ -12,7 +12,7 @@ import { FineHistogram } from '../metrics/fine-histogram.js';
 import type { GroupCounts, ProxyStats, RouteTable } from '../proxy/routes.js';
 import type { CanarySpec } from '../spec/types.js';
 import { executeDeploy } from './execute.js';
-import { executeCanary, type CanaryDeps } from './canary.js';
+import { executeCanary, runCanary, type CanaryDeps } from './canary.js';
 import { apiPlan, deployWorld } from './testkit.js';
 
 const digest = (n: number): string => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -110,4 +110,26 @@ test('too little traffic holds a step; a manual step waits for promote, read fro
   world.canaries.askPromote('api-http-dev');
   assert.equal((await running).outcome, 'promoted');
   assert.deepEqual(weightsSent(world.tables), [null, 10, 20, null]);
+});
+
+test('a control plane that stops leaves its canary as it is in state.db; runCanary of the next one goes on from the stored step', async (t) => {
+  const state = tempRuntimeState(t);
+  const world = canaryWorld(state, { stable: [100, 0], canary: [20, 0] });
+  await executeDeploy(apiPlan(state, 'r1', digest(1), ['http']), world.deps, 1, world.emit);
+  const spec: CanarySpec = { steps: [{ weight: 10, forMs: 0 }, { weight: 40, pause: 'manual' }], gates };
+  let stopping = false;
+  const id = state.startDeployment('dev', 'r2', 'deploy');
+  const first = executeCanary(apiPlan(state, 'r2', digest(2), ['http']), { ...world.deps, stopping: () => stopping }, id, new Map([['api-http-dev', spec]]), world.emit);
+  while (world.canaries.of('api-http-dev')?.decision !== 'await-promote') await new Promise((r) => setTimeout(r, 2));
+  stopping = true;
+  assert.equal((await first).outcome, 'interrupted');
+  const kept = world.canaries.of('api-http-dev')!;
+  assert.equal(kept.step, 1);
+  assert.equal(kept.weight, 40);
+  assert.equal(state.group('api-http-dev-v002')?.state, 'canary', 'the canary group still runs and takes its share');
+  // The next control plane: a promote given meanwhile is in the row; the run finishes the canary.
+  world.canaries.askPromote('api-http-dev');
+  const next = await runCanary(world.deps, id, { deployment: id, release: 'r2', env: 'dev' }, world.emit);
+  assert.equal(next.outcome, 'promoted');
+  assert.equal(state.group('api-http-dev-v002')?.state, 'active');
 });

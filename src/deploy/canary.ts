@@ -26,6 +26,8 @@ export interface CanaryDeps extends DeployDeps {
   promQuery(url: string, query: string): Promise<number | null>;
   /** How often the gates are read (default 200 ms). */
   tickMs?: number;
+  /** True once the control plane stops: the canary is left as it is, to go on at the next start. */
+  stopping?: () => boolean;
   now?: () => number;
 }
 
@@ -41,7 +43,8 @@ export interface CanaryOutcome {
   deployment: number;
   release: string;
   env: string;
-  outcome: 'promoted' | 'aborted' | 'unchanged';
+  /** interrupted: the control plane stopped; the canary goes on (from state.db) when it starts again. */
+  outcome: 'promoted' | 'aborted' | 'unchanged' | 'interrupted';
   groups: Array<{ cluster: string; group: string; previous: string | null }>;
   /** Why it was aborted, with the numbers. */
   failure?: CanaryFailure;
@@ -104,6 +107,7 @@ export async function runCanary(deps: CanaryDeps, deployment: number, what: { de
   const now = deps.now ?? Date.now;
   const tick = deps.tickMs ?? 200;
   for (;;) {
+    if (deps.stopping?.()) return { ...what, outcome: 'interrupted', groups: [] };
     const rows = deps.canaries.ofDeployment(deployment);
     if (rows.length === 0) throw new Error(`the canary of deployment ${deployment} has no rows`);
     const asked = rows.find((r) => r.abort);

@@ -92,6 +92,9 @@ export class ControlPlane {
   private metricsServer: MetricsServer | null = null;
   /** Canary releases in progress (store/canaries.ts), steered by kiln rollout status|promote|pause|resume|abort. */
   private readonly canaries: Canaries;
+  /** Canary runs in progress, and whether this control plane is stopping (they then leave off). */
+  private readonly canaryRuns = new Set<Promise<unknown>>();
+  private stopping = false;
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -284,6 +287,9 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    // Canaries leave off at their next look (within a tick) and go on at the next start.
+    this.stopping = true;
+    await Promise.race([Promise.allSettled([...this.canaryRuns]), new Promise((r) => setTimeout(r, 2_000))]);
     await this.metricsServer?.close();
     await this.dns?.close();
     await this.kube.stop();
@@ -373,13 +379,21 @@ export class ControlPlane {
   }
 
   private canaryDeps(): CanaryDeps {
-    return { ...this.deployDeps(), canaries: this.canaries, proxyStats: () => this.proxy.stats(1_000), promQuery };
+    return { ...this.deployDeps(), canaries: this.canaries, proxyStats: () => this.proxy.stats(1_000), promQuery, stopping: () => this.stopping };
+  }
+
+  /** Tracks a canary run so that stop() lets it leave off before the database closes. */
+  private tracked<T>(run: Promise<T>): Promise<T> {
+    this.canaryRuns.add(run);
+    void run.finally(() => this.canaryRuns.delete(run)).catch(() => undefined);
+    return run;
   }
 
   /** Records how a canary deploy ended. */
   private finishCanary(id: number, outcome: CanaryOutcome): CanaryOutcome {
     if (outcome.outcome === 'aborted') this.state.finishDeployment(id, false, `canary aborted: ${outcome.failure?.lines.join('; ') ?? ''}`);
-    else this.state.finishDeployment(id, true);
+    // Interrupted: the deployment stays running; the next control plane resumes it.
+    else if (outcome.outcome !== 'interrupted') this.state.finishDeployment(id, true);
     return outcome;
   }
 
@@ -390,7 +404,7 @@ export class ControlPlane {
     for (const [id, d] of byDeployment) {
       const emit = this.emitter(id, d.env, { event: () => undefined });
       emit('canary.resumed', `the canary of ${d.release} goes on after a control-plane restart`);
-      this.exclusive(d.env, () => runCanary(this.canaryDeps(), id, { deployment: id, release: d.release, env: d.env }, emit), 'canary').then(
+      this.exclusive(d.env, () => this.tracked(runCanary(this.canaryDeps(), id, { deployment: id, release: d.release, env: d.env }, emit)), 'canary').then(
         (outcome) => this.finishCanary(id, outcome),
         (e: Error) => this.log(`canary of deployment ${id}: ${e.message}`),
       );
@@ -452,7 +466,7 @@ export class ControlPlane {
         const steps = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), onProgress: (l) => emit('data.progress', l) });
         for (const s of steps) emit('data.migrated', formatDataStep(s));
         if (canaries) {
-          const outcome = this.finishCanary(id, await executeCanary(plan, this.canaryDeps(), id, canaries, emit));
+          const outcome = this.finishCanary(id, await this.tracked(executeCanary(plan, this.canaryDeps(), id, canaries, emit)));
           if (outcome.outcome === 'promoted') await this.pruneImages(emit);
           return outcome;
         }

@@ -44,9 +44,11 @@ export const deployCommand: CommandDef = {
     else if (result.outcome === 'aborted') {
       const f = result.failure as { cluster: string; lines: string[] } | undefined;
       ctx.out([`canary of ${String(result.release)} in ${String(result.env)} aborted${f ? ` (${f.cluster})` : ''}; the stable groups serve every request`, ...(f?.lines ?? []).map((l) => `  ${l}`)].join('\n'));
+    } else if (result.outcome === 'interrupted') {
+      ctx.out(`the control plane stopped during the canary of ${String(result.release)}; it goes on when \`kiln server\` runs again (see kiln rollout status <cluster> --env ${env})`);
     } else if (result.outcome === 'promoted') ctx.out(`deployed ${String(result.release)} to ${String(result.env)} (canary passed every step)`);
     else ctx.out(`deployed ${String(result.release)} to ${String(result.env)}`);
     if (plan && ctx.options['exit-code'] === true) return planChanges(plan, result.data as Array<{ entries: unknown[] }>) ? EXIT_DIFFERENCES : 0;
-    return result.outcome === 'aborted' ? EXIT_FAILED : 0;
+    return result.outcome === 'aborted' || result.outcome === 'interrupted' ? EXIT_FAILED : 0;
   },
 };
