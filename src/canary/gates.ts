@@ -8,7 +8,7 @@ import type { GroupCounts } from '../proxy/routes.js';
 import type { CanaryGatesSpec } from '../spec/types.js';
 
 /** Must equal the defaults of `strategy.canary.gates` in spec/schema.ts (a unit test checks). */
-export const CANARY_GATE_DEFAULTS: CanaryGatesSpec = { minRequests: 100, max5xxIncrease: 1, maxP99Ratio: 2, p99FloorMs: 5 };
+export const CANARY_GATE_DEFAULTS: CanaryGatesSpec = { minRequests: 100, max5xxIncrease: 1, maxP99Ratio: 2, p99FloorMs: 5, warmupMs: 0 };
 
 export const EMPTY_COUNTS: GroupCounts = { answered: 0, errors5xx: 0, latency: [] };
 

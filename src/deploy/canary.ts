@@ -118,9 +118,11 @@ export async function runCanary(deps: CanaryDeps, deployment: number, what: { de
       for (const r of rows) {
         if (r.done) continue;
         const step = r.spec.steps[r.step]!;
+        const elapsedMs = stepElapsedMs(now(), r.stepStarted, r.pausedMs, r.pausedAt);
+        // The step's window starts after its warm-up: what is counted until then is left out.
+        if (r.baseline === null && elapsedMs < (r.spec.gates.warmupMs ?? 0) && !r.promote && !r.abort) continue;
         const base = baselineOf(deps.canaries, r, stats);
         const result = evaluateGates(r.spec.gates, windowOf(stats.groups[r.canaryGroup], base.canary), windowOf(stats.groups[r.stableGroup], base.stable));
-        const elapsedMs = stepElapsedMs(now(), r.stepStarted, r.pausedMs, r.pausedAt);
         let decision = decideStep({ step, elapsedMs, paused: r.pausedAt !== null, promote: r.promote, verdict: result.verdict });
         // The Prometheus gate is asked once the step would pass on the proxy's numbers.
         if (decision === 'next' && !r.promote && r.spec.gates.prometheus) {

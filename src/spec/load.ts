@@ -88,6 +88,7 @@ function canarySpec(c: RawCanary): CanarySpec {
       max5xxIncrease: g['max-5xx-increase'],
       maxP99Ratio: g['max-p99-ratio'],
       p99FloorMs: g['p99-floor'],
+      warmupMs: g.warmup,
       ...(g.prometheus ? { prometheus: { ...g.prometheus } } : {}),
     },
   };

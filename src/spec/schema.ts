@@ -155,6 +155,11 @@ const canaryGates = obj({
     'A p99 below this counts as this in the ratio, so that jitter between two fast groups (0.4 ms vs 0.9 ms) is not a failure.',
     5,
   ),
+  warmup: withDefault(
+    duration(),
+    'Time at the start of each step whose requests the gates leave out: a group that has just been given more requests (new connections, servers still warming up) answers slower for a moment, which is not what it is judged on.',
+    0,
+  ),
   prometheus: optional(
     obj({
       url: required(str('URL', { check: httpUrl, pattern: '^https?://' }), 'Base URL of the Prometheus server (its /api/v1/query is asked).'),

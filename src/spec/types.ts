@@ -65,6 +65,8 @@ export interface CanaryGatesSpec {
   maxP99Ratio: number;
   /** Milliseconds a p99 counts as at least, in the ratio. */
   p99FloorMs: number;
+  /** Milliseconds at the start of each step the gates do not count (absent in older rows: 0). */
+  warmupMs?: number;
   prometheus?: { url: string; query: string; max: number };
 }
 

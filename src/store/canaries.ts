@@ -147,7 +147,7 @@ export class Canaries {
     this.db
       .prepare(
         `UPDATE canaries SET step = ?, weight = ?, step_started = ?, paused_ms = 0, paused_at = CASE WHEN paused_at IS NULL THEN NULL ELSE ? END,
-           promote = 0, baseline = ?, updated_at = ? WHERE cluster = ?`,
+           promote = 0, baseline = ?, decision = NULL, updated_at = ? WHERE cluster = ?`,
       )
       .run(step, weight, at, at, baseline === null ? null : JSON.stringify(baseline), now(), cluster);
   }

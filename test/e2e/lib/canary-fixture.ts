@@ -64,7 +64,7 @@ services:
         strategy:
           canary:
             steps: ${c.steps}
-            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms }
+            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms, warmup: 2s }
 environments:
   dev: { runtime: process }
 `;
