@@ -46,6 +46,8 @@ export interface CanaryYaml {
   minRequests: number;
   /** gates.max-p99-ratio (default 2). */
   maxP99Ratio?: number;
+  /** gates.warmup (default 2s). */
+  warmup?: string;
 }
 
 export function kilnYaml(p: TestProject, c: CanaryYaml): string {
@@ -64,7 +66,7 @@ services:
         strategy:
           canary:
             steps: ${c.steps}
-            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms, warmup: 2s }
+            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms, warmup: ${c.warmup ?? '2s'} }
 environments:
   dev: { runtime: process }
 `;
