@@ -33,6 +33,7 @@ export type KilnErrorCode =
   | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING'
   | 'DISK_FULL' | 'STORE_READ_ONLY' | 'STORE_LOCKED'
   | 'ISOLATION_UNAVAILABLE'
+  | 'CANARY_NOT_FOUND'
   | 'SERVICE_NOT_FOUND' | 'STORE_NOT_FOUND' | 'SECRET_NOT_FOUND' | 'OS_BASE_NOT_FOUND'
   /** Sent by the control plane: an API call it does not have, or a bug (its log has the stack). */
   | 'NOT_FOUND' | 'INTERNAL';

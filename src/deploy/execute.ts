@@ -41,6 +41,24 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployment: number, emit: Emit): Promise<DeployOutcome> {
   const t0 = Date.now();
+  const started = await startNewGroups(plan, deps, deployment, emit);
+  if (started === null) return { deployment, release: plan.release, env: plan.env, groups: [], switchedAfterMs: 0, slowestHealthyMs: 0 };
+  const switched = await switchToNewGroups(plan, deps, started.created, emit);
+  return { deployment, release: plan.release, env: plan.env, groups: switched.groups, switchedAfterMs: switched.at - t0, slowestHealthyMs: started.slowestHealthyMs };
+}
+
+/** The new groups of a deploy, all healthy, with the clusters that change (null: none changes). */
+export interface StartedGroups {
+  changing: DeployPlan['clusters'];
+  created: GroupRow[];
+  slowestHealthyMs: number;
+}
+
+/**
+ * Steps 1 and 2: the new groups, created and health-checked; on a failure they are destroyed and
+ * this throws (nothing was switched). Canary deploys (deploy/canary.ts) start the same way.
+ */
+export async function startNewGroups(plan: DeployPlan, deps: DeployDeps, deployment: number, emit: Emit): Promise<StartedGroups | null> {
   const { state, servers } = deps;
 
   // 0. Clusters whose active group already runs exactly this keep it: no new servers, no switch.
@@ -48,9 +66,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
   for (const c of plan.clusters) {
     if (c.action === 'unchanged') emit('cluster.unchanged', `${c.cluster}: unchanged, keeps ${c.group}`, { cluster: c.cluster, subject: c.group });
   }
-  if (!changing.length) {
-    return { deployment, release: plan.release, env: plan.env, groups: [], switchedAfterMs: 0, slowestHealthyMs: 0 };
-  }
+  if (!changing.length) return null;
 
   // 1. Groups and servers.
   const created: GroupRow[] = [];
@@ -86,7 +102,22 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
       details,
     });
   }
+  return { changing, created, slowestHealthyMs };
+}
 
+/**
+ * Steps 3 and 4: every cluster of `created` switched to its new group in one route-table update,
+ * the previous groups drained and kept, older ones destroyed. A switch the proxy does not take is
+ * undone and the new groups destroyed (this throws).
+ */
+export async function switchToNewGroups(
+  plan: Pick<DeployPlan, 'release' | 'env'>,
+  deps: DeployDeps,
+  created: GroupRow[],
+  emit: Emit,
+): Promise<{ groups: Array<{ cluster: string; group: string; previous: string | null }>; at: number }> {
+  const { state, servers } = deps;
+  const changing = created.map((g) => ({ cluster: g.cluster, group: g.name }));
   // 3. One switch for the whole release. A previous group with a route drains; one without
   // (a worker) has nothing to disable, so it is kept stopped (kept.ts).
   const switched = state.tx(() =>
@@ -118,7 +149,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
     });
   }
   if (routed.attempts > 1) emit('proxy.recovered', `${deps.lb.name} was back after ${routed.attempts - 1} failed attempt(s) and routes the new groups`);
-  const switchedAfterMs = Date.now() - t0;
+  const at = Date.now();
   for (const s of switched) {
     emit('cluster.switched', `${s.cluster}: ${s.previous ?? '(none)'} -> ${s.group}`, { cluster: s.cluster, subject: s.group });
   }
@@ -137,8 +168,7 @@ export async function executeDeploy(plan: DeployPlan, deps: DeployDeps, deployme
     }),
   );
   for (const s of switched) await destroyOlderGroups(deps, s.cluster, [s.group, s.previous], emit);
-
-  return { deployment, release: plan.release, env: plan.env, groups: switched.map(({ cluster, group, previous }) => ({ cluster, group, previous })), switchedAfterMs, slowestHealthyMs };
+  return { groups: switched.map(({ cluster, group, previous }) => ({ cluster, group, previous })), at };
 }
 
 /** What each server of a new group is started from (also what a dry run's command is made from). */
@@ -168,7 +198,7 @@ export function routedClusters(state: RuntimeState, switched: ReadonlyArray<{ cl
 }
 
 /** New groups that took no traffic (or lost it again): failed, servers stopped. */
-async function destroyNewGroups(deps: DeployDeps, created: GroupRow[], emit: Emit, why: string): Promise<void> {
+export async function destroyNewGroups(deps: DeployDeps, created: GroupRow[], emit: Emit, why: string): Promise<void> {
   for (const g of created) {
     deps.state.setGroupState(g.name, 'failed');
     await Promise.all(deps.state.servers({ group: g.name }).map((s) => deps.servers.stop(s, 2_000)));

@@ -27,7 +27,7 @@ export interface SnapshotOptions {
  * directly; a group being created is named too, for trying it before the switch. Only healthy
  * servers are in it, as in the route table: a name never leads to a server the LB would skip.
  */
-const DNS_GROUP_STATES: readonly GroupState[] = ['creating', 'active', 'draining', 'disabled'];
+const DNS_GROUP_STATES: readonly GroupState[] = ['creating', 'canary', 'active', 'draining', 'disabled'];
 const DNS_SERVER_STATES: readonly ServerState[] = ['healthy'];
 
 export function zoneSnapshotFromState(state: ZoneStateSource, opts: SnapshotOptions): ZoneSnapshot {

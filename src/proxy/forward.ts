@@ -135,6 +135,8 @@ class Exchange implements UpstreamHandler {
     private readonly group: GroupTarget,
     private readonly fallback: GroupTarget | null,
     private readonly cluster: string | null,
+    /** A Set-Cookie value added to the response (a canary client's bucket, split.ts). */
+    private readonly setCookie: string | null,
   ) {
     this.serving = group;
     this.method = req.method ?? 'GET';
@@ -188,7 +190,9 @@ class Exchange implements UpstreamHandler {
   }
 
   onResponse(status: number, reason: string, headers: string[]): void {
-    this.res.writeHead(status, reason || undefined, responseHeaders(headers));
+    const out = responseHeaders(headers);
+    if (this.setCookie !== null) out.push('Set-Cookie', this.setCookie);
+    this.res.writeHead(status, reason || undefined, out);
   }
 
   onData(chunk: Buffer, last: boolean): void {
@@ -269,6 +273,7 @@ export function createForwarder(opts: ForwarderOptions) {
   /**
    * Sends the request to `group`, retrying on other backends, then on `fallback`, when that is
    * safe. A request moved to `fallback` is counted as a fallback of `cluster` (GET /stats, /metrics).
+   * `setCookie`: a Set-Cookie value added to the response (a canary client's bucket, split.ts).
    */
   return function forward(
     req: http.IncomingMessage,
@@ -277,7 +282,8 @@ export function createForwarder(opts: ForwarderOptions) {
     group: GroupTarget,
     fallback: GroupTarget | null = null,
     cluster: string | null = null,
+    setCookie: string | null = null,
   ): void {
-    new Exchange(opts, req, res, info, group, fallback, cluster).start();
+    new Exchange(opts, req, res, info, group, fallback, cluster, setCookie).start();
   };
 }

@@ -17,6 +17,7 @@ import { Holds } from './holds.js';
 import { replyMaintenance } from './maintenance.js';
 import type { RouteTable } from './routes.js';
 import { Stats } from './stats.js';
+import { bucketCookie, bucketFromCookie, newBucket, onCanary } from './split.js';
 import { createUpgrader, replyRaw, type UpgradeHandler } from './tunnel.js';
 import { Tunnels } from './tunnels.js';
 import { UpstreamPool } from './upstream.js';
@@ -111,8 +112,19 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // After a malformed request nothing more on the connection is trusted.
       if (no.status === 400) res.shouldKeepAlive = false;
       replyPlain(res, no.status, no.message);
-    } else if (r?.kind === 'group') forward(req, res, info, r.group, r.fallback, r.cluster);
-    else if (r?.kind === 'maintenance') replyMaintenance(res, r.page);
+    } else if (r?.kind === 'group') {
+      const c = r.canary;
+      if (c === null) forward(req, res, info, r.group, r.fallback, r.cluster);
+      else {
+        // A canary in progress: the client's bucket (its cookie, or a new one it is given) picks
+        // the group; a canary request no canary server accepts goes on to the stable group.
+        const had = bucketFromCookie(req.headers.cookie);
+        const bucket = had ?? newBucket();
+        const cookie = had === null ? bucketCookie(bucket) : null;
+        if (onCanary(bucket, c.threshold, c.offset)) forward(req, res, info, c.group, r.group, r.cluster, cookie);
+        else forward(req, res, info, r.group, r.fallback, r.cluster, cookie);
+      }
+    } else if (r?.kind === 'maintenance') replyMaintenance(res, r.page);
     else if (r?.kind === 'held') {
       const waiter = { release: () => route(req, res, info, resolve, port), expire: (why: string) => replyPaused(res, why) };
       const taken = holds.hold(r.cluster, r.until, waiter, (drop) => res.once('close', drop));
@@ -137,6 +149,13 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       // An upgrade is not failed over server by server (see tunnel.ts); it goes to the kept
       // group only when the active one has no server left in the table.
       else if (r?.kind === 'group') {
+        // A tunnel is placed once, by the client's bucket, and stays on its group until it closes
+        // (an abort removes the canary group from the table, which closes its tunnels).
+        const c = r.canary;
+        if (c !== null && onCanary(bucketFromCookie(req.headers.cookie) ?? newBucket(), c.threshold, c.offset)) {
+          upgrade(req, socket, head, info, c.group, port, resume);
+          return;
+        }
         const fellBack = r.group.backends.length === 0 && r.fallback !== null;
         if (fellBack && r.cluster !== null && r.fallback) r.fallback.metrics.cluster.fallbacks++;
         upgrade(req, socket, head, info, fellBack && r.fallback ? r.fallback : r.group, port, resume);

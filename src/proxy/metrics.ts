@@ -5,8 +5,9 @@
 // group is counted to its end. GET /stats (admin socket) and GET /metrics read the same fields.
 import { sample } from '../metrics/exposition.js';
 import { HistogramCell, LATENCY_BUCKETS, OPERATION_BUCKETS } from '../metrics/histogram.js';
+import { FineHistogram } from '../metrics/fine-histogram.js';
 import { Registry } from '../metrics/registry.js';
-import type { RouteTable } from './routes.js';
+import type { GroupCounts, RouteTable } from './routes.js';
 
 /** Index of a response's status class in GroupMetrics.byClass. */
 export const CLASS_LABELS = ['1xx', '2xx', '3xx', '4xx', '5xx', 'aborted'] as const;
@@ -25,6 +26,8 @@ export class GroupMetrics {
   readonly byClass = new Float64Array(CLASS_LABELS.length);
   /** Seconds from dispatch to the end of the response. */
   readonly latency = new HistogramCell(LATENCY_BUCKETS);
+  /** Latency of answered requests (not aborted ones), 5% buckets: what canary gates read (GET /stats). */
+  readonly gateLatency = new FineHistogram();
   inFlight = 0;
   upstreamRefused = 0;
   upstreamReset = 0;
@@ -46,7 +49,9 @@ export class GroupMetrics {
   finish(status: number, startedAt: number, now: number): void {
     const c = status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : ABORTED;
     this.byClass[c]!++;
-    this.latency.observe((now - startedAt) / 1000);
+    const seconds = (now - startedAt) / 1000;
+    this.latency.observe(seconds);
+    if (c !== ABORTED) this.gateLatency.observe(seconds);
     if (--this.inFlight === 0 && this.drainingSince !== 0) this.drained(now);
   }
 
@@ -142,6 +147,18 @@ export class ProxyMetrics {
     const out: Record<string, number> = {};
     for (const name of this.current) out[name] = 0;
     for (const [name, g] of this.groups) if (g.inFlight > 0 || this.current.has(name)) out[name] = Math.max(0, g.inFlight);
+    return out;
+  }
+
+  /** Answered requests, 5xx answers and latency per current group, since the proxy started (canary gates). */
+  groupCounts(): Record<string, GroupCounts> {
+    const out: Record<string, GroupCounts> = {};
+    for (const [name, g] of this.groups) {
+      if (!this.current.has(name)) continue;
+      let answered = 0;
+      for (let i = 0; i < ABORTED; i++) answered += g.byClass[i]!;
+      out[name] = { answered, errors5xx: g.byClass[4]!, latency: g.gateLatency.sparse() };
+    }
     return out;
   }
 

@@ -5,6 +5,7 @@
 import { ProxyMetrics, type GroupMetrics } from './metrics.js';
 import type { Backend, MaintenancePage, RouteTable } from './routes.js';
 import { normalizeHost } from './validate.js';
+import { offsetOf, thresholdOf } from './split.js';
 
 export interface BackendTarget {
   readonly server: string;
@@ -23,12 +24,20 @@ export interface GroupTarget {
   readonly metrics: GroupMetrics;
 }
 
+/** A canary in progress on a cluster: its group and the split's threshold and offset (split.ts). */
+export interface CanaryTarget {
+  readonly group: GroupTarget;
+  readonly threshold: number;
+  readonly offset: number;
+}
+
 export type Resolution =
   /**
    * `fallback`: the cluster's kept group, tried only when no server of `group` accepted;
-   * `cluster`: the cluster whose route this is (null for a group's own name, which never falls back).
+   * `cluster`: the cluster whose route this is (null for a group's own name, which never falls back);
+   * `canary`: the cluster's canary, which takes its share of requests from `group` (split.ts).
    */
-  | { readonly kind: 'group'; readonly group: GroupTarget; readonly fallback: GroupTarget | null; readonly cluster: string | null }
+  | { readonly kind: 'group'; readonly group: GroupTarget; readonly fallback: GroupTarget | null; readonly cluster: string | null; readonly canary: CanaryTarget | null }
   | { readonly kind: 'unavailable'; readonly status: 503; readonly message: string }
   /** `kiln maintenance on`: answered 503 with the page and Retry-After. */
   | { readonly kind: 'maintenance'; readonly cluster: string; readonly page: MaintenancePage }
@@ -42,12 +51,12 @@ function target(b: Backend): BackendTarget {
   return { server: b.server, host: b.host, port: b.port, key: `${b.host}:${b.port}` };
 }
 
-function groupResolution(group: GroupTarget, what: string, cluster: string | null = null, fallback: GroupTarget | null = null): Resolution {
+function groupResolution(group: GroupTarget, what: string, cluster: string | null = null, fallback: GroupTarget | null = null, canary: CanaryTarget | null = null): Resolution {
   const spare = fallback !== null && fallback.backends.length > 0 ? fallback : null;
   if (group.backends.length === 0 && spare === null) {
     return { kind: 'unavailable', status: 503, message: `${what} has no servers\n` };
   }
-  return { kind: 'group', group, fallback: spare, cluster };
+  return { kind: 'group', group, fallback: spare, cluster, canary };
 }
 
 interface Compiled {
@@ -71,12 +80,18 @@ function compile(table: RouteTable, metrics: ProxyMetrics): Compiled {
     }
     const active = c.active === null ? undefined : groups.get(c.active);
     const fallback = c.fallback === undefined ? null : (groups.get(c.fallback) ?? null);
+    const canaryGroup = c.canary === undefined ? undefined : groups.get(c.canary.group);
+    // Weight 0 is no split at all; a canary without servers takes nothing (its requests would only fall back).
+    const canary: CanaryTarget | null =
+      canaryGroup && c.canary && c.canary.weight > 0 && canaryGroup.backends.length > 0
+        ? { group: canaryGroup, threshold: thresholdOf(c.canary.weight), offset: offsetOf(canaryGroup.name) }
+        : null;
     const r: Resolution = c.maintenance
       ? { kind: 'maintenance', cluster: c.name, page: c.maintenance }
       : c.hold
         ? { kind: 'held', cluster: c.name, until: c.hold.until }
         : active
-          ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, c.name, fallback)
+          ? groupResolution(active, `cluster ${c.name} (active group ${active.name})`, c.name, fallback, canary)
           : { kind: 'unavailable', status: 503, message: `cluster ${c.name} has no active server group\n` };
     for (const h of c.hosts) byHost.set(normalizeHost(h), r);
     if (c.port !== undefined) byPort.set(c.port, r);

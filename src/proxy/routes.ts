@@ -41,6 +41,27 @@ export interface ClusterRoute {
   hold?: { until: number };
   /** `kiln maintenance on`: every request is answered 503 with this page and Retry-After. Wins over a pause. */
   maintenance?: MaintenancePage;
+  /**
+   * A canary release in progress (docs/canary.md): `group` takes `weight` percent of the
+   * cluster's requests (sticky per client, split.ts), the active group the rest. Absent: none.
+   */
+  canary?: CanaryRoute;
+}
+
+export interface CanaryRoute {
+  /** One of the cluster's groups, not the active one. */
+  group: string;
+  /** Percent of the cluster's requests, 0-100, at most two decimals. */
+  weight: number;
+}
+
+/** A group's numbers since the proxy started: the canary gates compare two of them over a step. */
+export interface GroupCounts {
+  /** Requests answered with a status (any class). */
+  answered: number;
+  errors5xx: number;
+  /** Latency of answered requests: [bucket, count] of metrics/fine-histogram.ts. */
+  latency: Array<[number, number]>;
 }
 
 export interface MaintenancePage {
@@ -82,4 +103,8 @@ export interface ProxyStats {
    * that fell back at least once.
    */
   fallbacks: Record<string, number>;
+  /** Per current group: answered, 5xx and latency since the proxy started (canary gates). */
+  groups: Record<string, GroupCounts>;
+  /** performance.timeOrigin of the proxy process: changes when the proxy restarts (its counts start at 0). */
+  startedAt: number;
 }

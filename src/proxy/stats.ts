@@ -14,6 +14,6 @@ export class Stats {
   constructor(readonly metrics: ProxyMetrics) {}
 
   snapshot(version: number, tunnels: Record<string, number>): ProxyStats {
-    return { version, requests: this.requests, failed: this.failed, inFlight: this.metrics.inFlight(), tunnels, fallbacks: this.metrics.fallbacks() };
+    return { version, requests: this.requests, failed: this.failed, inFlight: this.metrics.inFlight(), tunnels, fallbacks: this.metrics.fallbacks(), groups: this.metrics.groupCounts(), startedAt: Math.round(performance.timeOrigin) };
   }
 }

@@ -3,7 +3,7 @@
 // the running table is kept, so a control-plane bug cannot blank out production routing.
 import { isDnsLabel } from '../names/names.js';
 import { cidrProblem } from '../util/cidr.js';
-import { MAX_PAGE_BYTES, type Backend, type ClusterRoute, type GroupRoute, type MaintenancePage, type RouteTable } from './routes.js';
+import { MAX_PAGE_BYTES, type Backend, type CanaryRoute, type ClusterRoute, type GroupRoute, type MaintenancePage, type RouteTable } from './routes.js';
 
 export type Validation = { ok: true; table: RouteTable } | { ok: false; errors: string[] };
 
@@ -106,7 +106,7 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
     c.fail(path, 'must be an object {name, hosts, port?, active, groups}');
     return null;
   }
-  c.keys(path, x, ['name', 'hosts', 'port', 'active', 'fallback', 'groups', 'hold', 'maintenance'], ['name', 'hosts', 'active', 'groups']);
+  c.keys(path, x, ['name', 'hosts', 'port', 'active', 'fallback', 'canary', 'groups', 'hold', 'maintenance'], ['name', 'hosts', 'active', 'groups']);
   const okName = c.label(`${path}.name`, x.name);
   const hosts = c.hosts(`${path}.hosts`, x.hosts);
   if (x.port !== undefined && !isPort(x.port)) {
@@ -134,12 +134,14 @@ function checkCluster(c: Checker, path: string, x: unknown): ClusterRoute | null
   }
   const hold = x.hold === undefined ? undefined : checkHold(c, `${path}.hold`, x.hold);
   const maintenance = x.maintenance === undefined ? undefined : checkMaintenance(c, `${path}.maintenance`, x.maintenance);
+  const canary = x.canary === undefined ? undefined : checkCanary(c, `${path}.canary`, x.canary, groups, x.active);
   if (!okName) return null;
   const route: ClusterRoute = { name: x.name as string, hosts, active: (x.active as string | null) ?? null, groups };
   if (isPort(x.port)) route.port = x.port;
   if (typeof x.fallback === 'string') route.fallback = x.fallback;
   if (hold) route.hold = hold;
   if (maintenance) route.maintenance = maintenance;
+  if (canary) route.canary = canary;
   return route;
 }
 
@@ -172,6 +174,29 @@ function checkMaintenance(c: Checker, path: string, x: unknown): MaintenancePage
     ok = false;
   }
   return ok ? { page: x.page as string, retryAfterS: x.retryAfterS as number } : undefined;
+}
+
+/** A canary names another of the cluster's groups than the active one, with a weight 0-100. */
+function checkCanary(c: Checker, path: string, x: unknown, groups: GroupRoute[], active: unknown): CanaryRoute | null {
+  if (!isObject(x)) {
+    c.fail(path, 'must be an object {group, weight}');
+    return null;
+  }
+  c.keys(path, x, ['group', 'weight'], ['group', 'weight']);
+  let ok = true;
+  if (typeof x.group !== 'string' || !groups.some((g) => g.name === x.group)) {
+    c.fail(`${path}.group`, `must name one of this cluster's groups, got ${JSON.stringify(x.group)}`);
+    ok = false;
+  } else if (x.group === active || typeof active !== 'string') {
+    c.fail(`${path}.group`, `a canary needs an active group to split with and must be another group, got ${JSON.stringify(x.group)}`);
+    ok = false;
+  }
+  const w = x.weight;
+  if (typeof w !== 'number' || !Number.isFinite(w) || w < 0 || w > 100 || Math.abs(Math.round(w * 100) - w * 100) > 1e-6) {
+    c.fail(`${path}.weight`, `must be a percentage 0-100 with at most two decimals, got ${JSON.stringify(w)}`);
+    ok = false;
+  }
+  return ok ? { group: x.group as string, weight: w as number } : null;
 }
 
 /** Checks `x` is a RouteTable, with no unknown keys, no host or port claimed twice, no dangling active group. */

@@ -22,6 +22,8 @@ export interface ApiHandlers {
   promote(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   /** kiln pause|resume|maintenance: a cluster's traffic mode (server/traffic.ts). */
   traffic(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
+  /** kiln rollout status|promote|pause|resume|abort: steers a canary in progress (JSON answer). */
+  rollout(body: Record<string, unknown>): Promise<unknown>;
   /** Writes the answer itself: JSON, or NDJSON while following. */
   logs(q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
 }
@@ -79,6 +81,8 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
           return await h.logs(url.searchParams, req, res);
         case 'GET /v1/events':
           return send(200, await h.events(url.searchParams));
+        case 'POST /v1/rollout':
+          return send(200, await h.rollout(await readJson(req)));
         case 'POST /v1/deploy':
         case 'POST /v1/rollback':
         case 'POST /v1/down':

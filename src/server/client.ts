@@ -65,8 +65,17 @@ export class ApiClient {
   }
 
   get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path, undefined);
+  }
+
+  /** POSTs a JSON body and reads one JSON answer (no progress stream). */
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  private call<T>(method: string, path: string, payload: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.open('GET', path, undefined, (res) => {
+      this.open(method, path, payload, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', () => reject(new KilnError('SERVER_UNREACHABLE', 'the control plane closed the connection before it answered', { hint: 'see kiln status' })));

@@ -58,6 +58,10 @@ import { DeploymentConfigs } from '../store/deployment-configs.js';
 import { settingsFromEnv } from '../runtime/podman/settings.js';
 import { ControlPlaneMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/serve.js';
+import { Canaries } from '../store/canaries.js';
+import { canaryPlan, executeCanary, runCanary, type CanaryDeps, type CanaryOutcome } from '../deploy/canary.js';
+import { promQuery } from '../canary/prometheus.js';
+import { rolloutAction } from './rollout.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -90,6 +94,11 @@ export class ControlPlane {
   /** Prometheus metrics (server/metrics.ts), served when kiln.yaml has `metrics`. */
   private readonly metrics: ControlPlaneMetrics;
   private metricsServer: MetricsServer | null = null;
+  /** Canary releases in progress (store/canaries.ts), steered by kiln rollout status|promote|pause|resume|abort. */
+  private readonly canaries: Canaries;
+  /** Canary runs in progress, and whether this control plane is stopping (they then leave off). */
+  private readonly canaryRuns = new Set<Promise<unknown>>();
+  private stopping = false;
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -103,6 +112,7 @@ export class ControlPlane {
     state.onDeploymentFinished = (d) => this.metrics.deploymentFinished(d);
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
+    this.canaries = new Canaries(store.db);
     this.isolation = new Isolation(store.kilnDir, store.db);
     const runtimes = runtimeLookup(() => this.runningSpec().spec, store.kilnDir, this.isolation);
     this.runtimes = runtimes;
@@ -163,6 +173,7 @@ export class ControlPlane {
     cp.logs.startRetention();
     await cp.listen(opts.tcp);
     cp.reconciler.start();
+    cp.resumeCanaries();
     cp.interruptedOps.start();
     cp.kube.start();
     return cp;
@@ -174,12 +185,17 @@ export class ControlPlane {
     // Locks of a control plane that is gone (a kill -9 mid-deploy) free their environments now.
     // Env operations' rows stay until they are finished below: they are those operations' intent.
     for (const l of this.locks.clearStale(isEnvOperation)) this.log(`released the deploy lock of ${l.env} left by ${l.owner}`);
+    const canaryDeployments = new Set(this.canaries.all().map((c) => c.deployment));
     for (const d of state.runningDeployments()) {
+      // A canary goes on where it was (resumeCanaries); only its CLI's stream was cut.
+      if (canaryDeployments.has(d.id)) continue;
       state.markInterrupted(d.id);
       this.event(d.id, 'deploy.interrupted', `deploy of ${d.release} to ${d.env} was interrupted by a control-plane stop`, { env: d.env });
     }
-    // Groups still being created never took traffic: destroy them, the old groups serve on.
-    for (const g of state.groups({ states: ['creating'] })) {
+    // Groups still being created never took traffic: destroy them, the old groups serve on. So is a
+    // canary group without its canary row (stopped between the row's removal and its switch).
+    const canaryGroups = new Set(this.canaries.all().map((c) => c.canaryGroup));
+    for (const g of state.groups({ states: ['creating', 'canary'] }).filter((g) => !canaryGroups.has(g.name))) {
       state.setGroupState(g.name, 'failed');
       await Promise.all(state.servers({ group: g.name, states: ['starting', 'healthy', 'unhealthy'] }).map((s) => this.servers.stop(s, 2_000)));
       this.event(null, 'group.destroyed', `${g.name}: destroyed (its deploy was interrupted)`, { env: g.template.env, cluster: g.cluster, subject: g.name });
@@ -249,6 +265,7 @@ export class ControlPlane {
       },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
+      rollout: (b: Record<string, unknown>) => rolloutAction({ canaries: this.canaries, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
       rollback: (b: Record<string, unknown>, out: StreamWriter) => this.rollback(b, out),
       down: (b: Record<string, unknown>, out: StreamWriter) => this.down(b, out),
       // No deploy lock: every route table a deploy pushes reads the modes from state too.
@@ -278,6 +295,9 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    // Canaries leave off at their next look (within a tick) and go on at the next start.
+    this.stopping = true;
+    await Promise.race([Promise.allSettled([...this.canaryRuns]), new Promise((r) => setTimeout(r, 2_000))]);
     await this.metricsServer?.close();
     await this.dns?.close();
     await this.kube.stop();
@@ -298,7 +318,7 @@ export class ControlPlane {
 
   async pushRoutes(): Promise<void> {
     const version = this.state.nextCounter('routes');
-    await this.proxy.push(buildRouteTable(this.state, this.spec.domain, version, this.spec.proxy.trustedProxies));
+    await this.proxy.push(buildRouteTable(this.state, this.spec.domain, version, this.spec.proxy.trustedProxies, this.canaries.weights()));
     // After the proxy: a name never points at a group before the proxy routes to it.
     this.refreshZone();
   }
@@ -370,6 +390,39 @@ export class ControlPlane {
     };
   }
 
+  private canaryDeps(): CanaryDeps {
+    return { ...this.deployDeps(), canaries: this.canaries, proxyStats: () => this.proxy.stats(1_000), promQuery, stopping: () => this.stopping };
+  }
+
+  /** Tracks a canary run so that stop() lets it leave off before the database closes. */
+  private tracked<T>(run: Promise<T>): Promise<T> {
+    this.canaryRuns.add(run);
+    void run.finally(() => this.canaryRuns.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  /** Records how a canary deploy ended. */
+  private finishCanary(id: number, outcome: CanaryOutcome): CanaryOutcome {
+    if (outcome.outcome === 'aborted') this.state.finishDeployment(id, false, `canary aborted: ${outcome.failure?.lines.join('; ') ?? ''}`);
+    // Interrupted: the deployment stays running; the next control plane resumes it.
+    else if (outcome.outcome !== 'interrupted') this.state.finishDeployment(id, true);
+    return outcome;
+  }
+
+  /** Canaries a stopped control plane left in progress go on, each under its environment's deploy lock. */
+  private resumeCanaries(): void {
+    const byDeployment = new Map<number, { env: string; release: string }>();
+    for (const c of this.canaries.all()) byDeployment.set(c.deployment, { env: c.env, release: this.state.group(c.canaryGroup)?.release ?? '?' });
+    for (const [id, d] of byDeployment) {
+      const emit = this.emitter(id, d.env, { event: () => undefined });
+      emit('canary.resumed', `the canary of ${d.release} goes on after a control-plane restart`);
+      this.exclusive(d.env, () => this.tracked(runCanary(this.canaryDeps(), id, { deployment: id, release: d.release, env: d.env }, emit)), 'canary').then(
+        (outcome) => this.finishCanary(id, outcome),
+        (e: Error) => this.log(`canary of deployment ${id}: ${e.message}`),
+      );
+    }
+  }
+
   /**
    * Runs `fn` holding the environment's deploy lock (one deploy, rollback or teardown at a time):
    * a row in state.db with this control plane as owner, renewed while `fn` runs, so another
@@ -389,6 +442,9 @@ export class ControlPlane {
     // promote passes the digest that was tested: deploy exactly that or nothing.
     assertDigest(release, body.digest);
     if (envSpec.runtime === 'kubernetes') {
+      if (body.canary === true) {
+        throw new KilnError('USAGE', `a canary deploy runs through Kiln's proxy (process and podman runtimes); ${env} runs on kubernetes`, { location: { flag: '--canary' }, hint: `kiln deploy ${release.name} --env ${env} (blue/green)` });
+      }
       if (body.dryRun === true) return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => kubeDryRun(k, release));
       // The cluster's lease serialises writers (runtime/kubernetes/lease.ts), also against the CLI.
       return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeDeploy(this.state, k, release, (id) => this.emitter(id, env, out)));
@@ -408,6 +464,8 @@ export class ControlPlane {
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
+      // --canary: every changing cluster must be able to take one, checked before anything starts.
+      const canaries = body.canary === true ? canaryPlan(plan, this.deployDeps(), (s, r) => spec.services[s]?.roles[r]?.canary) : null;
       const id = this.state.startDeployment(env, release.name, 'deploy');
       // The environment's part (flags, scale from kiln.yaml now) is not in the release: recorded here.
       const config = deployConfig(plan, envSpec);
@@ -420,6 +478,11 @@ export class ControlPlane {
         // Entries that would break the running servers are refused here, before anything changes.
         const steps = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), onProgress: (l) => emit('data.progress', l) });
         for (const s of steps) emit('data.migrated', formatDataStep(s));
+        if (canaries) {
+          const outcome = this.finishCanary(id, await this.tracked(executeCanary(plan, this.canaryDeps(), id, canaries, emit)));
+          if (outcome.outcome === 'promoted') await this.pruneImages(emit);
+          return outcome;
+        }
         const outcome = await executeDeploy(plan, this.deployDeps(), id, emit);
         this.state.finishDeployment(id, true);
         await this.pruneImages(emit);

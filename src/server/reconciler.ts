@@ -30,7 +30,7 @@ export interface ReconcilerDeps {
 }
 
 /** Groups the reconciler maintains: the active one and the ones kept for rollback. */
-const MAINTAINED = ['active', 'draining', 'disabled'] as const;
+const MAINTAINED = ['canary', 'active', 'draining', 'disabled'] as const;
 /** How often running servers are health-checked (the spec's interval paces start-up checks). */
 export const MONITOR_INTERVAL_MS = 1_000;
 /** How often /proc is scanned for server processes no row owns (recovery scans at once). */

@@ -76,3 +76,23 @@ test('a worker cluster (no port, no load balancer) gets no route and claims no h
   assert.deepEqual(table.clusters.map((c) => c.name), ['api-http-dev']);
   assert.ok(!JSON.stringify(table).includes('worker'), 'no host, group or server of the worker cluster');
 });
+
+test('a canary in progress is routed with its weight while its group is live and another is active; never on the active group', (t) => {
+  const state = tempRuntimeState(t);
+  state.ensureCluster({ name: 'api-http-dev', env: 'dev', service: 'api', role: 'http', lb_port: 40100 });
+  const stable = addGroup(state, 'api-http-dev', 'http', 1, 'active', ['healthy']);
+  const canary = addGroup(state, 'api-http-dev', 'http', 2, 'canary', ['healthy']);
+  state.setActive('api-http-dev', stable);
+  const table = buildRouteTable(state, 'shop.test', 1, [], { 'api-http-dev': { group: canary, weight: 10 } });
+  const c = table.clusters[0]!;
+  assert.deepEqual(c.canary, { group: canary, weight: 10 });
+  assert.equal(c.active, stable);
+  assert.equal(c.fallback, undefined, 'the canary group is not a kept group to fall back to');
+  assert.ok(validateRouteTable(table).ok);
+  // Aborted (the group failed) or promoted (it is the active one): no canary in the table.
+  state.setGroupState(canary, 'failed');
+  assert.equal(buildRouteTable(state, 'shop.test', 2, [], { 'api-http-dev': { group: canary, weight: 10 } }).clusters[0]!.canary, undefined);
+  state.setGroupState(canary, 'active');
+  state.setActive('api-http-dev', canary);
+  assert.equal(buildRouteTable(state, 'shop.test', 3, [], { 'api-http-dev': { group: canary, weight: 10 } }).clusters[0]!.canary, undefined);
+});

@@ -28,6 +28,18 @@ export interface IntNode extends Base<number> {
   readonly min: number;
   readonly max: number;
 }
+/** A number (integer or decimal) in [min, max]: ratios such as 1.5. */
+export interface NumberNode extends Base<number> {
+  readonly kind: 'number';
+  readonly min: number;
+  readonly max: number;
+}
+/** "10%", "0.5%": validated into a number of percent (0-100, at most two decimals). */
+export interface PercentNode extends Base<number> {
+  readonly kind: 'percent';
+  readonly min: number;
+  readonly max: number;
+}
 export interface EnumNode<V extends string = string> extends Base<V> {
   readonly kind: 'enum';
   readonly values: readonly V[];
@@ -47,6 +59,13 @@ export interface ScalarNode extends Base<string | number | boolean> {
 export interface ListNode extends Base<string[]> {
   readonly kind: 'list';
   readonly items: StringNode;
+  readonly minItems: number;
+}
+
+/** A list of mappings, each validated as `item` (canary steps). */
+export interface ItemsNode<O extends ObjectNode = ObjectNode> extends Base<Array<Infer<O>>> {
+  readonly kind: 'items';
+  readonly item: O;
   readonly minItems: number;
 }
 
@@ -91,11 +110,14 @@ export interface VariantNode<F extends Record<string, AnyNode> = Record<string, 
 export type AnyNode =
   | StringNode
   | IntNode
+  | NumberNode
+  | PercentNode
   | EnumNode
   | DurationNode
   | BoolNode
   | ScalarNode
   | ListNode
+  | ItemsNode
   | ObjectNode
   | MapNode
   | ShorthandNode
@@ -117,6 +139,15 @@ export function str(label = 'string', opts: { check?: StringCheck; pattern?: str
 }
 export function int(min: number, max: number, description?: string): IntNode {
   return { kind: 'int', min, max, description };
+}
+export function num(min: number, max: number, description?: string): NumberNode {
+  return { kind: 'number', min, max, description };
+}
+export function percent(min: number, max: number, description?: string): PercentNode {
+  return { kind: 'percent', min, max, description };
+}
+export function items<O extends ObjectNode>(item: O, minItems = 0, description?: string): ItemsNode<O> {
+  return { kind: 'items', item, minItems, description };
 }
 export function oneOf<V extends string>(values: readonly V[], description?: string): EnumNode<V> {
   return { kind: 'enum', values, description };
@@ -161,6 +192,16 @@ export function optional<N extends AnyNode>(node: N, description: string, defaul
 /** A key with a default. Objects, maps and lists may omit `value`: their empty value is used. */
 export function withDefault<N extends AnyNode>(node: N, description: string, value?: Infer<N>): Field<N, 'default'> {
   return { node, presence: 'default', description, default: value };
+}
+
+// ---- percentages ---------------------------------------------------------------------------
+
+export const PERCENT_PATTERN = '^[0-9]+(\\.[0-9]{1,2})?%$';
+
+/** 10 for "10%", 0.5 for "0.5%"; null if it is not such a string (at most two decimals). */
+export function parsePercent(s: string): number | null {
+  const m = /^([0-9]+(?:\.[0-9]{1,2})?)%$/.exec(s.trim());
+  return m && m[1] ? Number(m[1]) : null;
 }
 
 // ---- durations -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ test('an unknown key is reported at the key, with the allowed keys and a suggest
   assert.ok(p);
   assert.equal(at(p), '7:9');
   assert.equal(p.message, 'unknown key "replica" in services.api.roles.http');
-  assert.equal(p.hint, 'did you mean "replicas"? allowed: replicas, port, health, flags, args, settle');
+  assert.equal(p.hint, 'did you mean "replicas"? allowed: replicas, port, health, flags, args, settle, strategy');
 });
 
 test('a wrong value is reported at the value, saying what is expected', () => {

@@ -38,7 +38,7 @@ test('the JSON Schema is draft 2020-12, closed to unknown keys, and carries type
   assert.deepEqual(get(service, 'properties', 'app').required, ['path', 'run']);
 
   const role = get(service, 'properties', 'roles', 'additionalProperties');
-  assert.deepEqual(Object.keys(get(role, 'properties')), ['replicas', 'port', 'health', 'flags', 'args', 'settle']);
+  assert.deepEqual(Object.keys(get(role, 'properties')), ['replicas', 'port', 'health', 'flags', 'args', 'settle', 'strategy']);
   assert.deepEqual(get(role, 'properties', 'replicas'), {
     type: 'integer',
     minimum: 0,

@@ -1,7 +1,7 @@
 // JSON Schema (draft 2020-12) for editors, derived from the same definition the loader validates
 // with. It approximates checks that are code (name rules, cross-references) with patterns; the
 // loader stays the authority.
-import { DURATION_PATTERN, formatDuration, type AnyNode, type Field } from './dsl.js';
+import { DURATION_PATTERN, PERCENT_PATTERN, formatDuration, type AnyNode, type Field } from './dsl.js';
 import { projectSchema } from './schema.js';
 
 type Json = Record<string, unknown>;
@@ -24,6 +24,7 @@ export function fieldDefault(field: Field): unknown {
   const n = field.node;
   if (field.default !== undefined) {
     if (n.kind === 'duration' && typeof field.default === 'number') return formatDuration(field.default);
+    if (n.kind === 'percent' && typeof field.default === 'number') return `${field.default}%`;
     return field.default;
   }
   if (n.kind === 'object') {
@@ -35,7 +36,7 @@ export function fieldDefault(field: Field): unknown {
     return out;
   }
   if (n.kind === 'map') return {};
-  if (n.kind === 'list') return [];
+  if (n.kind === 'list' || n.kind === 'items') return [];
   return undefined;
 }
 
@@ -52,6 +53,12 @@ function nodeSchema(node: AnyNode): Json {
       };
     case 'int':
       return { type: 'integer', minimum: node.min, maximum: node.max, ...desc };
+    case 'number':
+      return { type: 'number', minimum: node.min, maximum: node.max, ...desc };
+    case 'percent':
+      return { type: 'string', pattern: PERCENT_PATTERN, examples: ['10%', '0.5%'], ...desc };
+    case 'items':
+      return { type: 'array', items: nodeSchema(node.item), ...(node.minItems ? { minItems: node.minItems } : {}), ...desc };
     case 'enum':
       return { enum: [...node.values], ...desc };
     case 'duration':

@@ -8,7 +8,7 @@ import { Locator } from './locate.js';
 import { Problems } from './problems.js';
 import { projectSchema, type RawProject } from './schema.js';
 import { checkSemantics } from './semantics.js';
-import type { FlagMap, OsSpec, ProjectSpec, RoleSpec, ServiceSpec } from './types.js';
+import type { CanarySpec, FlagMap, OsSpec, ProjectSpec, RoleSpec, ServiceSpec } from './types.js';
 import { validateDocument } from './validate.js';
 
 export { SPEC_FILE, findSpecFile } from './find.js';
@@ -62,6 +62,23 @@ function cleanRel(p: string): string {
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
+type RawCanary = NonNullable<NonNullable<RawProject['services'][string]['roles'][string]['strategy']>['canary']>;
+
+function canarySpec(c: RawCanary): CanarySpec {
+  const g = c.gates;
+  return {
+    steps: c.steps.map((s) => ({ weight: s.weight, ...(s.for !== undefined ? { forMs: s.for } : {}), ...(s.pause ? { pause: s.pause } : {}) })),
+    gates: {
+      minRequests: g['min-requests'],
+      max5xxIncrease: g['max-5xx-increase'],
+      maxP99Ratio: g['max-p99-ratio'],
+      p99FloorMs: g['p99-floor'],
+      warmupMs: g.warmup,
+      ...(g.prometheus ? { prometheus: { ...g.prometheus } } : {}),
+    },
+  };
+}
+
 function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec {
   const services: Record<string, ServiceSpec> = {};
   for (const [name, s] of Object.entries(raw.services)) {
@@ -95,6 +112,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
           : {}),
         flags: r.flags as FlagMap,
         ...(r.args !== undefined ? { args: r.args } : {}),
+        ...(r.strategy?.canary ? { canary: canarySpec(r.strategy.canary) } : {}),
       };
     }
     services[name] = {

@@ -47,6 +47,12 @@ function typeOf(node: AnyNode): string {
       return node.label === 'string' ? 'string' : node.label;
     case 'int':
       return `integer ${node.min}–${node.max}`;
+    case 'number':
+      return `number ${node.min}–${node.max}`;
+    case 'percent':
+      return `percentage ${node.min}%–${node.max}% (\`10%\`)`;
+    case 'items':
+      return `${node.minItems ? 'non-empty ' : ''}list of mappings`;
     case 'enum':
       return node.values.map((v) => `\`${v}\``).join(' or ');
     case 'duration':
@@ -98,6 +104,8 @@ function rows(node: AnyNode, key: string): Row[] {
     }
     case 'shorthand':
       return rows(node.object, key);
+    case 'items':
+      return rows(node.item, `${key}[]`);
     case 'variant':
       return Object.entries(node.options).flatMap(([k, option]) => {
         const path = `${key}.${k}`;

@@ -12,11 +12,14 @@ import {
   bool,
   duration,
   int,
+  items,
   list,
   mapOf,
   obj,
+  num,
   oneOf,
   optional,
+  percent,
   required,
   scalar,
   shorthand,
@@ -120,6 +123,61 @@ const health = obj({
   ),
 });
 
+// Canary releases (docs/canary.md; the runner is src/canary/). Defaults must equal
+// CANARY_GATE_DEFAULTS in canary/gates.ts (a unit test checks).
+const canaryStep = obj({
+  weight: required(
+    percent(0.01, 99.99),
+    'Share of the cluster\'s requests the new group takes during the step (sticky per client). After the last step passes, the new group takes all of them.',
+  ),
+  for: optional(duration(), 'How long the step lasts at least; it passes when this has elapsed and its gates pass. Give `for` or `pause`.'),
+  pause: optional(oneOf(['manual'] as const), '`manual`: the step lasts until `kiln rollout promote` (its gates can still abort it). Give `for` or `pause`.'),
+});
+
+const canaryGates = obj({
+  'min-requests': withDefault(
+    int(1, 100_000_000),
+    'Requests each group (the canary and the stable one) must have answered within a step before the step can pass or fail. Fewer: inconclusive, the step holds (it never passes on too little data).',
+    100,
+  ),
+  'max-5xx-increase': withDefault(
+    percent(0, 100),
+    'How much higher the canary\'s share of 5xx answers may be than the stable group\'s over the step, in percentage points; above it the canary is aborted.',
+    1,
+  ),
+  'max-p99-ratio': withDefault(
+    num(1, 1000),
+    'How many times the stable group\'s p99 latency the canary\'s p99 may be over the step; above it the canary is aborted.',
+    2,
+  ),
+  'p99-floor': withDefault(
+    duration(),
+    'A p99 below this counts as this in the ratio, so that jitter between two fast groups (0.4 ms vs 0.9 ms) is not a failure.',
+    5,
+  ),
+  warmup: withDefault(
+    duration(),
+    'Time at the start of each step whose requests the gates leave out: a group that has just been given more requests (new connections, servers still warming up) answers slower for a moment, which is not what it is judged on.',
+    0,
+  ),
+  prometheus: optional(
+    obj({
+      url: required(str('URL', { check: httpUrl, pattern: '^https?://' }), 'Base URL of the Prometheus server (its /api/v1/query is asked).'),
+      query: required(
+        str('PromQL query'),
+        'Instant query evaluated as each step ends; `$cluster`, `$canary` and `$stable` are replaced by the cluster\'s and the groups\' names. It must return one number.',
+      ),
+      max: required(num(-1e12, 1e12), 'The largest value the query may return; above it (or no number at all) the canary is aborted.'),
+    }),
+    'An extra gate from a Prometheus server: a PromQL query with a limit.',
+  ),
+});
+
+const canary = obj({
+  steps: required(items(canaryStep, 1), 'The weights the new group goes through, in order, each for a time or until promoted by hand.'),
+  gates: withDefault(canaryGates, 'What the new group is compared on against the stable one, from the proxy\'s own counts per step.'),
+});
+
 const role = obj({
   replicas: withDefault(int(0, 1000), 'Servers per group, unless the environment scales it.', 1),
   port: optional(name(), 'Name of the port the role listens on (e.g. http); Kiln picks the number and passes it as --port. Roles without a port (workers) take no traffic.'),
@@ -133,6 +191,12 @@ const role = obj({
     duration(),
     'Roles without a health check (workers): how long a new server must keep running to count as started, since nothing else can tell it is up. A deploy waits this long before it switches; a server that exits sooner fails the deploy.',
     '250ms',
+  ),
+  strategy: optional(
+    obj({
+      canary: optional(canary, 'Steps and gates used by `kiln deploy --canary` (process and podman runtimes; needs `port`).'),
+    }),
+    'How a deploy moves this role\'s traffic to a new group. Without it, or without --canary: blue/green, one switch.',
   ),
 });
 

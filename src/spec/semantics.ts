@@ -91,6 +91,32 @@ function checkDataBindings(ctx: Ctx, env: string, bindings: Bindings): void {
   }
 }
 
+type Role = NonNullable<NonNullable<Service['roles']>[string]>;
+
+/** A canary needs a load balancer to split, and each step exactly one way to end, weights rising. */
+function checkCanary(ctx: Ctx, service: string, role: string, r: Role, base: string[]): void {
+  const canary = r.strategy?.canary;
+  if (!canary) return;
+  const where = `services.${service}.roles.${role}.strategy.canary`;
+  if (r.port === undefined) {
+    ctx.problems.at(ctx.at.key([...base, 'strategy']), `${where}: a canary splits the role's traffic, but the role has no port`, 'add a port (e.g. "port: http") or remove "strategy"');
+  }
+  let previous = 0;
+  (canary.steps ?? []).forEach((step, i) => {
+    if (!step) return;
+    const at = ctx.at.value([...base, 'strategy', 'canary', 'steps', String(i)]);
+    if ((step.for === undefined) === (step.pause === undefined)) {
+      ctx.problems.at(at, `${where}.steps[${i}] needs exactly one of "for" and "pause"`, 'e.g. { weight: 10%, for: 2m } or { weight: 50%, pause: manual }');
+    }
+    if (step.weight !== undefined) {
+      if (step.weight <= previous) {
+        ctx.problems.at(at, `${where}.steps[${i}] has weight ${step.weight}%, not above the previous step's ${previous}%`, 'give the steps rising weights; after the last step the new group takes 100%');
+      }
+      previous = step.weight;
+    }
+  });
+}
+
 function checkService(ctx: Ctx, name: string, service: Service): void {
   const base = ['services', name];
   const os = ctx.spec.os ?? {};
@@ -136,6 +162,7 @@ function checkService(ctx: Ctx, name: string, service: Service): void {
         'make initial at most max (e.g. initial: 500ms, max: 30s)',
       );
     }
+    checkCanary(ctx, name, role, r, [...base, 'roles', role]);
     checkFlags(ctx, name, role, r.flags ?? {}, [...base, 'roles', role, 'flags']);
     checkArgs(ctx, name, role, r.args ?? [], [...base, 'roles', role, 'args']);
   }

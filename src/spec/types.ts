@@ -48,6 +48,36 @@ export interface CrashLoopSpec {
   maxBackoffMs: number;
 }
 
+/** One step of a canary: the new group's share of requests, for a time or until promoted by hand. */
+export interface CanaryStepSpec {
+  /** Percent of the cluster's requests, 0.01-99.99. */
+  weight: number;
+  /** Milliseconds the step lasts at least (absent with `pause`). */
+  forMs?: number;
+  /** `manual`: the step lasts until `kiln rollout promote`. */
+  pause?: 'manual';
+}
+
+/** What a canary is compared on against the stable group over each step (canary/gates.ts). */
+export interface CanaryGatesSpec {
+  /** Requests each group must have answered in a step before it can pass or fail. */
+  minRequests: number;
+  /** Percentage points the canary's 5xx share may be above the stable group's. */
+  max5xxIncrease: number;
+  /** Canary p99 / stable p99 limit. */
+  maxP99Ratio: number;
+  /** Milliseconds a p99 counts as at least, in the ratio. */
+  p99FloorMs: number;
+  /** Milliseconds at the start of each step the gates do not count (absent in older rows: 0). */
+  warmupMs?: number;
+  prometheus?: { url: string; query: string; max: number };
+}
+
+export interface CanarySpec {
+  steps: CanaryStepSpec[];
+  gates: CanaryGatesSpec;
+}
+
 export interface RoleSpec {
   name: string;
   replicas: number;
@@ -59,6 +89,8 @@ export interface RoleSpec {
   args?: string[];
   /** Without a health check: ms a new server must keep running to count as started (absent: NO_PORT_SETTLE_MS). */
   settleMs?: number;
+  /** kiln.yaml's `strategy.canary`: what `kiln deploy --canary` does for this role. */
+  canary?: CanarySpec;
 }
 
 export interface AppSpec {

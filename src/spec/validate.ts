@@ -5,6 +5,8 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import {
   parseDuration,
+  parsePercent,
+  type ItemsNode,
   type AnyNode,
   type Field,
   type Infer,
@@ -66,6 +68,10 @@ export function describe(node: AnyNode): string {
       return node.label === 'string' ? 'a string' : `a ${node.label}`;
     case 'int':
       return `an integer from ${node.min} to ${node.max}`;
+    case 'number':
+      return `a number from ${node.min} to ${node.max}`;
+    case 'percent':
+      return `a percentage from ${node.min}% to ${node.max}% such as 10%`;
     case 'enum':
       return `one of ${node.values.join(', ')}`;
     case 'duration':
@@ -76,6 +82,8 @@ export function describe(node: AnyNode): string {
       return 'a string, number or boolean';
     case 'list':
       return `a list of ${node.items.label === 'string' ? 'strings' : `${node.items.label}s`}`;
+    case 'items':
+      return 'a list of mappings';
     case 'object':
       return 'a mapping';
     case 'map':
@@ -118,6 +126,10 @@ function validate(ctx: Ctx, schema: AnyNode, raw: unknown, path: string[], key: 
       if (isNull(node)) return validateList(ctx, schema, [], path, key);
       if (!isSeq(node)) return wrong();
       return validateList(ctx, schema, node.items, path, key ?? node);
+    case 'items':
+      if (isNull(node)) return validateItems(ctx, schema, [], path, key);
+      if (!isSeq(node)) return wrong();
+      return validateItems(ctx, schema, node.items, path, key ?? node);
     default:
       break;
   }
@@ -129,6 +141,14 @@ function validate(ctx: Ctx, schema: AnyNode, raw: unknown, path: string[], key: 
     case 'int':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < schema.min || v > schema.max) return wrong();
       return v;
+    case 'number':
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < schema.min || v > schema.max) return wrong();
+      return v;
+    case 'percent': {
+      const p = typeof v === 'string' ? parsePercent(v) : null;
+      if (p === null || p < schema.min || p > schema.max) return wrong(typeof v === 'number' ? `add the percent sign: ${v}%` : undefined);
+      return p;
+    }
     case 'enum':
       if (typeof v !== 'string' || !schema.values.includes(v)) return wrong(allowedHint(String(v), schema.values));
       return v;
@@ -211,7 +231,7 @@ function defaultValue(ctx: Ctx, field: Field, path: string[], at: YamlNode | nul
   const n = field.node;
   if (n.kind === 'object') return validateObject(ctx, n, [], path, at);
   if (n.kind === 'map') return {};
-  if (n.kind === 'list') return [];
+  if (n.kind === 'list' || n.kind === 'items') return [];
   throw new Error(`schema bug: ${path.join('.')} has a default but no value`);
 }
 
@@ -289,3 +309,18 @@ function validateList(ctx: Ctx, schema: ListNode, items: unknown[], path: string
   return ok ? out : undefined;
 }
 
+
+function validateItems(ctx: Ctx, schema: ItemsNode, items: unknown[], path: string[], at: YamlNode | null): unknown {
+  const out: unknown[] = [];
+  let ok = true;
+  items.forEach((item, i) => {
+    const v = validate(ctx, schema.item, item, [...path, `[${i}]`], null);
+    if (v === undefined) ok = false;
+    else out.push(v);
+  });
+  if (items.length < schema.minItems) {
+    ctx.problems.at(at, `${showPath(path)} needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`);
+    return undefined;
+  }
+  return ok ? out : undefined;
+}

@@ -9,10 +9,10 @@ import type { ServerArgs } from '../runtime/args.js';
  * 'stopped': kept for rollback like 'disabled', but with no servers running: the previous group of
  * a cluster without a load balancer (a worker), which has no route to disable (deploy/kept.ts).
  */
-export type GroupState = 'creating' | 'active' | 'draining' | 'disabled' | 'stopped' | 'failed' | 'destroyed';
+export type GroupState = 'creating' | 'canary' | 'active' | 'draining' | 'disabled' | 'stopped' | 'failed' | 'destroyed';
 export type ServerState = 'starting' | 'healthy' | 'unhealthy' | 'dead' | 'stopped';
 /** Groups that are not gone: they have (or should have, or may get again on rollback) servers. */
-export const LIVE_GROUP_STATES: readonly GroupState[] = ['creating', 'active', 'draining', 'disabled', 'stopped'];
+export const LIVE_GROUP_STATES: readonly GroupState[] = ['creating', 'canary', 'active', 'draining', 'disabled', 'stopped'];
 
 /** Everything needed to start one more server of a group exactly like its siblings. */
 export interface GroupTemplate {

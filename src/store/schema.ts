@@ -7,6 +7,7 @@ import { ISOLATION_IDS_SQL } from './isolation-ids.js';
 import { DEPLOYMENT_CONFIGS_SQL } from './deployment-configs.js';
 import { HISTORY_INDEXES_SQL } from './history-indexes.js';
 import { TRAFFIC_MODES_SQL } from './traffic-modes.js';
+import { CANARIES_SQL } from './canaries.js';
 import { CREATED_ENVIRONMENTS_SQL, RUNTIME_REF_SQL, RUNTIME_SCHEMA_SQL } from './runtime-schema.js';
 
 export interface Migration {
@@ -93,5 +94,10 @@ export const MIGRATIONS: Migration[] = [
     version: 10,
     name: 'traffic modes per cluster (pause, maintenance)',
     sql: TRAFFIC_MODES_SQL,
+  },
+  {
+    version: 11,
+    name: 'canary releases in progress (step, clock, baseline counts, pending rollout commands)',
+    sql: CANARIES_SQL,
   },
 ];
