@@ -27,11 +27,19 @@ interface Row {
   retry_after_s: number | null;
 }
 
+// Every route table reads the modes: its statement is prepared once per database, not per push.
+const readAll = new WeakMap<Database.Database, Database.Statement>();
+
 export class TrafficModes {
   constructor(private readonly db: Database.Database) {}
 
   all(): Map<string, TrafficMode> {
-    const rows = this.db.prepare('SELECT cluster, paused_until, maintenance_page, retry_after_s FROM traffic_modes').all() as Row[];
+    let stmt = readAll.get(this.db);
+    if (!stmt) {
+      stmt = this.db.prepare('SELECT cluster, paused_until, maintenance_page, retry_after_s FROM traffic_modes');
+      readAll.set(this.db, stmt);
+    }
+    const rows = stmt.all() as Row[];
     return new Map(rows.map((r) => [r.cluster, modeOf(r)]));
   }
 
