@@ -43,10 +43,30 @@ export function replyRaw(socket: Duplex, status: number, body: string): void {
   (socket as net.Socket).destroySoon?.();
 }
 
+// A header name is a token; a value is visible characters, spaces and tabs (RFC 9110 5.5).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * The head lines written raw to the client. These bytes do not go through Node's HTTP server,
+ * which would refuse a control character: a bare LF in a value would split the response the
+ * client reads (a header, or a whole response, smuggled in by the backend). Throws on one.
+ */
 function headLines(flat: string[]): string {
   let s = '';
-  for (let i = 0; i < flat.length; i += 2) s += flat[i] + ': ' + flat[i + 1] + '\r\n';
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    const value = flat[i + 1]!;
+    if (!TOKEN.test(name) || CONTROL.test(value)) throw new Error(`the backend's header ${JSON.stringify(name.slice(0, 64))} has a character a header may not have`);
+    s += name + ': ' + value + '\r\n';
+  }
   return s;
+}
+
+/** The status line, written raw too: a reason phrase with a control character is refused the same way. */
+function statusLine(status: number, reason: string): string {
+  if (CONTROL.test(reason)) throw new Error(`the backend's reason phrase has a character a status line may not have`);
+  return `HTTP/1.1 ${status} ${reason}\r\n`;
 }
 
 function headerValue(flat: string[], lower: string): string | undefined {
@@ -142,17 +162,25 @@ export function createUpgrader(opts: UpgraderOptions) {
           client.off('close', onClientGone);
           client.off('end', onClientGone);
           client.off('data', hold);
-          settle(client.destroyed ? 0 : status);
           if (client.destroyed) {
+            settle(0);
             backendSocket.destroy();
             return;
           }
           const upgradeTo = headerValue(headers, 'upgrade') ?? protocol;
-          client.write(
-            `HTTP/1.1 ${status} ${reason || 'Switching Protocols'}\r\n` +
-              headLines(responseHeaders(headers)) +
-              `Connection: Upgrade\r\nUpgrade: ${upgradeTo}\r\n\r\n`,
-          );
+          let lines: string;
+          try {
+            // The Upgrade value is the backend's too: checked with the rest.
+            lines = statusLine(status, reason || 'Switching Protocols') + headLines([...responseHeaders(headers), 'Connection', 'Upgrade', 'Upgrade', upgradeTo]);
+          } catch (e) {
+            backendSocket.destroy();
+            stats.failed++;
+            settle(502);
+            replyRaw(client, 502, `bad gateway: upgrade to backend ${backend.server} failed: ${(e as Error).message}\n`);
+            return;
+          }
+          settle(status);
+          client.write(`${lines}\r\n`);
           if (rest.length > 0) client.write(rest);
           for (const d of waiting) backendSocket.write(d);
           waiting.length = 0;
@@ -169,10 +197,11 @@ export function createUpgrader(opts: UpgraderOptions) {
           const te = headerValue(headers, 'transfer-encoding');
           framing = bodyless || hasLength ? 'length' : te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te) ? 'chunked' : 'close';
           keepClient = framing !== 'close' && resume !== undefined && clientKeepsAlive(req);
+          // Throws on a control character before anything is written: upstream.ts answers 502.
+          const head = statusLine(status, reason) + headLines(kept);
           answered = status;
           client.write(
-            `HTTP/1.1 ${status} ${reason}\r\n` +
-              headLines(kept) +
+            head +
               (framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : '') +
               (keepClient ? '' : 'Connection: close\r\n') +
               '\r\n',
