@@ -14,7 +14,9 @@ mkdir -p "$out"
 case "$what" in
   pause) inputs=("$here/pause.c" "$here/oci-tar.sh" "$here/build.sh") ;;
   httpd) inputs=("$here/httpd.sh" "/bin/busybox" "$here/oci-tar.sh" "$here/build.sh")
-         [ -x /bin/busybox ] && busybox --list 2>/dev/null | grep -qx httpd \
+         # Not grep -q: it stops reading at the first match, busybox then dies of SIGPIPE, and
+         # with pipefail the check fails on a loaded machine although httpd is there.
+         [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null \
            || { echo "images: the httpd image needs a static busybox with httpd: apt-get install -y busybox-static" >&2; exit 1; } ;;
   *) echo "images: unknown image '$what' (pause or httpd)" >&2; exit 2 ;;
 esac

@@ -21,7 +21,7 @@ proc_pid() {
   [ -f "$f" ] || return 1
   pid="$(cat "$f")"
   [ -d "/proc/$pid" ] || return 1
-  tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -- "$k8s_state\|$k8s_run\|$k8s_ns" || return 1
+  tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -- "$k8s_state\|$k8s_run\|$k8s_ns" >/dev/null || return 1
   echo "$pid"
 }
 
@@ -70,7 +70,7 @@ pod_pids() {
   local p
   # (2>/dev/null before <: a process may exit between the glob and the read)
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -q -- "-address $k8s_containerd_sock" && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -- "-address $k8s_containerd_sock" >/dev/null && echo "${p#/proc/}"
   done
   find "/sys/fs/cgroup/pids$k8s_cgroup_root" -name tasks -exec cat {} + 2>/dev/null | sort -u
 }
