@@ -102,7 +102,11 @@ export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { projec
       '    os: base',
       `    app: { path: apps/web, run: [/bin/sh, ${edit.run ?? 'server.sh'}] }`,
       '    roles:',
-      `      http: { replicas: 2, port: http, health: { path: ${edit.health ?? '/healthz'}, interval: 1s, grace: 20s } }`,
+      // timeout 5s: on this 2-core node under a full test run the kubelet's probe of busybox's
+      // httpd has taken over 2 s (the default); three such in a row took both ready pods out of
+      // the Service for a moment (EHOSTUNREACH in the load), which is the probe doing its job on
+      // a starved node, not the deploy under test moving traffic.
+      `      http: { replicas: 2, port: http, health: { path: ${edit.health ?? '/healthz'}, interval: 1s, timeout: 5s, grace: 20s } }`,
       '    flags: { token-file: "${secret.web_token}" }',
       '  jobs:',
       '    os: base',
