@@ -102,10 +102,10 @@ export function makeK8sProject(c: TestCluster, ns: TestNamespace, opts: { projec
       '    os: base',
       `    app: { path: apps/web, run: [/bin/sh, ${edit.run ?? 'server.sh'}] }`,
       '    roles:',
-      // timeout 5s: on this 2-core node under a full test run the kubelet's probe of busybox's
-      // httpd has taken over 2 s (the default); three such in a row took both ready pods out of
-      // the Service for a moment (EHOSTUNREACH in the load), which is the probe doing its job on
-      // a starved node, not the deploy under test moving traffic.
+      // timeout 5s, not the default 2s: under a full test run on this 2-core node the stable
+      // group's Service twice had no ready endpoint for a moment (EHOSTUNREACH in the load) while
+      // nothing switched it: most likely its pods' probes timing out on the starved node, which
+      // is the probe doing its job, not the deploy under test moving traffic.
       `      http: { replicas: 2, port: http, health: { path: ${edit.health ?? '/healthz'}, interval: 1s, timeout: 5s, grace: 20s } }`,
       '    flags: { token-file: "${secret.web_token}" }',
       '  jobs:',
