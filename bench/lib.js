@@ -53,3 +53,29 @@ export function firstLine(child, what = 'child') {
     child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready`)));
   });
 }
+
+/**
+ * The HAProxy the proxy benchmarks compare with: one frontend on loopback routing `host` to one
+ * backend server, keep-alive both ways (`http-reuse always`), `threads` threads.
+ */
+export function haproxyConfig({ port, threads, backendPort, host }) {
+  return [
+    'global',
+    '  maxconn 4096',
+    `  nbthread ${threads}`,
+    'defaults',
+    '  mode http',
+    '  timeout connect 5s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  option http-keep-alive',
+    'frontend public',
+    `  bind 127.0.0.1:${port}`,
+    `  acl host_bench hdr(host) -i ${host}`,
+    '  use_backend bench if host_bench',
+    'backend bench',
+    '  http-reuse always',
+    `  server bench-v001-1 127.0.0.1:${backendPort}`,
+    '',
+  ].join('\n');
+}

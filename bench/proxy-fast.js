@@ -31,7 +31,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminPut, freeLoopbackPort, median, option } from './lib.js';
+import { adminPut, freeLoopbackPort, haproxyConfig, median, option } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOST = 'bench.test';
@@ -235,27 +235,6 @@ function nginxProxyConfig(dir, name, port, workers, backendPort) {
   ].join('\n');
 }
 
-function haproxyConfig(port, threads, backendPort) {
-  return [
-    'global',
-    '  maxconn 4096',
-    `  nbthread ${threads}`,
-    'defaults',
-    '  mode http',
-    '  timeout connect 5s',
-    '  timeout client 30s',
-    '  timeout server 30s',
-    '  option http-keep-alive',
-    'frontend public',
-    `  bind 127.0.0.1:${port}`,
-    `  acl host_bench hdr(host) -i ${HOST}`,
-    '  use_backend bench if host_bench',
-    'backend bench',
-    '  http-reuse always',
-    `  server bench-v001-1 127.0.0.1:${backendPort}`,
-    '',
-  ].join('\n');
-}
 
 // --- the run ----------------------------------------------------------------------------------
 
@@ -309,7 +288,7 @@ async function main() {
         const threads = Number(name.slice(8, 9));
         const port = await freeLoopbackPort();
         const cfg = path.join(dir, `${name}.cfg`);
-        writeFileSync(cfg, haproxyConfig(port, threads, backendPort));
+        writeFileSync(cfg, haproxyConfig({ port, threads, backendPort, host: HOST }));
         const child = start(threads === 1 ? 'one' : 'two', 'haproxy', ['-db', '-q', '-f', cfg]);
         targets.push({ name, port, pid: child.pid, cores: threads });
       } else {
@@ -409,7 +388,7 @@ async function main() {
     }
     console.log('\ncommands:');
     for (const cmd of commands) console.log(`  ${cmd}`);
-    console.log(`  (configurations: haproxyConfig, nginxProxyConfig and backendConfig in bench/proxy-fast.js; --show-config prints them)`);
+    console.log(`  (configurations: haproxyConfig in bench/lib.js, nginxProxyConfig and backendConfig in bench/proxy-fast.js; --show-config prints them)`);
     if (opts.showConfig) for (const f of readdirSync(dir).filter((f) => /\.(cfg|conf)$/.test(f))) console.log(`\n--- ${f}\n${readFileSync(path.join(dir, f), 'utf8')}`);
   } finally {
     const exited = children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r)));

@@ -21,7 +21,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminPut, median, option } from './lib.js';
+import { adminPut, haproxyConfig, median, option } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOST = 'bench.test';
@@ -150,28 +150,6 @@ function wrk(port, seconds, pid) {
   return { rps, p50: lat(50), p99: lat(99), errors: non2xx + socketErrors, cpuUsPerReq };
 }
 
-function haproxyConfig(port, backendPort) {
-  return [
-    'global',
-    '  maxconn 4096',
-    `  nbthread ${opts.haproxyThreads}`,
-    'defaults',
-    '  mode http',
-    '  timeout connect 5s',
-    '  timeout client 30s',
-    '  timeout server 30s',
-    '  option http-keep-alive',
-    'frontend public',
-    `  bind 127.0.0.1:${port}`,
-    `  acl host_bench hdr(host) -i ${HOST}`,
-    '  use_backend bench if host_bench',
-    'backend bench',
-    '  balance roundrobin',
-    '  http-reuse always',
-    `  server bench-v001-1 127.0.0.1:${backendPort}`,
-    '',
-  ].join('\n');
-}
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-proxy-'));
@@ -195,7 +173,7 @@ async function main() {
 
     const haproxyPort = await freePort();
     const cfg = path.join(dir, 'haproxy.cfg');
-    writeFileSync(cfg, haproxyConfig(haproxyPort, backendPort));
+    writeFileSync(cfg, haproxyConfig({ port: haproxyPort, threads: opts.haproxyThreads, backendPort, host: HOST }));
     const haproxy = await start('proxy', 'haproxy', ['-db', '-q', '-f', cfg], { readLine: false });
 
     const variants = [
