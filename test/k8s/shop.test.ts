@@ -1,7 +1,7 @@
 // The example itself on the real test cluster: the shop's web, api and worker from Kiln-built
 // images (Debian with nodejs, made by mmdebstrap), pushed to the cluster's registry by digest.
 // web reaches api by the URL Kiln renders for its cluster (the Service's DNS name, through the
-// cluster DNS); api keeps orders in PostgreSQL (on the host end of the node's veth), its URL only
+// cluster DNS); api keeps orders in PostgreSQL (inside the node's namespace), its URL only
 // in a Secret mounted as a file. r1 -> r2 under continuous requests fails none.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ describe('the example shop on the real Kubernetes test cluster', { timeout: 40 *
     ns = await c.createNamespace('kshop');
     pod = podmanTestEnv();
     requirePodman(pod); // web's build step runs in its OS image, as on podman
-    pg = await startPostgres({ alsoListen: c.hostIp });
+    pg = await startPostgres({ netns: { path: c.netnsPath, address: c.nodeIp } });
     pg.createDatabase(db);
     p = await makeProject();
     project = uniqueProject('shop');
@@ -59,7 +59,7 @@ describe('the example shop on the real Kubernetes test cluster', { timeout: 40 *
     }));
     fs.writeFileSync(file, doc.toString({ lineWidth: 0 }));
     await p.kiln(['init']);
-    await p.kiln(['secret', 'set', 'orders_url', '--env', 'k8s'], { input: `postgres://${pg.user}:${pg.password}@${c.hostIp}:${pg.port}/${db}` });
+    await p.kiln(['secret', 'set', 'orders_url', '--env', 'k8s'], { input: `postgres://${pg.user}:${pg.password}@${c.nodeIp}:${pg.port}/${db}` });
     await p.kiln(['secret', 'set', 'web_token', '--env', 'k8s'], { input: SHOP_TOKEN });
     await p.kiln(['os', 'build', 'bookworm'], { timeoutMs: 900_000 });
     await p.kiln(['app', 'tag', 'api', '1.0.0']);

@@ -51,12 +51,15 @@ function run(argv: string[], env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * `alsoListen`: one more address to listen on and accept password logins from its /16 — the host
- * end of the Kubernetes test node's veth, so pods reach it (their traffic is masqueraded to the
- * node's address). Given on the first call of a test process only.
+ * `netns`: run the cluster inside that network namespace (the Kubernetes test node's, which the
+ * test cluster made), listening on its loopback and on `address`, with password logins from that
+ * address's /16, so pods reach it without any traffic leaving the namespace. Every command of
+ * the cluster (psql too) then runs in the namespace. Given on the first call of a process only.
  */
-export async function startPostgres(opts: { alsoListen?: string } = {}): Promise<TestPostgres> {
+export async function startPostgres(opts: { netns?: { path: string; address: string } } = {}): Promise<TestPostgres> {
   if (started) return started;
+  const inNs = (argv: string[]): string[] => (opts.netns ? ['nsenter', `--net=${opts.netns.path}`, '--', ...argv] : argv);
+  const owned = (argv: string[]): string[] => inNs(asOwner(argv));
   const binDir = postgresBinDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-pg-'));
   const data = path.join(dir, 'data');
@@ -72,23 +75,23 @@ export async function startPostgres(opts: { alsoListen?: string } = {}): Promise
     fs.chownSync(pwfile, uid, gid);
   }
   const stop = (): void => {
-    const [bin, ...args] = asOwner([path.join(binDir, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
+    const [bin, ...args] = owned([path.join(binDir, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
     spawnSync(bin as string, args, { stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
     started = undefined;
   };
   try {
-    run(asOwner([path.join(binDir, 'initdb'), '-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync', '--no-instructions']));
+    run(owned([path.join(binDir, 'initdb'), '-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync', '--no-instructions']));
     // Test settings: loopback only, the socket in our temp dir, no fsync (data is thrown away).
     fs.appendFileSync(
       path.join(data, 'postgresql.auto.conf'),
-      [`port = ${port}`, `listen_addresses = '${['127.0.0.1', ...(opts.alsoListen ? [opts.alsoListen] : [])].join(',')}'`, `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'max_connections = 50', ''].join('\n'),
+      [`port = ${port}`, `listen_addresses = '${['127.0.0.1', ...(opts.netns ? [opts.netns.address] : [])].join(',')}'`, `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off', 'full_page_writes = off', 'max_connections = 50', ''].join('\n'),
     );
-    if (opts.alsoListen) {
-      const net = opts.alsoListen.split('.').slice(0, 2).join('.');
+    if (opts.netns) {
+      const net = opts.netns.address.split('.').slice(0, 2).join('.');
       fs.appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${net}.0.0/16 scram-sha-256\n`);
     }
-    run(asOwner([path.join(binDir, 'pg_ctl'), '-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']));
+    run(owned([path.join(binDir, 'pg_ctl'), '-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']));
   } catch (e) {
     stop();
     throw e;
@@ -96,7 +99,7 @@ export async function startPostgres(opts: { alsoListen?: string } = {}): Promise
   process.once('exit', stop);
   const url = (db: string) => `postgres://${user}:${password}@127.0.0.1:${port}/${db}`;
   const psql = (database: string, sql: string): string =>
-    run([path.join(binDir, 'psql'), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', database, '-c', sql], {
+    run(inNs([path.join(binDir, 'psql'), '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', database, '-c', sql]), {
       ...process.env,
       PGPASSWORD: password,
     });
