@@ -73,7 +73,7 @@ export function withCreatedEnvironments(spec: ProjectSpec, db: Database): Projec
 
 /**
  * The definition of a new environment `name` like kiln.yaml's `like`: runtime, podman or kubernetes settings,
- * scale and flag values are copied. Data bindings are not shared: a SQLite store gets its own
+ * scale, flag values and the maintenance answer are copied. Data bindings are not shared: a SQLite store gets its own
  * file under .kiln/data/<name>/; a PostgreSQL store gets a database of its own on the same
  * server (pg-databases.ts), never the other environment's.
  */
@@ -111,6 +111,8 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
     scale: structuredClone(base.scale),
     flags: structuredClone(base.flags),
     args: structuredClone(base.args),
+    // Its maintenance page and Retry-After: `kiln maintenance on` answers the same in both.
+    ...(base.maintenance ? { maintenance: structuredClone(base.maintenance) } : {}),
   };
   if (Object.keys(data).length) def.data = data;
   return def;

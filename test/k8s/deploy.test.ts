@@ -67,7 +67,7 @@ describe('kiln deploy on the real Kubernetes test cluster', { timeout: 30 * MINU
     const summary = await load.stop();
     assert.equal(summary.failed, 0, summary.errors.join('; '));
     assert.ok(summary.requests > 50, `only ${summary.requests} requests`);
-    assert.deepEqual(summary.versions, ['1', '2']);
+    assert.deepEqual(summary.versions, ['1', '2'], summary.changes.join('\n'));
     assert.ok(out.switchMs >= 0);
     const s = status();
     assert.equal(cluster(s, 'web-http-prod').active, 'web-http-prod-v002');
@@ -83,7 +83,7 @@ describe('kiln deploy on the real Kubernetes test cluster', { timeout: 30 * MINU
     await new Promise((r) => setTimeout(r, 3000));
     const summary = await load.stop();
     assert.equal(summary.failed, 0, summary.errors.join('; '));
-    assert.deepEqual(summary.versions, ['2', '1']);
+    assert.deepEqual(summary.versions, ['2', '1'], summary.changes.join('\n'));
     const s = status();
     assert.equal(cluster(s, 'web-http-prod').active, 'web-http-prod-v001');
     assert.equal(cluster(s, 'jobs-worker-prod').active, 'jobs-worker-prod-v001');

@@ -12,6 +12,11 @@ export interface LoadSummary {
   errors: string[];
   /** When each version was first answered (ms since the epoch; the namespace shares the host's clock). */
   firstAt: Record<string, number>;
+  /**
+   * Around each change of version (in start order), the requests on either side: what a failed
+   * "switched once" assertion prints, so a flip can be told from a reordering of close requests.
+   */
+  changes: string[];
 }
 
 // Runs in the namespace: 4 workers, a new connection per request (each one goes through the
@@ -19,13 +24,14 @@ export interface LoadSummary {
 const SCRIPT = `
 const http = require('node:http');
 const url = new URL(process.argv[1]);
+const t0 = process.hrtime.bigint(); const ms = (t) => Number(t - t0) / 1e6;
 const seen = []; let failed = 0; const errors = []; let stop = false; const firstAt = {};
 function one() {
   if (stop) return;
   const start = process.hrtime.bigint();
   const req = http.get({ host: url.hostname, port: url.port || 80, path: url.pathname, agent: false, timeout: 5000 }, (res) => {
     let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => {
-      if (res.statusCode === 200) { const v = body.trim(); seen.push([start, v]); if (!(v in firstAt)) firstAt[v] = Date.now(); } else { failed++; if (errors.length < 10) errors.push('status ' + res.statusCode); }
+      if (res.statusCode === 200) { const v = body.trim(); seen.push([start, v, process.hrtime.bigint(), req.socket ? req.socket.localPort : 0]); if (!(v in firstAt)) firstAt[v] = Date.now(); } else { failed++; if (errors.length < 10) errors.push('status ' + res.statusCode); }
       setImmediate(one);
     });
   });
@@ -35,8 +41,13 @@ function one() {
 for (let i = 0; i < 4; i++) one();
 process.on('SIGTERM', () => { stop = true; setTimeout(() => {
   seen.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const versions = []; for (const [, v] of seen) if (versions[versions.length - 1] !== v) versions.push(v);
-  process.stdout.write(JSON.stringify({ requests: seen.length + failed, failed, versions, errors, firstAt }) + '\\n');
+  const versions = []; const changes = [];
+  seen.forEach(([, v], i) => {
+    if (versions[versions.length - 1] === v) return;
+    versions.push(v);
+    if (i > 0) changes.push(seen.slice(Math.max(0, i - 3), i + 3).map(([s, w, e, port]) => w + ' ' + ms(s).toFixed(1) + '-' + ms(e).toFixed(1) + 'ms :' + port).join(', '));
+  });
+  process.stdout.write(JSON.stringify({ requests: seen.length + failed, failed, versions, errors, firstAt, changes }) + '\\n');
   process.exit(0);
 }, 6000); });
 `;
