@@ -12,6 +12,7 @@ import { argv, filesOf, planResolver, type ServerArgs } from '../runtime/args.js
 import { locateStore } from '../streams/data/index.js';
 import { secretVersionFile } from '../secrets/secrets.js';
 import { NO_PORT_SETTLE_MS } from './health.js';
+import { environmentOf } from '../spec/lookup.js';
 
 export interface ClusterPlan {
   cluster: string;
@@ -56,16 +57,6 @@ export interface DeployPlan {
   clusters: ClusterPlan[];
 }
 
-export function environmentOf(spec: ProjectSpec, env: string): EnvironmentSpec {
-  const e = spec.environments[env];
-  if (!e) {
-    throw new KilnError('ENV_NOT_FOUND', `environment "${env}" is not defined in ${spec.file}`, {
-      location: { flag: '--env' },
-      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
-    });
-  }
-  return e;
-}
 
 /**
  * @param lbPortFor returns the cluster's existing load-balancer port or a new free one.

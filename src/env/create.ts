@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../errors.js';
 import type { Emit } from '../deploy/execute.js';
-import { environmentOf } from '../deploy/plan.js';
+import { environmentOf } from '../spec/lookup.js';
 import { clusterName } from '../names/names.js';
 import { getRelease } from '../release/index.js';
 import type { ReleaseRecord } from '../release/types.js';

@@ -5,6 +5,7 @@
 // once the spec went through withCreatedEnvironments().
 import { KilnError } from '../errors.js';
 import { assertPart } from '../names/names.js';
+import { environmentOf } from '../spec/lookup.js';
 import type { EnvironmentSpec, ProjectSpec } from '../spec/types.js';
 import type { Database } from '../store/state-db.js';
 
@@ -86,13 +87,7 @@ export function definitionLike(spec: ProjectSpec, name: string, like: string): E
       hint: 'pick another name (kiln env list shows the taken ones); one made by kiln env create goes with kiln env destroy <name>',
     });
   }
-  const base = spec.environments[like];
-  if (!base) {
-    throw new KilnError('ENV_NOT_FOUND', `environment "${like}" is not defined in ${spec.file}`, {
-      location: { flag: '--like' },
-      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
-    });
-  }
+  const base = environmentOf(spec, like, '--like');
   const data: NonNullable<EnvironmentSpec['data']> = {};
   for (const [store, b] of Object.entries(base.data ?? {})) {
     const engine = b.engine ?? spec.data[store]?.engine ?? 'sqlite';

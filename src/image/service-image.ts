@@ -7,6 +7,7 @@
 //   image/<service>:sha256-<hex>   immutable: names exactly one image, by its manifest digest;
 //                                  what a runtime should use (imageDigestRef / ociTransportRef)
 //   image/<service>:<app tag>      the newest image built from that app tag, for people
+import { serviceOf } from '../spec/lookup.js';
 import type { Digest } from '../release/types.js';
 import { KilnError } from '../errors.js';
 import type { ProjectSpec } from '../spec/types.js';
@@ -146,10 +147,7 @@ export interface ServiceImageOptions {
 
 /** `kiln image build <service>`: the service's head app tag on its OS base's head tag. */
 export async function buildServiceImage(store: Store, spec: ProjectSpec, service: string, opts: ServiceImageOptions = {}): Promise<ImageRecord> {
-  const svc = spec.services[service];
-  if (!svc) {
-    throw new KilnError('SERVICE_NOT_FOUND', `${spec.file} has no service "${service}"`, { hint: `services: ${Object.keys(spec.services).join(', ')}` });
-  }
+  const svc = serviceOf(spec, service);
   if (!svc.os) {
     throw new KilnError('USAGE', `service ${service} has no OS base, so it has no image`, {
       location: { file: spec.file },

@@ -2,7 +2,7 @@
 // locks and the calls into src/env. Kept out of control-plane.ts, which only wires it up.
 import { KilnError } from '../errors.js';
 import type { Emit } from '../deploy/execute.js';
-import { environmentOf } from '../deploy/plan.js';
+import { environmentOf } from '../spec/lookup.js';
 import { createEnvironment, type EnvCreateRequest } from '../env/create.js';
 import { assertDestroyable, destroyEnvironment } from '../env/destroy.js';
 import { getRelease } from '../release/index.js';

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { KilnError } from '../errors.js';
 import type { LoadBalancer } from '../deploy/load-balancer.js';
-import { environmentOf } from '../deploy/plan.js';
+import { environmentOf } from '../spec/lookup.js';
 import { DEFAULT_MAINTENANCE_PAGE } from '../proxy/maintenance.js';
 import { MAX_PAGE_BYTES } from '../proxy/routes.js';
 import type { ProjectSpec } from '../spec/types.js';

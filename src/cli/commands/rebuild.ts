@@ -1,6 +1,6 @@
 import type { CommandDef } from '../command.js';
 import { loadProjectSpec } from '../../env/project-spec.js';
-import { environmentOf } from '../../deploy/plan.js';
+import { environmentOf } from '../../spec/lookup.js';
 import { ApiClient } from '../../server/client.js';
 import { openStore } from '../../store/init.js';
 import { RuntimeState } from '../../store/runtime-state.js';

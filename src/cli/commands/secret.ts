@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import type { CommandContext, CommandDef } from '../command.js';
 import { KilnError } from '../../errors.js';
-import { environmentOf } from '../../deploy/plan.js';
+import { environmentOf } from '../../spec/lookup.js';
 import { loadProjectSpec } from '../../env/project-spec.js';
 import { listSecrets, removeSecret, setSecret } from '../../secrets/secrets.js';
 import { openStateDb } from '../../store/state-db.js';

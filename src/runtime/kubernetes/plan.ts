@@ -2,6 +2,7 @@
 // the exact objects for it, with flags rendered for the pod (paths as the container sees them).
 // Pure apart from the inputs: `kiln render kubernetes` prints it, the runtime applies it.
 import { KilnError } from '../../errors.js';
+import { environmentOf } from '../../spec/lookup.js';
 import { clusterName, serverGroupName } from '../../names/names.js';
 import type { ReleaseManifest } from '../../release/types.js';
 import type { ProjectSpec } from '../../spec/types.js';
@@ -35,13 +36,7 @@ export interface KubePlan {
 
 /** The environment's Kubernetes settings, or a clear error when it does not run on Kubernetes. */
 export function kubernetesSettingsOf(spec: ProjectSpec, env: string): KubernetesSettings {
-  const e = spec.environments[env];
-  if (!e) {
-    throw new KilnError('ENV_NOT_FOUND', `environment "${env}" is not defined in ${spec.file}`, {
-      location: { flag: '--env' },
-      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
-    });
-  }
+  const e = environmentOf(spec, env);
   if (e.runtime !== 'kubernetes' || !e.kubernetes) {
     const k8s = Object.values(spec.environments).filter((x) => x.runtime === 'kubernetes').map((x) => x.name);
     throw new KilnError('RUNTIME_UNSUPPORTED', `environment "${env}" runs on ${e.runtime}, not kubernetes`, {

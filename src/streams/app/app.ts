@@ -9,7 +9,8 @@ import type { Database } from '../../store/state-db.js';
 import type { Store } from '../../store/init.js';
 import { extractTar, removeReadOnlyTree, type ExtractResult } from '../../image/tar-extract.js';
 import { fsyncDir, tempPathFor } from '../../store/atomic.js';
-import { buildApp, serviceOf, type BuildOptions, type BuiltApp } from './build.js';
+import { buildApp, type BuildOptions, type BuiltApp } from './build.js';
+import { serviceOf } from '../../spec/lookup.js';
 import { sourceRevision } from './revision.js';
 import { assertTagFree, insertTag, validateTag, type TagRecord, type TagSource } from './tags.js';
 

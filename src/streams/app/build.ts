@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { KilnError } from '../../errors.js';
+import { serviceOf } from '../../spec/lookup.js';
 import type { Digest } from '../../release/types.js';
 import type { ProjectSpec, ServiceSpec } from '../../spec/types.js';
 import { MEDIA, OciLayout } from '../../store/oci-layout.js';
@@ -94,17 +95,6 @@ function chownTree(dir: string, who: Identity): void {
     if (e.isDirectory()) chownTree(p, who);
     else fs.lchownSync(p, who.uid, who.gid);
   }
-}
-
-export function serviceOf(spec: ProjectSpec, service: string): ServiceSpec {
-  const s = spec.services[service];
-  if (!s) {
-    const names = Object.keys(spec.services).sort();
-    throw new KilnError('SERVICE_NOT_FOUND', `service "${service}" is not in ${spec.file}`, {
-      hint: names.length ? `services: ${names.join(', ')}` : 'kiln.yaml defines no services',
-    });
-  }
-  return s;
 }
 
 export async function buildApp(spec: ProjectSpec, service: string, opts: BuildOptions): Promise<BuiltApp> {

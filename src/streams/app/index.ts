@@ -1,4 +1,5 @@
-export { buildApp, serviceOf, type BuiltApp, type BuildOptions } from './build.js';
+export { buildApp, type BuiltApp, type BuildOptions } from './build.js';
+export { serviceOf } from '../../spec/lookup.js';
 export { appStream, appTagSource, tagApp, buildAndTagApp, appLayerDigest, extractAppLayer, materializeApp, appDirOf } from './app.js';
 export {
   listTags,

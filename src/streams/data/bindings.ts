@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { DataEngine, ProjectSpec } from '../../spec/types.js';
-import { storeOf } from './changelog.js';
+import { environmentOf, storeOf } from '../../spec/lookup.js';
 import type { StoreConnection } from './engine.js';
 import { openPostgres, parsePgUrl, type PgTarget } from './postgres.js';
 import { openSqlite } from './sqlite.js';
@@ -29,13 +29,7 @@ export function sqliteDefaultPath(kilnDir: string, env: string, store: string): 
 
 export function locateStore(spec: ProjectSpec, kilnDir: string, env: string, store: string, secrets: SecretPathResolver = defaultSecretPath(kilnDir)): StoreLocation {
   const def = storeOf(spec, store);
-  const environment = spec.environments[env];
-  if (!environment) {
-    throw new KilnError('ENV_NOT_FOUND', `environment "${env}" is not defined in ${spec.file}`, {
-      location: { flag: '--env' },
-      hint: `defined: ${Object.keys(spec.environments).join(', ')}`,
-    });
-  }
+  const environment = environmentOf(spec, env);
   const binding = environment.data?.[store] ?? {};
   const engine = binding.engine ?? def.engine;
   if (engine === 'sqlite') {

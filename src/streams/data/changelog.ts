@@ -7,7 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../../errors.js';
-import type { DataStoreSpec, ProjectSpec } from '../../spec/types.js';
+import { storeOf } from '../../spec/lookup.js';
+import type { ProjectSpec } from '../../spec/types.js';
 
 export type EntryKind = 'sql' | 'js';
 
@@ -143,16 +144,7 @@ export function changelogNotes(c: Changelog): string[] {
   return notes;
 }
 
-export function storeOf(spec: ProjectSpec, store: string): DataStoreSpec {
-  const s = spec.data[store];
-  if (!s) {
-    const known = Object.keys(spec.data);
-    throw new KilnError('STORE_NOT_FOUND', `data store "${store}" is not defined in ${spec.file}`, {
-      hint: known.length ? `defined stores: ${known.join(', ')}` : 'add it under "data:" in kiln.yaml',
-    });
-  }
-  return s;
-}
+export { storeOf };
 
 /** The changelog of a store of the project. */
 export function changelogOf(spec: ProjectSpec, store: string): Changelog {
