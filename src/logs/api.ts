@@ -15,24 +15,26 @@ export interface LogsResponse {
 
 /**
  * The filter of a query, checked: bad parameters, and an environment, cluster, build or server
- * that neither the store nor `known` (the run side's state) has, are KilnErrors.
+ * that neither the store nor `known` (the run side's state) has, are KilnErrors. `known` is read
+ * only when the store has no line of the named subjects: listing every group and server of a
+ * long history is the price of an error message, not of every `kiln logs` (issue 15).
  */
-export function checkedFilter(store: LogStore, q: URLSearchParams, known?: KnownSubjects): LogFilter {
+export function checkedFilter(store: LogStore, q: URLSearchParams, known?: () => KnownSubjects): LogFilter {
   const filter = logFilterFromQuery(q);
   if (filter.env !== undefined || filter.cluster !== undefined || filter.group !== undefined || filter.server !== undefined) {
-    checkSubjects(filter, known ? mergeSubjects(subjectsInStore(store), known) : subjectsInStore(store));
+    if (!store.hasSubjects(filter)) checkSubjects(filter, known ? mergeSubjects(subjectsInStore(store), known()) : subjectsInStore(store));
   }
   return filter;
 }
 
 /** GET /v1/logs without follow, or the same read of a local store: {"lines": [...]} */
-export function readLogs(store: LogStore, q: URLSearchParams, known?: KnownSubjects): LogsResponse {
+export function readLogs(store: LogStore, q: URLSearchParams, known?: () => KnownSubjects): LogsResponse {
   return { lines: queryLogs(store, checkedFilter(store, q, known)).map(lineToJson) };
 }
 
 export async function serveLogs(store: LogStore, q: URLSearchParams, _req: http.IncomingMessage, res: http.ServerResponse, known?: () => KnownSubjects): Promise<void> {
   // Bad parameters throw a KilnError before anything is written: the API answers 400.
-  const filter = checkedFilter(store, q, known?.());
+  const filter = checkedFilter(store, q, known);
   const follow = q.get('follow') === '1' || q.get('follow') === 'true';
   // Both reads are synchronous: no line can be stored between them, so none is missed or repeated.
   const newest = store.maxId();

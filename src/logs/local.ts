@@ -12,7 +12,7 @@ import { subjectsInState } from './subjects.js';
 export function readLocalLogs(spec: ProjectSpec, q: URLSearchParams): LogsResponse {
   const store = openStore(spec.dir);
   try {
-    const known = subjectsInState(new RuntimeState(store.db), Object.keys(spec.environments));
+    const known = () => subjectsInState(new RuntimeState(store.db), Object.keys(spec.environments));
     const file = logStorePath(store.kilnDir);
     // No store yet (nothing ever ran): no lines, but a name nothing knows is still an error.
     if (!fs.existsSync(file)) {

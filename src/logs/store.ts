@@ -215,6 +215,22 @@ export class LogStore {
   }
 
   /** The id of the newest line ever stored (0 if none). */
+  /**
+   * Whether some source of lines is tagged with every one of the named subjects (the checks of
+   * `kiln logs --env/--cluster/--build/--server`): one probe of the tags table, LIMIT 1.
+   */
+  hasSubjects(f: { env?: string; cluster?: string; group?: string; server?: string }): boolean {
+    const where: string[] = [];
+    const args: string[] = [];
+    for (const [column, value] of [['env', f.env], ['cluster', f.cluster], ['grp', f.group], ['server', f.server]] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      args.push(value);
+    }
+    if (!where.length) return true;
+    return this.db.prepare(`SELECT 1 FROM tags WHERE ${where.join(' AND ')} LIMIT 1`).get(...args) !== undefined;
+  }
+
   maxId(): number {
     return (this.stmts.nextId.get() as number) - 1;
   }
