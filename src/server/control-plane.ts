@@ -167,7 +167,7 @@ export class ControlPlane {
     cp.isolation.secureStore();
     await cp.recover();
     // Before DNS: a taken metrics port fails the start the way a taken DNS port does.
-    if (spec.metrics) cp.metricsServer = await serveMetrics(spec.metrics.host, spec.metrics.port, () => cp.metrics.expose(), 'control plane');
+    if (spec.metrics) cp.metricsServer = await serveMetrics(spec.metrics.host, spec.metrics.port, () => cp.metrics.expose(), 'control plane', { allowPublic: spec.metrics.allowPublic });
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log, onQuery: (t, a) => cp.metrics.dnsQuery(t, a) });
     // Only now: a big store's shrinking (in slices) never delays the first DNS answers.
     cp.logs.startRetention();
