@@ -39,7 +39,7 @@ import { ProxySupervisor } from './proxy-supervisor.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
-import { statusView, withFallbacks } from './status.js';
+import { statusView, withCanaries, withFallbacks } from './status.js';
 import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
 import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
@@ -61,6 +61,7 @@ import { serveMetrics, type MetricsServer } from '../metrics/serve.js';
 import { Canaries } from '../store/canaries.js';
 import { canaryPlan, executeCanary, runCanary, type CanaryDeps, type CanaryOutcome } from '../deploy/canary.js';
 import { promQuery } from '../canary/prometheus.js';
+import { canaryPlanView, formatCanaryPlan } from '../canary/plan.js';
 import { rolloutAction } from './rollout.js';
 
 export interface ControlPlaneOptions {
@@ -261,7 +262,8 @@ export class ControlPlane {
         }
         // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
         const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
-        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view(), isolation: this.isolation.view() };
+        const canaries = this.canaries.all().filter((r) => env === undefined || r.env === env);
+        return { ...withCanaries(withFallbacks(statusView(this.state, this.spec, env), fallbacks), canaries, Date.now()), storage: this.storage.view(), isolation: this.isolation.view() };
       },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
@@ -460,7 +462,10 @@ export class ControlPlane {
       const plan = await withCommands(planned, this.runtimes(env, envSpec.runtime), this.paths, appDir);
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
       const config = this.configView(plan, envSpec);
-      return { plan, data, config, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text].join('\n') };
+      // --canary: refused here for what the deploy would refuse; else its steps and gates shown.
+      const canary = body.canary === true ? canaryPlanView(plan, canaryPlan(plan, this.deployDeps(), (s, r) => spec.services[s]?.roles[r]?.canary)) : null;
+      const canaryText = canary ? formatCanaryPlan(canary, env) : [];
+      return { plan, data, config, ...(canary ? { canary } : {}), text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text, ...canaryText].join('\n') };
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
