@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
 import type { Packet, RecordType } from 'dns-packet';
-import { ResponseCache } from './cache.js';
+import { parse, ResponseCache } from './cache.js';
 import { respond, type Transport } from './respond.js';
 import { sampleSnapshot } from './testkit.js';
 import { buildZone, type Zone, type ZoneSnapshot } from './zone.js';
@@ -190,4 +190,30 @@ test('size 0: no cache, the same answers', () => {
   const random = rng(7);
   for (let i = 0; i < 500; i++) same(cache, query(random), zone, 'udp', `#${i}`);
   assert.equal(cache.built, 0);
+});
+
+test('two names whose key hashes collide each get their own answer', () => {
+  // Names n<i>.shop.test, by hand (dns-packet would be slow for this many): a collision of the
+  // 32-bit hash turns up after ~80k of them (birthday bound).
+  const q = (name: string): Buffer => {
+    const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
+    return Buffer.concat([Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+  };
+  const seen = new Map<number, string>();
+  let pair: [string, string] | null = null;
+  for (let i = 0; i < 1_000_000 && !pair; i++) {
+    const name = `n${i}.shop.test`;
+    const h = parse(q(name), 'udp')!.hash;
+    const other = seen.get(h);
+    if (other !== undefined) pair = [other, name];
+    else seen.set(h, name);
+  }
+  assert.ok(pair, 'a collision among a million names');
+  // Both names exist, with different addresses, so a mixed-up answer would show.
+  const snapshot = sampleSnapshot();
+  pair.forEach((name, i) => snapshot.clusters.push({ name: name.split('.')[0]!, address: `127.0.0.${7 + i}`, groups: [] }));
+  const zone = buildZone(snapshot);
+  const cache = new ResponseCache(4096);
+  for (const name of [...pair, ...pair]) same(cache, q(name), zone, 'udp', name);
+  assert.equal(cache.built, 1, 'one entry for the hash; the other name is answered by respond.ts');
 });
