@@ -77,9 +77,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
       const out = verdict === 'answer' ? answer(msg, 'udp') : verdict === 'truncate' ? truncatedReply(msg) : null;
       if (verdict !== 'answer') onQuery?.('udp', verdict === 'truncate' ? 'truncated' : 'dropped');
       if (!out) return;
-      s.send(out, rinfo.port, rinfo.address, (err) => {
-        if (err) log(`dns: udp reply to ${rinfo.address}:${rinfo.port} failed: ${err.message}`);
-      });
+      // No callback: with one, node queues a tick and a call per answer (a measurable share of
+      // an answer's cost), and a reply that cannot be sent is a lost datagram the client asks
+      // again for, not something to log once per packet (a flood of forged sources would fill
+      // the log). Socket-level errors still reach the 'error' handler above.
+      s.send(out, rinfo.port, rinfo.address);
     });
     return s;
   };
