@@ -7,6 +7,7 @@
 // time (a byte trickle does not keep it), and when all connection slots are taken a new client
 // evicts the connection idle longest, so idle connections can never lock new clients out.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import { KilnError } from '../errors.js';
 import { ResponseCache } from './cache.js';
@@ -64,7 +65,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
 
   const udp = (): dgram.Socket => {
     const family = net.isIPv6(opts.host) ? 'udp6' : 'udp4';
-    const s = dgram.createSocket({ type: family });
+    const s = dgram.createSocket({ type: family, lookup: literalFirst });
     // From the start, so an error between binding UDP and TCP is no uncaught exception either.
     // (Bind errors are reported by bindBoth, not here.)
     let bound = false;
@@ -121,6 +122,18 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
       ]);
     },
   };
+}
+
+/**
+ * dgram resolves every destination before it sends, by default with dns.lookup, which answers an
+ * address literal on the next tick: a tick and a call per answer. Every reply goes to a source
+ * address (a literal), so it is handed back at once; anything else (a host name to bind) still
+ * goes to dns.lookup.
+ */
+function literalFirst(address: string, family: number | dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const f = net.isIP(address);
+  if (f !== 0) callback(null, address, f);
+  else dns.lookup(address, typeof family === 'number' ? { family } : family, callback);
 }
 
 interface TcpConn {
