@@ -173,9 +173,12 @@ async function main() {
     const [kc, ka] = pinned('1', process.execPath, [path.join(here, 'dns-kiln.js'), path.join(dir, 'snapshot.json'), opts.noCache ? '0' : '-', String(opts.rateLimit)]);
     const kiln = start(kc, ka);
     const kilnPort = Number(await firstLine(kiln.child));
-    // The baseline's dns-kiln.js may predate the rate-limit argument: it gets only what it knows.
+    // The baseline's dns-kiln.js may predate the rate-limit argument: it gets only what it knows
+    // (one that knows it must get it, or its default limit drops most of the single source's queries).
+    const baseScript = opts.baseline ? path.join(path.resolve(opts.baseline), 'bench', 'dns-kiln.js') : '';
+    const baseKnowsLimit = baseScript !== '' && readFileSync(baseScript, 'utf8').includes('argv[4]');
     const base = opts.baseline
-      ? start(...pinned('1', process.execPath, [path.join(path.resolve(opts.baseline), 'bench', 'dns-kiln.js'), path.join(dir, 'snapshot.json'), ...(opts.noCache ? ['0'] : [])]))
+      ? start(...pinned('1', process.execPath, [baseScript, path.join(dir, 'snapshot.json'), ...(baseKnowsLimit ? [opts.noCache ? '0' : '-', String(opts.rateLimit)] : opts.noCache ? ['0'] : [])]))
       : null;
     const basePort = base ? Number(await firstLine(base.child, 'the baseline DNS server')) : 0;
 

@@ -29,6 +29,8 @@ export type KilnErrorCode =
   | 'RUNTIME_FAILED'
   | 'RUNTIME_UNAVAILABLE'
   | 'PORT_IN_USE'
+  /** A listener without authentication asked for off loopback without the explicit opt-in. */
+  | 'LISTENER_NOT_LOOPBACK'
   | 'INPUT_INVALID' | 'MIRROR_UNREACHABLE'
   | 'DATA_CHANGELOG' | 'DATA_LOCKED' | 'DATA_FAILED' | 'DATA_BREAKING'
   | 'DISK_FULL' | 'STORE_READ_ONLY' | 'STORE_LOCKED'

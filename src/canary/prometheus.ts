@@ -8,7 +8,8 @@ export async function promQuery(url: string, query: string): Promise<number | nu
   target.searchParams.set('query', query);
   const res = await fetch(target, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   if (!res.ok) return null;
-  return numberOf(await res.json());
+  // A page that is not JSON (a login page or an error of a proxy in front) is no number either.
+  return numberOf(await res.json().catch(() => null));
 }
 
 /** The single number of a Prometheus query answer (vector of one sample, or scalar), else null. */

@@ -174,7 +174,11 @@ function baselineOf(canaries: Canaries, r: CanaryRow, stats: ProxyStats): { cana
 }
 
 function summary(r: GateResult): string {
-  return `${r.canary.requests} vs ${r.stable.requests} requests, 5xx ${round(r.canary.rate5xxPercent)}% vs ${round(r.stable.rate5xxPercent)}%, p99 ${r.canary.p99Ms} vs ${r.stable.p99Ms} ms`;
+  const prom = r.checks.find((k) => k.gate === 'prometheus');
+  return (
+    `${r.canary.requests} vs ${r.stable.requests} requests, 5xx ${round(r.canary.rate5xxPercent)}% vs ${round(r.stable.rate5xxPercent)}%, p99 ${r.canary.p99Ms} vs ${r.stable.p99Ms} ms` +
+    (prom ? `, prometheus ${prom.value} (max ${prom.limit})` : '')
+  );
 }
 const round = (x: number): number => Math.round(x * 100) / 100;
 

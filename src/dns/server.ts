@@ -7,6 +7,7 @@
 // time (a byte trickle does not keep it), and when all connection slots are taken a new client
 // evicts the connection idle longest, so idle connections can never lock new clients out.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import { KilnError } from '../errors.js';
 import { ResponseCache } from './cache.js';
@@ -64,7 +65,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
 
   const udp = (): dgram.Socket => {
     const family = net.isIPv6(opts.host) ? 'udp6' : 'udp4';
-    const s = dgram.createSocket({ type: family });
+    const s = dgram.createSocket({ type: family, lookup: literalFirst });
     // From the start, so an error between binding UDP and TCP is no uncaught exception either.
     // (Bind errors are reported by bindBoth, not here.)
     let bound = false;
@@ -77,9 +78,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
       const out = verdict === 'answer' ? answer(msg, 'udp') : verdict === 'truncate' ? truncatedReply(msg) : null;
       if (verdict !== 'answer') onQuery?.('udp', verdict === 'truncate' ? 'truncated' : 'dropped');
       if (!out) return;
-      s.send(out, rinfo.port, rinfo.address, (err) => {
-        if (err) log(`dns: udp reply to ${rinfo.address}:${rinfo.port} failed: ${err.message}`);
-      });
+      // No callback: with one, node queues a tick and a call per answer (a measurable share of
+      // an answer's cost), and a reply that cannot be sent is a lost datagram the client asks
+      // again for, not something to log once per packet (a flood of forged sources would fill
+      // the log). Socket-level errors still reach the 'error' handler above.
+      s.send(out, rinfo.port, rinfo.address);
     });
     return s;
   };
@@ -119,6 +122,18 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServerH
       ]);
     },
   };
+}
+
+/**
+ * dgram resolves every destination before it sends, by default with dns.lookup, which answers an
+ * address literal on the next tick: a tick and a call per answer. Every reply goes to a source
+ * address (a literal), so it is handed back at once; anything else (a host name to bind) still
+ * goes to dns.lookup.
+ */
+function literalFirst(address: string, family: number | dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const f = net.isIP(address);
+  if (f !== 0) callback(null, address, f);
+  else dns.lookup(address, typeof family === 'number' ? { family } : family, callback);
 }
 
 interface TcpConn {

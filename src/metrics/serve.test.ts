@@ -31,3 +31,32 @@ test('a port in use is a PORT_IN_USE error that names the address', async () => 
     await a.close();
   }
 });
+
+test('an address off loopback is refused before anything listens, naming the kiln.yaml key that allows it', async () => {
+  for (const host of ['0.0.0.0', '::', '10.1.2.3']) {
+    await assert.rejects(serveMetrics(host, 0, () => '', 'control plane'), (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'LISTENER_NOT_LOOPBACK');
+      assert.match(e.message, new RegExp(`^control plane metrics would listen on ${host.replace(/\./g, '\\.')}:0, which is not a loopback address`));
+      assert.match(e.hint ?? '', /metrics\.allow-public: true in kiln\.yaml/);
+      return true;
+    });
+  }
+  // The proxy names its flag: how a user started it by hand allows it.
+  await assert.rejects(serveMetrics('0.0.0.0', 0, () => '', 'proxy', { allowWith: '--metrics-allow-public' }), (e: Error & { code?: string; hint?: string }) => {
+    assert.equal(e.code, 'LISTENER_NOT_LOOPBACK');
+    assert.match(e.hint ?? '', /or set --metrics-allow-public to serve them/);
+    return true;
+  });
+});
+
+test('allowed off loopback, the address is bound as asked (here one this machine does not have)', async () => {
+  // 192.0.2.1 (TEST-NET-1) is no address of this machine: the bind fails, so no traffic and no
+  // public port, but it shows the loopback check let it through.
+  await assert.rejects(serveMetrics('192.0.2.1', 0, () => '', 'proxy', { allowPublic: true }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'PORT_IN_USE');
+    assert.match(e.message, /proxy metrics cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine/);
+    return true;
+  });
+  const local = await serveMetrics('localhost', 0, () => '', 'proxy');
+  await local.close();
+});

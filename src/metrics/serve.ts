@@ -1,10 +1,13 @@
 // The /metrics listener, shared by the control plane and the proxy: GET /metrics answers the
-// registry's exposition; nothing else is served. Its address comes from kiln.yaml `metrics`
-// (loopback unless explicitly allowed, spec/schema.ts).
+// registry's exposition; nothing else is served. Its address comes from kiln.yaml `metrics`,
+// which is refused off loopback unless `metrics.allow-public` (spec/listeners.ts, with the key's
+// file:line:column); the listener refuses such an address itself too, so no other way of starting
+// it (`kiln proxy --metrics` by hand) serves the metrics, which carry no authentication, publicly.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KilnError } from '../errors.js';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.js';
+import { isLoopbackHost } from '../util/loopback.js';
 
 export interface MetricsServer {
   /** The port it listens on (useful when 0 was asked for). */
@@ -12,7 +15,22 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export function serveMetrics(host: string, port: number, expose: () => string, what: string): Promise<MetricsServer> {
+export interface ServeMetricsOptions {
+  /** kiln.yaml `metrics.allow-public` (or `kiln proxy --metrics-allow-public`): an address off loopback is meant. */
+  allowPublic?: boolean;
+  /** How the user asked for a public address, named in the error: the kiln.yaml key or the flag. */
+  allowWith?: string;
+}
+
+export function serveMetrics(host: string, port: number, expose: () => string, what: string, opts: ServeMetricsOptions = {}): Promise<MetricsServer> {
+  if (!isLoopbackHost(host) && opts.allowPublic !== true) {
+    const allow = opts.allowWith ?? 'metrics.allow-public: true in kiln.yaml';
+    return Promise.reject(
+      new KilnError('LISTENER_NOT_LOOPBACK', `${what} metrics would listen on ${host}:${port}, which is not a loopback address: the metrics carry no authentication and name every cluster and server group`, {
+        hint: `listen on 127.0.0.1 (kiln.yaml metrics.host), or set ${allow} to serve them on a network only your Prometheus can reach`,
+      }),
+    );
+  }
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {

@@ -37,7 +37,7 @@ export interface ProxyOptions {
   /** Upgraded connections with no bytes either way for this long are closed; 0: never. Default 1 h. */
   tunnelIdleTimeoutMs?: number;
   /** Where GET /metrics is served (kiln.yaml `metrics.host`, `metrics.proxy-port`); absent: nowhere. */
-  metrics?: { host: string; port: number };
+  metrics?: { host: string; port: number; allowPublic?: boolean };
 }
 
 export interface ProxyHandle {
@@ -230,7 +230,10 @@ export async function runProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   let metricsServer: MetricsServer | null = null;
   try {
     // Metrics first: a taken metrics port fails the start before the admin socket exists.
-    if (opts.metrics) metricsServer = await serveMetrics(opts.metrics.host, opts.metrics.port, () => metrics.expose(), 'proxy');
+    if (opts.metrics) metricsServer = await serveMetrics(opts.metrics.host, opts.metrics.port, () => metrics.expose(), 'proxy', {
+      allowPublic: opts.metrics.allowPublic === true,
+      allowWith: '--metrics-allow-public (kiln.yaml metrics.allow-public: true)',
+    });
     await listenAdmin(admin, opts.adminSocket);
   } catch (e) {
     await metricsServer?.close();

@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scrape, series } from '../metrics/testkit.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ProxyStats } from './routes.js';
 import { admin, cluster, freePort, get, putRoutes, startBackend, startProxy, table, type TestBackend } from './testkit.js';
 
@@ -94,4 +97,16 @@ test('a group that leaves the route table with nothing in flight leaves the expo
   const m = await scrape(p.handle.metricsPort!);
   assert.equal(m.has(series('kiln_proxy_requests_total', { cluster: 'api', group: 'api-v001', code: '2xx' })), false);
   assert.equal(m.get(series('kiln_proxy_unrouted_requests_total', { reason: 'no_route' })), 0);
+});
+
+test('metrics off loopback without allowPublic: the proxy does not start (no admin socket)', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-proxy-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(startProxy(dir, { metrics: { host: '0.0.0.0', port: 0 } }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'LISTENER_NOT_LOOPBACK');
+    assert.match(e.message, /^proxy metrics would listen on 0\.0\.0\.0:0, which is not a loopback address/);
+    assert.match((e as Error & { hint?: string }).hint ?? '', /--metrics-allow-public/);
+    return true;
+  });
+  assert.equal(existsSync(path.join(dir, 'admin.sock')), false);
 });

@@ -40,7 +40,7 @@ import { ProxySupervisor } from './proxy-supervisor.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
-import { statusView, withFallbacks } from './status.js';
+import { statusView, withCanaries, withFallbacks } from './status.js';
 import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
 import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
@@ -62,6 +62,7 @@ import { serveMetrics, type MetricsServer } from '../metrics/serve.js';
 import { Canaries } from '../store/canaries.js';
 import { canaryPlan, executeCanary, runCanary, type CanaryDeps, type CanaryOutcome } from '../deploy/canary.js';
 import { promQuery } from '../canary/prometheus.js';
+import { canaryPlanView, formatCanaryPlan } from '../canary/plan.js';
 import { rolloutAction } from './rollout.js';
 
 export interface ControlPlaneOptions {
@@ -168,7 +169,7 @@ export class ControlPlane {
     cp.isolation.secureStore();
     await cp.recover();
     // Before DNS: a taken metrics port fails the start the way a taken DNS port does.
-    if (spec.metrics) cp.metricsServer = await serveMetrics(spec.metrics.host, spec.metrics.port, () => cp.metrics.expose(), 'control plane');
+    if (spec.metrics) cp.metricsServer = await serveMetrics(spec.metrics.host, spec.metrics.port, () => cp.metrics.expose(), 'control plane', { allowPublic: spec.metrics.allowPublic });
     cp.dns = await startDnsServer({ host: spec.dns.host, port: spec.dns.port, rateLimit: { perSecond: spec.dns.rateLimit ?? DEFAULT_RATE_LIMIT }, zone: () => cp.zone, log: opts.log, onQuery: (t, a) => cp.metrics.dnsQuery(t, a) });
     // Only now: a big store's shrinking (in slices) never delays the first DNS answers.
     cp.logs.startRetention();
@@ -262,7 +263,8 @@ export class ControlPlane {
         }
         // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
         const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
-        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view(), isolation: this.isolation.view() };
+        const canaries = this.canaries.all().filter((r) => env === undefined || r.env === env);
+        return { ...withCanaries(withFallbacks(statusView(this.state, this.spec, env), fallbacks), canaries, Date.now()), storage: this.storage.view(), isolation: this.isolation.view() };
       },
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
@@ -461,7 +463,10 @@ export class ControlPlane {
       const plan = await withCommands(planned, this.runtimes(env, envSpec.runtime), this.paths, appDir);
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
       const config = this.configView(plan, envSpec);
-      return { plan, data, config, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text].join('\n') };
+      // --canary: refused here for what the deploy would refuse; else its steps and gates shown.
+      const canary = body.canary === true ? canaryPlanView(plan, canaryPlan(plan, this.deployDeps(), (s, r) => spec.services[s]?.roles[r]?.canary)) : null;
+      const canaryText = canary ? formatCanaryPlan(canary, env) : [];
+      return { plan, data, config, ...(canary ? { canary } : {}), text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text, ...canaryText].join('\n') };
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });

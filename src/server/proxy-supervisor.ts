@@ -28,7 +28,7 @@ export class ProxySupervisor {
     private readonly listen: { host: string; port: number; tunnelIdleTimeoutMs?: number },
     private readonly log: (msg: string) => void,
     /** kiln.yaml `metrics`: the proxy serves /metrics on host:proxyPort; absent: not at all. */
-    private readonly metrics?: { host: string; proxyPort: number },
+    private readonly metrics?: { host: string; proxyPort: number; allowPublic: boolean },
   ) {}
 
   private readPid(): ProxyPidFile | null {
@@ -83,6 +83,7 @@ export class ProxySupervisor {
           KILN_BIN, 'proxy', '--listen', `${this.listen.host}:${this.listen.port}`, '--admin', this.paths.proxyAdmin, '--routes', this.paths.proxyRoutes,
           ...(this.listen.tunnelIdleTimeoutMs !== undefined ? ['--tunnel-idle-timeout', `${this.listen.tunnelIdleTimeoutMs}ms`] : []),
           ...(metrics ? ['--metrics', metrics] : []),
+          ...(metrics && this.metrics?.allowPublic ? ['--metrics-allow-public'] : []),
         ],
         { detached: true, stdio: ['ignore', out, out], cwd: this.paths.kilnDir },
       );

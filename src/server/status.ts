@@ -5,6 +5,8 @@ import type { ProjectSpec } from '../spec/types.js';
 import { CRASH_LOOP_DEFAULTS } from './crash-loop.js';
 import { LIVE_GROUP_STATES, type GroupRow, type RuntimeState } from '../store/runtime-state.js';
 import { formatIsolation, type IsolationView } from '../isolation/isolation.js';
+import type { CanaryRow } from '../store/canaries.js';
+import { rolloutView, type RolloutView } from './rollout.js';
 
 export interface StatusServer {
   name: string;
@@ -40,6 +42,20 @@ export interface StatusCluster {
    * accepted them, since the proxy started (its GET /stats). Present only when > 0.
    */
   fallbacks?: number;
+  /** A canary in progress on the cluster (kiln deploy --canary): where it is. Absent: none. */
+  canary?: StatusCanary;
+}
+/** The part of `kiln rollout status` that `kiln status` shows (server/rollout.ts has all of it). */
+export interface StatusCanary {
+  /** The canary group; `stable` takes the rest of the requests. */
+  group: string;
+  stable: string;
+  /** 1-based, of `steps`. */
+  step: number;
+  steps: number;
+  /** Percent of the cluster's requests the canary takes now. */
+  weight: number;
+  state: RolloutView['state'];
 }
 export interface StatusView {
   project: string;
@@ -98,6 +114,19 @@ export function withFallbacks(view: StatusView, fallbacks: Record<string, number
   };
 }
 
+/** Adds each cluster's canary in progress (store/canaries.ts rows), as `kiln rollout status` sees it. */
+export function withCanaries(view: StatusView, rows: CanaryRow[], now: number): StatusView {
+  if (rows.length === 0) return view;
+  const byCluster = new Map(rows.map((r) => [r.cluster, rolloutView(r, now)]));
+  return {
+    ...view,
+    clusters: view.clusters.map((c) => {
+      const r = byCluster.get(c.name);
+      return r ? { ...c, canary: { group: r.canary, stable: r.stable, step: r.step, steps: r.steps, weight: r.weight, state: r.state } } : c;
+    }),
+  };
+}
+
 const FAILURE_EVENTS = ['group.failed', 'group.crash-loop'] as const;
 
 function failureOf(state: RuntimeState, g: GroupRow): string | null {
@@ -145,6 +174,10 @@ export function formatStatus(v: StatusView, paint: (state: string, text: string)
   }
   for (const c of v.clusters) {
     lines.push(`${c.name}${c.host ? `  ${c.host}` : ''}${c.url ? `  ${c.url}` : ''}  active: ${c.active ?? '-'}`);
+    if (c.canary) {
+      const k = c.canary;
+      lines.push(`  canary: ${k.group} takes ${k.weight}% (step ${k.step} of ${k.steps}, ${k.state}), ${k.stable} the rest; kiln rollout status ${c.name} --env ${c.env}`);
+    }
     if (c.fallbacks) lines.push(`  ! ${c.fallbacks} request${c.fallbacks === 1 ? '' : 's'} served by the kept group: no server of the active group accepted them`);
     for (const g of c.groups) {
       lines.push(`  ${g.name}  ${g.release}  ${paint(g.state, g.state.padEnd(8))}  ${g.healthy}/${g.replicas} healthy`);

@@ -1,18 +1,13 @@
 // Checks of kiln.yaml's listeners that need more than one key: the metrics listeners stay on
 // loopback unless `metrics.allow-public` says otherwise (they carry no authentication and name
 // every cluster), and no two of Kiln's TCP listeners on one host share a port.
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../util/loopback.js';
 import type { Locator } from './locate.js';
 import type { Problems } from './problems.js';
 import type { RawProject } from './schema.js';
 import type { Loose } from './validate.js';
 
-/** 127.0.0.0/8, ::1 and the name localhost: addresses only this machine reaches. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
+export { isLoopbackHost };
 
 export function checkListeners(spec: Loose<RawProject>, at: Locator, problems: Problems): void {
   const m = spec.metrics;

@@ -151,7 +151,7 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
       tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'],
       ...(raw.proxy['trusted-proxies'].length > 0 ? { trustedProxies: raw.proxy['trusted-proxies'] } : {}),
     },
-    ...(raw.metrics ? { metrics: { host: raw.metrics.host, port: raw.metrics.port, proxyPort: raw.metrics['proxy-port'] } } : {}),
+    ...(raw.metrics ? { metrics: { host: raw.metrics.host, port: raw.metrics.port, proxyPort: raw.metrics['proxy-port'], allowPublic: raw.metrics['allow-public'] } } : {}),
     dns: { host: raw.dns.host, port: raw.dns.port, rateLimit: raw.dns['rate-limit'] },
     logs: {
       retention: {

@@ -218,6 +218,8 @@ export interface MetricsSpec {
   port: number;
   /** The proxy's own /metrics. */
   proxyPort: number;
+  /** `allow-public`: `host` may be off loopback (checked at load, and again by the listeners). */
+  allowPublic: boolean;
 }
 
 export interface ProjectSpec {

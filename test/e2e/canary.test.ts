@@ -6,6 +6,8 @@
 // the control plane.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CLUSTER, drive, makeCanaryProject, watchWeight, type CanaryProject, type Sample } from './lib/canary-fixture.js';
 import { waitFor, sleep } from './lib/wait.js';
 import type { ServerProc } from './lib/project.js';
@@ -15,6 +17,7 @@ interface RolloutAnswer {
 }
 
 const HEALTHY = { delayMs: 30, errorRate: 0 };
+const FIRST = { steps: '[{ weight: 10%, pause: manual }, { weight: 50%, pause: manual }, { weight: 90%, for: 2s }]', minRequests: 200, maxP99Ratio: 3 };
 
 describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
   let cp: CanaryProject;
@@ -27,13 +30,47 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
     // The split test's p99 limit is generous (3×): on a loaded 2-core machine two identical groups'
     // p99 differ by up to 2× over a few hundred requests (a freshly started server, a starved
     // process); this test is about the split. The gates' own tests below use 2× against 3× slower.
-    cp = await makeCanaryProject({ steps: '[{ weight: 10%, pause: manual }, { weight: 50%, pause: manual }, { weight: 90%, for: 2s }]', minRequests: 200, maxP99Ratio: 3 });
+    cp = await makeCanaryProject(FIRST);
     server = await cp.p.startServer();
     const r1 = await cp.release({ version: '1.0.0', ...HEALTHY });
     await cp.p.kiln(['deploy', r1, '--env', 'dev']);
   });
   after(async () => {
     await cp?.p.cleanup();
+  });
+
+  test('--canary --dry-run shows the canary and stable groups, the steps and the gates, and changes nothing; a role without strategy.canary is refused', async () => {
+    const rel = await cp.release({ version: '1.9.0', ...HEALTHY });
+    const before = (await cp.p.kiln(['status', '--env', 'dev', '--json'])).stdout;
+    const text = await cp.p.kiln(['deploy', rel, '--env', 'dev', '--canary', '--dry-run']);
+    assert.match(text.stdout, /^canary \(--canary\): each cluster below goes through its steps before the switch/m);
+    assert.match(text.stdout, /^ {2}echo-http-dev: echo-http-dev-v002 against echo-http-dev-v001$/m);
+    assert.match(text.stdout, /^ {4}step 1: 10% of the requests until kiln rollout promote echo-http-dev --env dev$/m);
+    assert.match(text.stdout, /^ {4}step 3: 90% of the requests for at least 2s, once its gates pass$/m);
+    assert.match(text.stdout, /^ {4}gates: at least 200 requests per group and step .*p99 at most 3× the stable group's \(a p99 under 30ms counts as 30ms\); the first 2s of each step not counted$/m);
+    const json = JSON.parse((await cp.p.kiln(['deploy', rel, '--env', 'dev', '--canary', '--dry-run', '--json'])).stdout) as {
+      canary: Array<{ cluster: string; canary: string; stable: string; steps: Array<{ weight: number; manual: boolean; forMs: number | null }>; gates: { minRequests: number; maxP99Ratio: number } }>;
+    };
+    assert.deepEqual(json.canary.map((c) => [c.cluster, c.canary, c.stable]), [[CLUSTER, 'echo-http-dev-v002', 'echo-http-dev-v001']]);
+    assert.deepEqual(json.canary[0]!.steps.map((x) => [x.weight, x.manual, x.forMs]), [[10, true, null], [50, true, null], [90, false, 2000]]);
+    assert.equal(json.canary[0]!.gates.minRequests, 200);
+    // A dry run without --canary says nothing of a canary.
+    assert.equal((JSON.parse((await cp.p.kiln(['deploy', rel, '--env', 'dev', '--dry-run', '--json'])).stdout) as { canary?: unknown }).canary, undefined);
+    assert.equal((await cp.p.kiln(['status', '--env', 'dev', '--json'])).stdout, before, 'nothing changed');
+    assert.equal((await cp.route())?.canary, undefined);
+    // The same refusal as the deploy's, before anything would start.
+    const file = path.join(cp.p.dir, 'kiln.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^ {8}strategy:\n(?: {10}.*\n)+/m, ''));
+    try {
+      const refused = await cp.p.kiln(['deploy', rel, '--env', 'dev', '--canary', '--dry-run', '--json'], { allowFail: true });
+      assert.notEqual(refused.code, 0);
+      const err = JSON.parse(refused.stdout) as { error: { code: string; message: string; location: { flag: string } } };
+      assert.equal(err.error.code, 'USAGE');
+      assert.equal(err.error.message, 'cluster echo-http-dev changes, but role echo.http has no strategy.canary');
+      assert.deepEqual(err.error.location, { flag: '--canary' });
+    } finally {
+      await cp.configure(FIRST);
+    }
   });
 
   test('a healthy canary goes through its steps to 100% under load: no failed request, split within ±3 points, sticky clients never flip', { timeout: 10 * 60_000 }, async () => {
@@ -182,6 +219,10 @@ describe('kiln deploy --canary (process runtime, kiln proxy)', () => {
     assert.equal(held.rollout?.step, 1);
     assert.equal(held.rollout?.gates?.verdict, 'inconclusive');
     assert.equal((await cp.route())?.canary?.weight, 30, 'the weight stays while it holds');
+    // kiln status shows it on its cluster too.
+    const st = JSON.parse((await cp.p.kiln(['status', '--env', 'dev', '--json'])).stdout) as { clusters: Array<{ name: string; canary?: { group: string; step: number; steps: number; weight: number; state: string } }> };
+    assert.deepEqual(st.clusters.find((c) => c.name === CLUSTER)?.canary, { group: held.rollout!.canary, stable: 'echo-http-dev-v002', step: 1, steps: 1, weight: 30, state: 'holding' });
+    assert.match((await cp.p.kiln(['status', '--env', 'dev'])).stdout, new RegExp(`^ {2}canary: ${held.rollout!.canary} takes 30% \\(step 1 of 1, holding\\), echo-http-dev-v002 the rest; kiln rollout status ${CLUSTER} --env dev$`, 'm'));
     // Paused and resumed by hand: the state says so, the weight stays.
     const paused = JSON.parse((await cp.p.kiln(['rollout', 'pause', CLUSTER, '--env', 'dev', '--json'])).stdout) as RolloutAnswer;
     assert.equal(paused.rollout?.state, 'paused');

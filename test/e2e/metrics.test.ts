@@ -5,73 +5,18 @@
 // returns the numbers this test caused. promtool lints both expositions too.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { spawnSync, execFileSync } from 'node:child_process';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { setupShop, type Shop } from './lib/shop.js';
 import { freePort } from './lib/project.js';
+import { instantQuery, startPrometheus, waitForScrapesAfter, type Prometheus } from './lib/prometheus.js';
 import { parseExposition, series } from '../../src/metrics/testkit.js';
 
 const API = 'api-http-dev.shop.test';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Prometheus {
-  child: ChildProcess;
-  port: number;
-  dir: string;
-}
-
-/** Prometheus on 127.0.0.1:<free port>, scraping `targets` every second, its data in a temp dir. */
-async function startPrometheus(targets: Record<string, number>): Promise<Prometheus> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-prometheus-'));
-  const port = await freePort();
-  const jobs = Object.entries(targets)
-    .map(([job, p]) => `  - job_name: ${job}\n    static_configs:\n      - targets: ["127.0.0.1:${p}"]\n`)
-    .join('');
-  fs.writeFileSync(path.join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n${jobs}`);
-  const child = spawn(
-    'prometheus',
-    [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'prometheus.log'), 'a')] },
-  );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${fs.readFileSync(path.join(dir, 'prometheus.log'), 'utf8')}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/-/ready`)).status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error('prometheus did not become ready in 60 s');
-    await sleep(200);
-  }
-  return { child, port, dir };
-}
-
-/** Resolves once every target has been scraped, successfully, after `since` (ms since the epoch). */
-async function waitForScrapesAfter(prom: Prometheus, since: number, jobs: string[]): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let last = '';
-  for (;;) {
-    const body = (await (await fetch(`http://127.0.0.1:${prom.port}/api/v1/targets`)).json()) as {
-      data: { activeTargets: Array<{ labels: { job: string }; health: string; lastScrape: string; lastError: string }> };
-    };
-    const fresh = jobs.every((j) =>
-      body.data.activeTargets.some((t) => t.labels.job === j && t.health === 'up' && Date.parse(t.lastScrape) > since),
-    );
-    if (fresh) return;
-    last = JSON.stringify(body.data.activeTargets.map((t) => [t.labels.job, t.health, t.lastScrape, t.lastError]));
-    if (Date.now() > deadline) throw new Error(`no successful scrape of ${jobs.join(', ')} after the traffic: ${last}`);
-    await sleep(250);
-  }
-}
 
 /** The value of a PromQL instant query that returns one sample (or the sum of a vector's samples). */
 async function promql(prom: Prometheus, query: string): Promise<number> {
-  const url = `http://127.0.0.1:${prom.port}/api/v1/query?query=${encodeURIComponent(query)}`;
-  const body = (await (await fetch(url)).json()) as { status: string; error?: string; data: { resultType: string; result: Array<{ value: [number, string] }> } };
+  const body = await instantQuery(prom, query);
   assert.equal(body.status, 'success', `${query}: ${body.error}`);
   assert.equal(body.data.result.length, 1, `${query} should return one sample, got ${JSON.stringify(body.data.result)}`);
   return Number(body.data.result[0]!.value[1]);
@@ -115,12 +60,7 @@ describe('Prometheus metrics of the proxy and the control plane', () => {
     shop = await setupShop({ edit: (y) => `${y}\nmetrics: { host: 127.0.0.1, port: ${cpPort}, proxy-port: ${proxyMetricsPort} }\n` });
   });
   after(async () => {
-    if (prom) {
-      const exited = new Promise((r) => prom!.child.once('exit', r));
-      if (prom.child.exitCode === null) prom.child.kill('SIGTERM');
-      await exited;
-      fs.rmSync(prom.dir, { recursive: true, force: true });
-    }
+    await prom?.stop();
     await shop?.p.cleanup();
   });
 

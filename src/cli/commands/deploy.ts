@@ -21,12 +21,12 @@ export const deployCommand: CommandDef = {
   positionals: [{ name: 'release', required: true, description: 'release to deploy, e.g. r3' }],
   options: {
     env: { type: 'string', short: 'e', value: '<env>', description: 'environment from kiln.yaml (required)' },
-    'dry-run': { type: 'boolean', description: 'print the plan (groups, servers, flags) and change nothing' },
+    'dry-run': { type: 'boolean', description: 'print the plan (groups, servers, flags; with --canary the steps and gates) and change nothing' },
     'exit-code': { type: 'boolean', description: 'with --dry-run: exit 3 when the plan changes something, 0 when not' },
     canary: { type: 'boolean', description: 'go through the roles\' strategy.canary steps and gates instead of one switch (docs/canary.md); exits 1 when a gate aborts it' },
   },
   json: true,
-  examples: ['kiln deploy r1 --env dev', 'kiln deploy r3 --env prod --canary', 'kiln deploy r2 --env dev --dry-run --json', 'kiln deploy r2 --env prod --dry-run --exit-code || echo "r2 changes prod"'],
+  examples: ['kiln deploy r1 --env dev', 'kiln deploy r3 --env prod --canary', 'kiln deploy r3 --env prod --canary --dry-run', 'kiln deploy r2 --env dev --dry-run --json', 'kiln deploy r2 --env prod --dry-run --exit-code || echo "r2 changes prod"'],
   async run(ctx) {
     const env = requireEnv(ctx);
     const dryRun = ctx.options['dry-run'] === true;
@@ -35,7 +35,6 @@ export const deployCommand: CommandDef = {
     const onKube = canary ? null : await kubeDeploy(ctx, env, String(ctx.positionals[0]), dryRun);
     if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));
-    if (canary && dryRun) ctx.progress('  --canary: the new groups would go through their roles\' strategy.canary steps before the switch');
     const body = { release: ctx.positionals[0], env, dryRun, ...(canary ? { canary: true } : {}) };
     const result = await client.stream<Record<string, unknown>>('/v1/deploy', body, (e) => ctx.progress(`  ${e.message}`));
     const plan = dryRun ? (result.plan as DeployPlan) : undefined;

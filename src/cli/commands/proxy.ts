@@ -2,6 +2,7 @@ import type { CommandDef } from '../command.js';
 import { KilnError } from '../../errors.js';
 import { proxyMain } from '../../proxy/main.js';
 import { parseDuration } from '../../spec/dsl.js';
+import { isLoopbackHost } from '../../util/loopback.js';
 
 export const proxyCommand: CommandDef = {
   name: 'proxy',
@@ -15,7 +16,8 @@ export const proxyCommand: CommandDef = {
     listen: { type: 'string', value: '<host:port>', description: 'public listener (required)' },
     admin: { type: 'string', value: '<socket>', description: 'admin unix socket (required)' },
     routes: { type: 'string', value: '<file>', description: 'where the route table is saved (required)' },
-    metrics: { type: 'string', value: '<host:port>', description: 'also serve Prometheus metrics at http://<host:port>/metrics (kiln.yaml metrics.proxy-port)' },
+    metrics: { type: 'string', value: '<host:port>', description: 'also serve Prometheus metrics at http://<host:port>/metrics (kiln.yaml metrics.proxy-port); a loopback address unless --metrics-allow-public' },
+    'metrics-allow-public': { type: 'boolean', description: 'let --metrics be an address other hosts reach (kiln.yaml metrics.allow-public): the metrics carry no authentication' },
     'tunnel-idle-timeout': {
       type: 'string',
       value: '<duration>',
@@ -45,13 +47,24 @@ export const proxyCommand: CommandDef = {
       }
       tunnelIdleTimeoutMs = ms;
     }
-    let metrics: { host: string; port: number } | undefined;
+    let metrics: { host: string; port: number; allowPublic: boolean } | undefined;
     if (typeof ctx.options.metrics === 'string') {
       const mm = /^(.+):(\d+)$/.exec(ctx.options.metrics);
       if (!mm || Number(mm[2]) > 65535) {
         throw new KilnError('USAGE', `--metrics must be host:port (got "${ctx.options.metrics}")`, { location: { flag: '--metrics' } });
       }
-      metrics = { host: mm[1]!.replace(/^\[|\]$/g, ''), port: Number(mm[2]) };
+      const host = mm[1]!.replace(/^\[|\]$/g, '');
+      const allowPublic = ctx.options['metrics-allow-public'] === true;
+      // Refused before anything listens, naming the flag (the listener refuses it too).
+      if (!isLoopbackHost(host) && !allowPublic) {
+        throw new KilnError('LISTENER_NOT_LOOPBACK', `${ctx.options.metrics} is not a loopback address: the metrics carry no authentication and name every cluster and server group`, {
+          location: { flag: '--metrics' },
+          hint: 'use 127.0.0.1:<port>, or add --metrics-allow-public (kiln.yaml metrics.allow-public: true) to serve them on a network only your Prometheus can reach',
+        });
+      }
+      metrics = { host, port: Number(mm[2]), allowPublic };
+    } else if (ctx.options['metrics-allow-public'] === true) {
+      throw new KilnError('USAGE', '--metrics-allow-public needs --metrics <host:port>', { location: { flag: '--metrics-allow-public' } });
     }
     await proxyMain({
       listenHost: m[1]!,

@@ -48,6 +48,12 @@ export interface CanaryYaml {
   maxP99Ratio?: number;
   /** gates.warmup (default 2s). */
   warmup?: string;
+  /** gates.max-5xx-increase (default 1%). */
+  max5xxIncrease?: string;
+  /** gates.prometheus: the PromQL gate. */
+  prometheus?: { url: string; query: string; max: number };
+  /** kiln.yaml `metrics` (the proxy's /metrics on proxyPort, the control plane's on port). */
+  metrics?: { port: number; proxyPort: number };
 }
 
 export function kilnYaml(p: TestProject, c: CanaryYaml): string {
@@ -55,7 +61,7 @@ export function kilnYaml(p: TestProject, c: CanaryYaml): string {
 domain: canary.test
 proxy: { port: ${p.proxyPort} }
 dns: { port: ${p.dnsPort} }
-services:
+${c.metrics ? `metrics: { port: ${c.metrics.port}, proxy-port: ${c.metrics.proxyPort} }\n` : ''}services:
   echo:
     app: { path: apps/echo, run: [node, server.js] }
     roles:
@@ -66,7 +72,10 @@ services:
         strategy:
           canary:
             steps: ${c.steps}
-            gates: { min-requests: ${c.minRequests}, max-5xx-increase: 1%, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms, warmup: ${c.warmup ?? '2s'} }
+            gates:
+              { min-requests: ${c.minRequests}, max-5xx-increase: ${c.max5xxIncrease ?? '1%'}, max-p99-ratio: ${c.maxP99Ratio ?? 2}, p99-floor: 30ms, warmup: ${c.warmup ?? '2s'}${
+                c.prometheus ? `, prometheus: { url: ${JSON.stringify(c.prometheus.url)}, query: ${JSON.stringify(c.prometheus.query)}, max: ${c.prometheus.max} }` : ''
+              } }
 environments:
   dev: { runtime: process }
 `;
