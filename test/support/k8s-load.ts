@@ -13,7 +13,7 @@ export interface LoadSummary {
   /** When each version was first answered (ms since the epoch; the namespace shares the host's clock). */
   firstAt: Record<string, number>;
   /**
-   * Around each change of version (in start order), the requests on either side: what a failed
+   * Around each of the first 10 changes of version, the requests on either side: what a failed
    * "switched once" assertion prints, so a flip can be told from a reordering of close requests.
    */
   changes: string[];
@@ -77,10 +77,10 @@ process.on('SIGTERM', () => { stop = true; setTimeout(() => {
   seen.forEach(([, v], i) => {
     if (versions[versions.length - 1] === v) return;
     versions.push(v);
-    if (i > 0) changes.push(seen.slice(Math.max(0, i - 3), i + 3).map(([c, w, e, port, s]) => w + ' started ' + ms(s).toFixed(1) + ', connected ' + ms(c).toFixed(1) + ', answered ' + ms(e).toFixed(1) + ' ms, port ' + port).join('; '));
+    if (i > 0 && changes.length < 10) changes.push(seen.slice(Math.max(0, i - 3), i + 3).map(([c, w, e, port, s]) => w + ' started ' + ms(s).toFixed(1) + ', connected ' + ms(c).toFixed(1) + ', answered ' + ms(e).toFixed(1) + ' ms, port ' + port).join('; '));
   });
-  process.stdout.write(JSON.stringify({ requests: seen.length + failed, failed, versions, errors, firstAt, changes }) + '\\n');
-  process.exit(0);
+  // Exit once the line is written: a pipe takes a long line (a rolling update's many versions) in parts.
+  process.stdout.write(JSON.stringify({ requests: seen.length + failed, failed, versions, errors, firstAt, changes }) + '\\n', () => process.exit(0));
 }, 6000); });
 `;
 
