@@ -22,7 +22,7 @@ import type { Deployment } from './objects.js';
 import { planKubernetes, type KubeClusterPlan, type KubePlan } from './plan.js';
 import { podVerdict, type PodView } from './pods.js';
 import { pushCommand, runCommand } from './publish.js';
-import { deleteGroup, groupsOf, scaleGroup, waitGroupsReady } from './groups.js';
+import { deleteGroup, groupsOf, recyclePods, scaleGroup, SWITCH_SETTLE_MS, waitGroupsReady } from './groups.js';
 import { serviceLoadBalancer } from './service-load-balancer.js';
 
 /** Annotation holding the digest of what a group runs: equal digests mean the cluster is unchanged. */
@@ -188,6 +188,7 @@ async function deployUnderLease(k: KubeEnv, release: ReleaseRecord): Promise<Kub
     k.progress(`${c.cluster}: switched to ${c.group}${previous ? `, ${previous} kept for rollback` : ''}`);
   }
   const switchMs = Date.now() - readyAt;
+  await recycleKept(k, served.map((c) => records.get(c.cluster)!.active));
 
   // Older groups than the kept one go.
   for (const c of changed) {
@@ -234,7 +235,19 @@ async function rollbackUnderLease(k: KubeEnv, only?: string): Promise<Array<{ cl
     if (!served.includes(r)) await scaleGroup(k, r.active!, 0); // a worker: the group rolled back from stops
     moved.push({ cluster: r.cluster, from: r.active!, to: r.previous! });
   }
+  await recycleKept(k, served.map((r) => r.active));
   return moved;
+}
+
+/** After a switch settles, the groups the Services left get new pods (groups.ts recyclePods: why). */
+async function recycleKept(k: KubeEnv, groups: Array<string | null>): Promise<void> {
+  const kept = groups.filter((g): g is string => !!g);
+  if (!kept.length) return;
+  await new Promise((r) => setTimeout(r, SWITCH_SETTLE_MS));
+  for (const g of kept) {
+    const n = await recyclePods(k, g);
+    if (n) k.progress(`${g}: its ${n} pod(s) replaced by new ones, so connections opened before the switch move to the new group`);
+  }
 }
 
 /** Pods of live groups whose container restarted: deleted, so their Deployment makes new ones. */
