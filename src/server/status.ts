@@ -24,6 +24,8 @@ export interface StatusGroup {
   servers: StatusServer[];
   /** Why the group failed or crash-loops, and what to do (from its latest such event); else null. */
   failure: string | null;
+  /** From the proxy's counts (server/traffic-share.ts); absent when the proxy did not answer. */
+  traffic?: { share: number | null; answered: number };
 }
 export interface StatusCluster {
   name: string;
