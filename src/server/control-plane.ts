@@ -62,6 +62,14 @@ import { Canaries } from '../store/canaries.js';
 import { canaryPlan, executeCanary, runCanary, type CanaryDeps, type CanaryOutcome } from '../deploy/canary.js';
 import { promQuery } from '../canary/prometheus.js';
 import { rolloutAction } from './rollout.js';
+import { Timeline } from '../store/timeline.js';
+import { serveLive } from './live-stream.js';
+import { serveLogStream } from '../logs/sse.js';
+import { TrafficSampler, trafficShares } from './traffic-share.js';
+import { dashboardHost } from './dashboard-host.js';
+import { Dashboard } from '../web/router.js';
+import { tokenMatches } from './auth.js';
+import type { StatusView } from './status.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -99,6 +107,10 @@ export class ControlPlane {
   /** Canary runs in progress, and whether this control plane is stopping (they then leave off). */
   private readonly canaryRuns = new Set<Promise<unknown>>();
   private stopping = false;
+  /** Deployments and events as the dashboard's timeline and live stream read them. */
+  private readonly timeline: Timeline;
+  /** The proxy's recent per-group counts: each group's share of its cluster's traffic in status. */
+  private readonly traffic = new TrafficSampler();
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -113,6 +125,7 @@ export class ControlPlane {
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
     this.canaries = new Canaries(store.db);
+    this.timeline = new Timeline(store.db);
     this.isolation = new Isolation(store.kilnDir, store.db);
     const runtimes = runtimeLookup(() => this.runningSpec().spec, store.kilnDir, this.isolation);
     this.runtimes = runtimes;
@@ -250,19 +263,7 @@ export class ControlPlane {
   private async listen(tcp?: { host: string; port: number }): Promise<void> {
     const token = readToken(this.store.kilnDir);
     const handlers = {
-      status: async (q: URLSearchParams) => {
-        const env = q.get('env') ?? undefined;
-        // A mistyped --env is an error naming the environments, not an empty status. One that
-        // still has clusters is shown even if kiln.yaml no longer defines it.
-        if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
-        const spec = this.currentSpec();
-        if (env !== undefined && isKubernetesEnv(spec, env)) {
-          return { ...(await kubeStatus(this.state, spec, this.store.kilnDir, env)), storage: this.storage.view(), isolation: this.isolation.view() };
-        }
-        // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
-        const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
-        return { ...withFallbacks(statusView(this.state, this.spec, env), fallbacks), storage: this.storage.view(), isolation: this.isolation.view() };
-      },
+      status: (q: URLSearchParams) => this.status(q.get('env') ?? undefined),
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollout: (b: Record<string, unknown>) => rolloutAction({ canaries: this.canaries, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
@@ -272,6 +273,14 @@ export class ControlPlane {
       traffic: (b: Record<string, unknown>) =>
         changeTraffic({ state: this.state, spec: this.currentSpec(), lb: this.deployDeps().lb, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
       logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
+      deployments: async (q: URLSearchParams) => this.timeline.deployments(environmentOf(this.currentSpec(), q.get('env') ?? '').name, Number(q.get('limit') ?? 50)),
+      releases: async () => this.dashboardHost().releases(),
+      release: async (q: URLSearchParams) => this.dashboardHost().release(q.get('name') ?? ''),
+      releaseDiff: async (q: URLSearchParams) => this.dashboardHost().diff(q.get('from') ?? '', q.get('to') ?? ''),
+      live: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) =>
+        serveLive({ timeline: this.timeline, status: (env) => this.status(env) }, q.get('env') ?? undefined, req, res),
+      logStream: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) =>
+        serveLogStream(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
       ...envHandlers(this.envHost()),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
@@ -288,10 +297,46 @@ export class ControlPlane {
     chmodSync(this.paths.apiSocket, 0o600);
     this.apis.push(unix);
     if (tcp) {
-      const server = createApiServer(token, handlers, this.log, observe);
+      // The dashboard is served on the TCP listener only: a browser cannot reach the unix socket.
+      const dashboard = new Dashboard(this.dashboardHost(token));
+      const server = createApiServer(token, handlers, this.log, observe, dashboard);
       await listenOn(server, tcp);
       this.apis.push(server);
     }
+  }
+
+  /** GET /v1/status: state, the proxy's fallbacks and traffic shares, storage and isolation. */
+  private async status(env: string | undefined): Promise<StatusView> {
+    // A mistyped --env is an error naming the environments, not an empty status. One that
+    // still has clusters is shown even if kiln.yaml no longer defines it.
+    if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
+    const spec = this.currentSpec();
+    if (env !== undefined && isKubernetesEnv(spec, env)) {
+      return { ...(await kubeStatus(this.state, spec, this.store.kilnDir, env)), storage: this.storage.view(), isolation: this.isolation.view() };
+    }
+    // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
+    const stats = await this.proxy.stats(300);
+    let view = withFallbacks(statusView(this.state, this.spec, env), stats?.fallbacks ?? null);
+    if (stats) {
+      const now = { at: Date.now(), proxy: stats.startedAt, answered: Object.fromEntries(Object.entries(stats.groups).map(([g, c]) => [g, c.answered])) };
+      view = trafficShares(view, this.traffic.add(now), now);
+    }
+    return { ...view, storage: this.storage.view(), isolation: this.isolation.view() };
+  }
+
+  /** What the dashboard reads and does (dashboard-host.ts). */
+  private dashboardHost(token = ''): ReturnType<typeof dashboardHost> {
+    return dashboardHost({
+      store: this.store,
+      state: this.state,
+      timeline: this.timeline,
+      currentSpec: () => this.currentSpec(),
+      status: (env) => this.status(env),
+      deploy: (b, out) => this.deploy(b, out),
+      rollback: (b, out) => this.rollback(b, out),
+      rollbackPlan: (env) => planRollback(this.deployDeps(), env, undefined),
+      tokenMatches: (t) => token !== '' && tokenMatches(token, t),
+    });
   }
 
   async stop(): Promise<void> {
@@ -544,7 +589,12 @@ export class ControlPlane {
     const envSpec = environmentOf(spec, env);
     requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
-    if (isKubernetesEnv(spec, env)) return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeRollback(this.state, k, cluster, (id) => this.emitter(id, env, out)));
+    if (isKubernetesEnv(spec, env)) {
+      if (body.dryRun === true) throw new KilnError('USAGE', `a rollback's dry run is not there yet for ${env} (kubernetes)`, { hint: `kiln status --env ${env}` });
+      return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeRollback(this.state, k, cluster, (id) => this.emitter(id, env, out)));
+    }
+    // The steps only (the dashboard's confirmation): nothing is locked, started or switched.
+    if (body.dryRun === true) return { steps: planRollback(this.deployDeps(), env, cluster) };
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);
       const release = this.state.group(steps[0]!.to)?.release ?? '?';

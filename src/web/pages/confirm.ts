@@ -1,0 +1,18 @@
+// The confirmation before an action: exactly what will change (the plan `--dry-run` prints), and
+// one button that POSTs it with the session's CSRF token. The POST's answer is the progress
+// page (progress.ts), streamed as the operation runs.
+import { html, type Html } from '../html.js';
+
+export function confirmDeployBody(env: string, release: string, plan: string, csrf: string): Html {
+  return html`<p>This is what <code>kiln deploy ${release} --env ${env} --dry-run</code> prints: nothing changes until you confirm.</p>
+<pre class="plan" aria-label="plan">${plan}</pre>
+<form method="post" action="/ui/env/${env}/deploy"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="release" value="${release}">
+<button type="submit" class="danger">Deploy ${release} to ${env}</button> <a href="/ui/env/${env}">Cancel</a></form>`;
+}
+
+export function confirmRollbackBody(env: string, steps: Array<{ cluster: string; from: string; to: string }>, csrf: string): Html {
+  return html`<p>Rolling back re-enables the kept groups; nothing changes until you confirm.</p>
+<ul class="plan" aria-label="plan">${steps.map((s) => html`<li>${s.cluster}: ${s.from} → <strong>${s.to}</strong></li>`)}</ul>
+<form method="post" action="/ui/env/${env}/rollback"><input type="hidden" name="csrf" value="${csrf}">
+<button type="submit" class="danger">Roll back ${env}</button> <a href="/ui/env/${env}">Cancel</a></form>`;
+}
