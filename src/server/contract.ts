@@ -148,16 +148,16 @@ const logsQuery = obj({
 /** How the answer is sent: one JSON value, NDJSON progress then a result line, or Server-Sent Events. */
 export type Answer = 'json' | 'ndjson' | 'sse';
 
-export interface CallDef<Q extends ObjectNode | null, B extends ObjectNode | null, R extends AnyNode> {
-  readonly method: 'GET' | 'POST';
+export interface CallDef<Q extends ObjectNode | null, B extends ObjectNode | null, R extends AnyNode, M extends 'GET' | 'POST' = 'GET' | 'POST', A extends Answer = Answer> {
+  readonly method: M;
   readonly path: string;
   readonly summary: string;
   readonly query: Q;
   readonly body: B;
-  readonly answer: Answer;
+  readonly answer: A;
   readonly response: R;
 }
-const call = <Q extends ObjectNode | null, B extends ObjectNode | null, R extends AnyNode>(d: CallDef<Q, B, R>): CallDef<Q, B, R> => d;
+const call = <Q extends ObjectNode | null, B extends ObjectNode | null, R extends AnyNode, M extends 'GET' | 'POST', A extends Answer>(d: CallDef<Q, B, R, M, A>): CallDef<Q, B, R, M, A> => d;
 
 const deployOutcome = external<Record<string, unknown>>('deploy outcome (plan with --dry-run, else groups switched; src/deploy/execute.ts, canary.ts)');
 
@@ -255,6 +255,9 @@ type NodeOut<N> = N extends AnyNode ? Infer<N> : Record<string, never>;
 export type QueryOf<K extends CallName> = NodeOut<ApiCalls[K]['query']>;
 export type BodyOf<K extends CallName> = NodeOut<ApiCalls[K]['body']>;
 export type ResponseOf<K extends CallName> = Infer<ApiCalls[K]['response']>;
+/** Calls answered with one JSON value to a GET, and those answered with NDJSON progress. */
+export type JsonGetCall = { [K in CallName]: ApiCalls[K] extends CallDef<infer _Q, infer _B, infer _R, 'GET', 'json'> ? K : never }[CallName];
+export type StreamCall = { [K in CallName]: ApiCalls[K] extends CallDef<infer _Q, infer _B, infer _R, 'POST', 'ndjson'> ? K : never }[CallName];
 
 export type StatusResponse = Infer<typeof statusResponse>;
 export type EventRowJson = Infer<typeof eventRow>;

@@ -18,9 +18,7 @@ export const rollbackCommand: CommandDef = {
     if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));
     const body = { env, ...(ctx.positionals[0] ? { cluster: ctx.positionals[0] } : {}) };
-    const result = await client.stream<{ steps: Array<{ cluster: string; from: string; to: string }> }>('/v1/rollback', body, (e) =>
-      ctx.progress(`  ${e.message}`),
-    );
+    const result = await client.streamCall('rollback', body, (e) => ctx.progress(`  ${e.message}`));
     if (ctx.json) ctx.outJson(result);
     else ctx.out(result.steps.map((s) => `${s.cluster}: ${s.from} -> ${s.to}`).join('\n'));
     return 0;

@@ -4,7 +4,7 @@
 import { html, type Html } from '../html.js';
 
 export function confirmDeployBody(env: string, release: string, plan: string, csrf: string): Html {
-  return html`<p>This is what <code>kiln deploy ${release} --env ${env} --dry-run</code> prints: nothing changes until you confirm.</p>
+  return html`<p>This is the plan (what kiln deploy --dry-run prints): nothing changes until you confirm.</p>
 <pre class="plan" aria-label="plan">${plan}</pre>
 <form method="post" action="/ui/env/${env}/deploy"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="release" value="${release}">
 <button type="submit" class="danger">Deploy ${release} to ${env}</button> <a href="/ui/env/${env}">Cancel</a></form>`;

@@ -11,7 +11,7 @@ function diffForm(releases: ReleaseSummary[], from?: string, to?: string): Html 
 }
 
 export function releasesBody(releases: ReleaseSummary[]): Html {
-  if (!releases.length) return html`<p class="muted">no releases yet: <code>kiln release create</code></p>`;
+  if (!releases.length) return html`<p class="muted">no releases yet (make one with kiln release create)</p>`;
   const rows = [...releases].reverse().map(
     (r) => html`<tr><th scope="row"><a href="/ui/releases/${r.name}">${r.name}</a></th><td><code>${r.digest.slice(0, 19)}…</code></td><td>${r.parent ?? '-'}</td><td>${r.createdAt.replace('T', ' ').slice(0, 19)}</td></tr>`,
   );
