@@ -37,6 +37,7 @@ export const statusGroup = obj({
   healthy: required(count(), 'Servers that pass their health check.'),
   servers: required(items(statusServer), 'Its live servers.'),
   failure: required(nullable(text()), 'Why it failed or crash-loops, and what to do.'),
+  image: optional(text(), 'The container image it runs (digest); absent on the process runtime.'),
   traffic: optional(
     obj({
       share: required(nullable(int(0, 100)), 'Percent of the cluster\'s requests it answered over the last seconds (proxy counts); null: no requests then.'),

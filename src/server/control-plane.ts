@@ -330,6 +330,7 @@ export class ControlPlane {
       store: this.store,
       state: this.state,
       timeline: this.timeline,
+      logs: this.logs.store,
       currentSpec: () => this.currentSpec(),
       status: (env) => this.status(env),
       deploy: (b, out) => this.deploy(b, out),

@@ -11,11 +11,14 @@ import type { DashboardHost } from '../web/host.js';
 import { diffReleases, getRelease, listReleases } from '../release/index.js';
 import { diffSources } from '../release/diff-sources.js';
 import { releaseTags } from '../web/pages/releases.js';
+import { queryLogs } from '../logs/query.js';
+import type { LogStore } from '../logs/store.js';
 
 export interface DashboardHostDeps {
   store: Store;
   state: RuntimeState;
   timeline: Timeline;
+  logs: LogStore;
   currentSpec(): ProjectSpec;
   status(env: string | undefined): Promise<StatusView>;
   deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
@@ -37,6 +40,18 @@ export function dashboardHost(d: DashboardHostDeps): DashboardHost {
     status: (env) => d.status(env),
     events: (env, limit) => d.state.events({ env, limit }),
     deployments: (env, limit) => d.timeline.deployments(env, limit),
+    failureTail: (deployment, lines) => {
+      // deploy.failed names the server whose health check failed; group.failed (a crash loop) the group.
+      const seen = new Set<string>();
+      const out: Array<{ subject: string; lines: string[] }> = [];
+      for (const e of d.state.events({ deployment })) {
+        if (!e.subject || seen.has(e.subject) || (e.kind !== 'deploy.failed' && e.kind !== 'group.failed')) continue;
+        seen.add(e.subject);
+        const filter = e.kind === 'deploy.failed' ? { server: e.subject } : { group: e.subject };
+        out.push({ subject: e.subject, lines: queryLogs(d.logs, { ...filter, limit: lines }).map((l) => `${l.server} ${l.stream} ${l.text}`) });
+      }
+      return out;
+    },
     releases: () => listReleases(d.store.db),
     release: (name) => {
       const release = getRelease(d.store.db, d.store.oci, name);

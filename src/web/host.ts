@@ -19,6 +19,8 @@ export interface DashboardHost {
   status(env?: string): Promise<StatusView>;
   events(env: string, limit: number): EventRow[];
   deployments(env: string, limit: number): DeploymentRecord[];
+  /** For a failed deployment: each server (or crash-looping group) that failed it, with the newest lines it wrote. */
+  failureTail(deployment: number, lines: number): Array<{ subject: string; lines: string[] }>;
   releases(): ReleaseSummary[];
   release(name: string): { release: ReleaseRecord; tags: ReleaseTag[] };
   diff(from: string, to: string): ReleaseDiff;

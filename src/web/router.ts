@@ -94,8 +94,9 @@ export class Dashboard {
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/timeline$/.exec(p))) {
       const env = this.env(m[1]!);
       const [deployments, events] = [h.deployments(env, 50), h.events(env, 100)];
-      if (fragment === 'timeline') return this.send(res, 200, timelineFragment(deployments, events));
-      return show(`${env}: timeline`, timelineBody(env, deployments, events), env);
+      const tail = (id: number) => h.failureTail(id, 10);
+      if (fragment === 'timeline') return this.send(res, 200, timelineFragment(deployments, events, tail));
+      return show(`${env}: timeline`, timelineBody(env, deployments, events, tail), env);
     }
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/deploy$/.exec(p))) {
       const env = this.env(m[1]!);

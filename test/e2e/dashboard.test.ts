@@ -205,6 +205,19 @@ describe('the dashboard in a browser', () => {
     assert.equal((await shop.status()).clusters.find((c) => c.name === 'api-http-dev')?.active, 'api-http-dev-v001');
   });
 
+  test('a failed deploy on the timeline says why, with the last lines the failing server wrote', { timeout: 3 * 60_000 }, async () => {
+    const r3 = await shop.releaseApi('3.0.0', { unhealthy: true });
+    const d = await shop.p.kiln(['deploy', r3, '--env', 'dev'], { allowFail: true });
+    assert.notEqual(d.code, 0, 'the unhealthy release fails its deploy');
+    const page = await context.newPage();
+    await page.goto(`${base}/ui/env/dev/timeline`);
+    const row = page.locator('#timeline table tbody tr').first();
+    assert.match((await row.textContent()) ?? '', new RegExp(`deploy\\s*${r3}\\s*failed`));
+    await row.locator('summary').first().click();
+    assert.match((await row.locator('pre.tail').first().textContent()) ?? '', /api-http-dev-v00\d-\d (log|stdout|stderr) /);
+    await page.close();
+  });
+
   test('the Content-Security-Policy stops inline script, and no page or answer carries the secret', { timeout: 60_000 }, async () => {
     const page = await context.newPage();
     const res = await page.goto(`${base}/ui/env/dev`);

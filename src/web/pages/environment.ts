@@ -13,7 +13,7 @@ function cluster(c: StatusCluster, now: number): Html {
     return html`<tr data-group="${g.name}"${g.name === c.active ? html` class="active-group"` : ''}>
 <th scope="row">${g.name}${g.name === c.active ? html` <span class="tag">active</span>` : ''}</th><td>${g.release}</td><td>${badge(g.state)}</td>
 <td>${g.healthy}/${g.replicas}</td><td>${c.host === null ? html`<span class="muted">-</span>` : share === undefined ? html`<span class="muted">?</span>` : share === null ? html`<span class="muted">no requests</span>` : `${share}%`}</td>
-<td><ul class="servers">${servers}</ul>${g.failure ? html`<p class="error">${g.failure}</p>` : ''}</td></tr>`;
+<td><ul class="servers">${servers}</ul>${g.image ? html`<p class="muted">image <code title="${g.image}">${g.image.slice(0, 19)}…</code></p>` : ''}${g.failure ? html`<p class="error">${g.failure}</p>` : ''}</td></tr>`;
   });
   return html`<article class="cluster" data-cluster="${c.name}"><h2>${c.name} <small>${c.host ?? 'no load balancer'}</small></h2>
 <p>active: <strong class="active-name">${c.active ?? '-'}</strong>${c.fallbacks ? html` · <span class="error">${c.fallbacks} request(s) served by the kept group</span>` : ''}

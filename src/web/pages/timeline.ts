@@ -5,10 +5,19 @@ import { badge } from '../layout.js';
 import type { EventRow } from '../../store/runtime-state.js';
 import type { DeploymentRecord } from '../../store/timeline.js';
 
-export function timelineFragment(deployments: DeploymentRecord[], events: EventRow[], now = Date.now()): Html {
+export type FailureTail = (deployment: number) => Array<{ subject: string; lines: string[] }>;
+
+function failure(d: DeploymentRecord, tail: FailureTail): Html {
+  if (d.state !== 'failed') return html`${d.error ?? ''}`;
+  // Why, and what the failing server said last: what an operator reads first.
+  const tails = tail(d.id).filter((t) => t.lines.length);
+  return html`${d.error ?? ''}${tails.map((t) => html`<details><summary>last lines of ${t.subject}</summary><pre class="tail">${t.lines.join('\n')}</pre></details>`)}`;
+}
+
+export function timelineFragment(deployments: DeploymentRecord[], events: EventRow[], tail: FailureTail, now = Date.now()): Html {
   const rows = deployments.map(
     (d) => html`<tr><td>${d.id}</td><td>${d.kind}</td><td>${d.release}</td><td>${badge(d.state)}</td><td><time datetime="${d.startedAt}">${d.startedAt.replace('T', ' ').slice(0, 19)}</time></td>
-<td>${duration((d.finishedAt ? Date.parse(d.finishedAt) : now) - Date.parse(d.startedAt))}${d.finishedAt ? '' : ' so far'}</td><td>${d.error ?? ''}</td></tr>`,
+<td>${duration((d.finishedAt ? Date.parse(d.finishedAt) : now) - Date.parse(d.startedAt))}${d.finishedAt ? '' : ' so far'}</td><td>${failure(d, tail)}</td></tr>`,
   );
   const items = [...events].reverse().map(
     (e) => html`<li data-event="${e.id}"><time datetime="${e.at}">${e.at.replace('T', ' ').slice(0, 19)}</time> <code>${e.kind}</code> ${e.message}</li>`,
@@ -20,6 +29,6 @@ export function timelineFragment(deployments: DeploymentRecord[], events: EventR
   }<h2>Events</h2><ol class="events" reversed>${items}</ol>`;
 }
 
-export function timelineBody(env: string, deployments: DeploymentRecord[], events: EventRow[]): Html {
-  return html`<p><a href="/ui/env/${env}">${env}</a></p><section id="timeline" data-live="/ui/env/${env}/timeline?fragment=timeline">${timelineFragment(deployments, events)}</section>`;
+export function timelineBody(env: string, deployments: DeploymentRecord[], events: EventRow[], tail: FailureTail): Html {
+  return html`<p><a href="/ui/env/${env}">${env}</a></p><section id="timeline" data-live="/ui/env/${env}/timeline?fragment=timeline">${timelineFragment(deployments, events, tail)}</section>`;
 }
