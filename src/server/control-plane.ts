@@ -336,6 +336,8 @@ export class ControlPlane {
       deploy: (b, out) => this.deploy(b, out),
       rollback: (b, out) => this.rollback(b, out),
       rollbackPlan: (env) => planRollback(this.deployDeps(), env, undefined),
+      canaries: this.canaries,
+      rollout: (b) => rolloutAction({ canaries: this.canaries, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
       tokenMatches: (t) => token !== '' && tokenMatches(token, t),
     });
   }

@@ -13,6 +13,8 @@ import { diffSources } from '../release/diff-sources.js';
 import { releaseTags } from '../web/pages/releases.js';
 import { queryLogs } from '../logs/query.js';
 import type { LogStore } from '../logs/store.js';
+import type { Canaries } from '../store/canaries.js';
+import { rolloutView, type RolloutAction } from './rollout.js';
 
 export interface DashboardHostDeps {
   store: Store;
@@ -24,6 +26,9 @@ export interface DashboardHostDeps {
   deploy(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   rollback(body: Record<string, unknown>, out: StreamWriter): Promise<unknown>;
   rollbackPlan(env: string): Array<{ cluster: string; from: string; to: string }>;
+  canaries: Canaries;
+  /** The API's POST /v1/rollout. */
+  rollout(body: { env: string; cluster: string; action: RolloutAction }): Promise<{ message: string }>;
   tokenMatches(presented: string): boolean;
 }
 
@@ -65,6 +70,12 @@ export function dashboardHost(d: DashboardHostDeps): DashboardHost {
     rollbackPlan: (env) => d.rollbackPlan(env),
     deploy: (body, out) => d.deploy(body, out),
     rollback: (body, out) => d.rollback(body, out),
+    canaries: (env) =>
+      d.canaries
+        .all()
+        .filter((r) => r.env === env)
+        .map((r) => ({ view: rolloutView(r, Date.now()), nextWeight: r.spec.steps[r.step + 1]?.weight ?? null })),
+    rollout: async (env, cluster, action) => (await d.rollout({ env, cluster, action })).message,
     tokenMatches: (t) => d.tokenMatches(t),
   };
 }

@@ -7,6 +7,14 @@ import type { ReleaseTag } from '../server/contract.js';
 import type { EventRow } from '../store/runtime-state.js';
 import type { DeploymentRecord } from '../store/timeline.js';
 import type { ReleaseDiff, ReleaseRecord, ReleaseSummary } from '../release/index.js';
+import type { RolloutAction, RolloutView } from '../server/rollout.js';
+
+/** A canary in progress, as `kiln rollout status` sees it, and the weight its next step has. */
+export interface CanaryInfo {
+  view: RolloutView;
+  /** null: the last step (promoting it ends the canary). */
+  nextWeight: number | null;
+}
 
 export interface EnvironmentInfo {
   name: string;
@@ -28,7 +36,11 @@ export interface DashboardHost {
   deployPlan(env: string, release: string): Promise<string>;
   /** The steps `kiln rollback --env <env>` would take. */
   rollbackPlan(env: string): Array<{ cluster: string; from: string; to: string }>;
-  deploy(body: { env: string; release: string }, out: StreamWriter): Promise<unknown>;
+  deploy(body: { env: string; release: string; canary?: boolean }, out: StreamWriter): Promise<unknown>;
+  /** The canaries in progress in an environment. */
+  canaries(env: string): CanaryInfo[];
+  /** kiln rollout promote|pause|resume|abort <cluster>: the message it answers. */
+  rollout(env: string, cluster: string, action: RolloutAction): Promise<string>;
   rollback(body: { env: string }, out: StreamWriter): Promise<unknown>;
   tokenMatches(presented: string): boolean;
 }

@@ -19,8 +19,10 @@ export async function streamProgress(
   const out: StreamWriter = { event: (e) => res.write(html`<li>${String(e.message ?? e.kind ?? '')}</li>\n`.text) };
   let outcome;
   try {
-    await run(out);
-    outcome = html`<li class="outcome ok" id="outcome">done</li>`;
+    const result = await run(out);
+    // A canary that was aborted ended without an error, but did not do what was asked.
+    const ended = typeof result === 'object' && result !== null && 'outcome' in result ? String((result as { outcome: unknown }).outcome) : 'done';
+    outcome = ended === 'aborted' || ended === 'interrupted' ? html`<li class="outcome error" id="outcome" role="alert">${ended}</li>` : html`<li class="outcome ok" id="outcome">done</li>`;
   } catch (e) {
     const message = e instanceof KilnError ? formatError(e) : (e as Error).message;
     outcome = html`<li class="outcome error" id="outcome" role="alert">failed: ${message}</li>`;

@@ -9,7 +9,7 @@ import { logsQuery } from '../cli/commands/logs.js';
 import { asset } from './assets.js';
 import { securityHeaders } from './headers.js';
 import { html, type Html } from './html.js';
-import type { DashboardHost } from './host.js';
+import type { CanaryInfo, DashboardHost } from './host.js';
 import { page } from './layout.js';
 import { CLEAR_COOKIE, csrfMatches, loopbackHost, sameOrigin, sessionCookie, Sessions, type Session } from './session.js';
 import { loginPage } from './pages/login.js';
@@ -20,6 +20,8 @@ import { diffBody, releaseBody, releasesBody } from './pages/releases.js';
 import { LOG_FIELDS, logsBody, type LogForm } from './pages/logs.js';
 import { confirmDeployBody, confirmRollbackBody } from './pages/confirm.js';
 import { streamProgress } from './progress.js';
+import { confirmRolloutBody } from './pages/canary.js';
+import { ROLLOUT_ACTIONS, type RolloutAction } from '../server/rollout.js';
 
 const MAX_FORM = 64 * 1024;
 
@@ -59,15 +61,13 @@ export class Dashboard {
       return req.method === 'GET' ? this.redirect(res, '/ui/login') : this.plain(res, 401, 'log in first');
     }
     res.setHeader('cache-control', 'no-store');
-    if (req.method === 'POST') {
+    if (req.method !== 'GET' && req.method !== 'POST') return this.plain(res, 405, 'GET or POST only');
+    try {
+      if (req.method === 'GET') return await this.get(res, p, url.searchParams, session);
       const form = await this.form(req);
       // A page of another site cannot read the token; without this a forged POST is refused here.
       if (!sameOrigin(req) || !csrfMatches(session, form.get('csrf') ?? undefined)) return this.plain(res, 403, 'refused: this request did not come from a dashboard page (CSRF token or Origin wrong)');
-      return this.post(req, res, p, form, session);
-    }
-    if (req.method !== 'GET') return this.plain(res, 405, 'GET or POST only');
-    try {
-      return await this.get(res, p, url.searchParams, session);
+      return await this.post(res, p, form, session);
     } catch (e) {
       if (!(e instanceof KilnError)) throw e;
       return this.send(res, 400, page({ title: 'Error', project: this.host.project(), session, body: html`<p class="error" role="alert">${formatError(e)}</p><p><a href="/ui/">Back</a></p>` }));
@@ -88,8 +88,9 @@ export class Dashboard {
     if ((m = /^\/ui\/env\/([a-z0-9-]+)$/.exec(p))) {
       const env = this.env(m[1]!);
       const status = await h.status(env);
-      if (fragment === 'clusters') return this.send(res, 200, clustersFragment(status, env));
-      return show(env, environmentBody(status, env, h.releases()), env);
+      const canaries = h.canaries(env);
+      if (fragment === 'clusters') return this.send(res, 200, clustersFragment(status, env, canaries));
+      return show(env, environmentBody(status, env, h.releases(), canaries), env);
     }
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/timeline$/.exec(p))) {
       const env = this.env(m[1]!);
@@ -101,11 +102,17 @@ export class Dashboard {
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/deploy$/.exec(p))) {
       const env = this.env(m[1]!);
       const release = q.get('release') ?? '';
-      return show(`Deploy ${release} to ${env}?`, confirmDeployBody(env, release, await h.deployPlan(env, release), session.csrf));
+      const canary = q.get('canary') === '1';
+      return show(`Deploy ${release} to ${env}${canary ? ' as a canary' : ''}?`, confirmDeployBody(env, release, await h.deployPlan(env, release), session.csrf, canary));
     }
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/rollback$/.exec(p))) {
       const env = this.env(m[1]!);
       return show(`Roll back ${env}?`, confirmRollbackBody(env, h.rollbackPlan(env), session.csrf));
+    }
+    if ((m = /^\/ui\/env\/([a-z0-9-]+)\/rollout$/.exec(p))) {
+      const env = this.env(m[1]!);
+      const { canary, action } = this.canary(env, q);
+      return show(`${action[0]!.toUpperCase()}${action.slice(1)} the canary of ${canary.view.cluster}?`, confirmRolloutBody(canary, action, session.csrf));
     }
     if (p === '/ui/releases') return show('Releases', releasesBody(h.releases()));
     if ((m = /^\/ui\/releases\/([A-Za-z0-9.-]+)$/.exec(p))) return show(`Release ${m[1]!}`, releaseBody(h.release(m[1]!)));
@@ -127,7 +134,7 @@ export class Dashboard {
     return this.plain(res, 404, 'no such page');
   }
 
-  private async post(req: http.IncomingMessage, res: http.ServerResponse, p: string, form: URLSearchParams, session: Session): Promise<void> {
+  private async post(res: http.ServerResponse, p: string, form: URLSearchParams, session: Session): Promise<void> {
     const project = this.host.project();
     let m: RegExpExecArray | null;
     if (p === '/ui/logout') {
@@ -138,13 +145,22 @@ export class Dashboard {
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/deploy$/.exec(p))) {
       const env = this.env(m[1]!);
       const release = form.get('release') ?? '';
-      return streamProgress(res, { title: `Deploying ${release} to ${env}`, project, session, back: `/ui/env/${env}` }, (out) => this.host.deploy({ env, release }, out));
+      const canary = form.get('canary') === '1';
+      return streamProgress(res, { title: `Deploying ${release} to ${env}${canary ? ' as a canary' : ''}`, project, session, back: `/ui/env/${env}` }, (out) =>
+        this.host.deploy({ env, release, ...(canary ? { canary: true } : {}) }, out),
+      );
+    }
+    if ((m = /^\/ui\/env\/([a-z0-9-]+)\/rollout$/.exec(p))) {
+      const env = this.env(m[1]!);
+      const { canary, action } = this.canary(env, form);
+      return streamProgress(res, { title: `${action}: canary of ${canary.view.cluster}`, project, session, back: `/ui/env/${env}` }, async (out) => {
+        out.event({ kind: `rollout.${action}`, message: await this.host.rollout(env, canary.view.cluster, action) });
+      });
     }
     if ((m = /^\/ui\/env\/([a-z0-9-]+)\/rollback$/.exec(p))) {
       const env = this.env(m[1]!);
       return streamProgress(res, { title: `Rolling back ${env}`, project, session, back: `/ui/env/${env}` }, (out) => this.host.rollback({ env }, out));
     }
-    void req;
     return this.plain(res, 404, 'no such action');
   }
 
@@ -159,6 +175,16 @@ export class Dashboard {
     const s = this.sessions.create();
     res.setHeader('set-cookie', sessionCookie(s));
     return this.redirect(res, '/ui/');
+  }
+
+  /** The canary in progress on the asked cluster, and a steering action (not status). */
+  private canary(env: string, q: URLSearchParams): { canary: CanaryInfo; action: Exclude<RolloutAction, 'status'> } {
+    const action = q.get('action') ?? '';
+    if (!ROLLOUT_ACTIONS.includes(action as RolloutAction) || action === 'status') throw new KilnError('USAGE', `unknown canary action "${action}"`, { hint: 'promote, pause, resume or abort' });
+    const cluster = q.get('cluster') ?? '';
+    const canary = this.host.canaries(env).find((c) => c.view.cluster === cluster);
+    if (!canary) throw new KilnError('CANARY_NOT_FOUND', `no canary is in progress on cluster ${cluster || '(none)'} in ${env}`, { hint: `kiln status --env ${env} shows what serves` });
+    return { canary, action: action as Exclude<RolloutAction, 'status'> };
   }
 
   /** An environment of the project (or one with clusters): else a KilnError naming those there are. */
