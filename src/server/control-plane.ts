@@ -39,7 +39,6 @@ import { ProxySupervisor } from './proxy-supervisor.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
-import { statusView, withFallbacks } from './status.js';
 import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
 import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
@@ -49,7 +48,7 @@ import { sweepScratch } from '../store/scratch.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
-import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv, kubeDryRun } from './kube-ops.js';
+import { assertDigest, isKubernetesEnv, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv, kubeDryRun } from './kube-ops.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 import { missingRuntimeTools, requireRuntimeTools } from '../runtime/tools.js';
@@ -65,7 +64,8 @@ import { rolloutAction } from './rollout.js';
 import { Timeline } from '../store/timeline.js';
 import { serveLive } from './live-stream.js';
 import { serveLogStream } from '../logs/sse.js';
-import { TrafficSampler, trafficShares } from './traffic-share.js';
+import { TrafficSampler } from './traffic-share.js';
+import { statusAnswer } from './status-answer.js';
 import { dashboardHost } from './dashboard-host.js';
 import { Dashboard } from '../web/router.js';
 import { tokenMatches } from './auth.js';
@@ -278,7 +278,13 @@ export class ControlPlane {
       release: async (q: URLSearchParams) => this.dashboardHost().release(q.get('name') ?? ''),
       releaseDiff: async (q: URLSearchParams) => this.dashboardHost().diff(q.get('from') ?? '', q.get('to') ?? ''),
       live: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) =>
-        serveLive({ timeline: this.timeline, status: (env) => this.status(env) }, q.get('env') ?? undefined, req, res),
+        serveLive(
+          // A kubernetes environment's status asks its cluster: looked at less often.
+          { timeline: this.timeline, status: (env) => this.status(env), pollMs: q.get('env') && isKubernetesEnv(this.currentSpec(), q.get('env')!) ? 2_000 : 300 },
+          q.get('env') ?? undefined,
+          req,
+          res,
+        ),
       logStream: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) =>
         serveLogStream(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
       ...envHandlers(this.envHost()),
@@ -305,23 +311,21 @@ export class ControlPlane {
     }
   }
 
-  /** GET /v1/status: state, the proxy's fallbacks and traffic shares, storage and isolation. */
-  private async status(env: string | undefined): Promise<StatusView> {
-    // A mistyped --env is an error naming the environments, not an empty status. One that
-    // still has clusters is shown even if kiln.yaml no longer defines it.
-    if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
-    const spec = this.currentSpec();
-    if (env !== undefined && isKubernetesEnv(spec, env)) {
-      return { ...(await kubeStatus(this.state, spec, this.store.kilnDir, env)), storage: this.storage.view(), isolation: this.isolation.view() };
-    }
-    // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
-    const stats = await this.proxy.stats(300);
-    let view = withFallbacks(statusView(this.state, this.spec, env), stats?.fallbacks ?? null);
-    if (stats) {
-      const now = { at: Date.now(), proxy: stats.startedAt, answered: Object.fromEntries(Object.entries(stats.groups).map(([g, c]) => [g, c.answered])) };
-      view = trafficShares(view, this.traffic.add(now), now);
-    }
-    return { ...view, storage: this.storage.view(), isolation: this.isolation.view() };
+  /** GET /v1/status (status-answer.ts). */
+  private status(env: string | undefined): Promise<StatusView> {
+    return statusAnswer(
+      {
+        state: this.state,
+        spec: this.spec,
+        currentSpec: () => this.currentSpec(),
+        kilnDir: this.store.kilnDir,
+        proxyStats: (ms) => this.proxy.stats(ms),
+        storage: () => this.storage.view(),
+        isolation: () => this.isolation.view(),
+        traffic: this.traffic,
+      },
+      env,
+    );
   }
 
   /** What the dashboard reads and does (dashboard-host.ts). */

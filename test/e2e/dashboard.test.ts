@@ -131,6 +131,9 @@ describe('the dashboard in a browser', () => {
     await page.goto(`${base}/ui/env/dev`);
     await page.click('button:has-text("Roll back…")');
     assert.match(await page.textContent('ul.plan') ?? '', /api-http-dev: api-http-dev-v002 → api-http-dev-v001/);
+    // The same steps as the CLI's dry run, which changes nothing either.
+    assert.match((await shop.p.kiln(['rollback', '--env', 'dev', '--dry-run'])).stdout, /would switch api-http-dev: api-http-dev-v002 -> api-http-dev-v001/);
+    assert.equal((await shop.status()).clusters.find((c) => c.name === 'api-http-dev')?.active, 'api-http-dev-v002');
     await page.click('button:has-text("Roll back dev")');
     await page.waitForSelector('#outcome', { timeout: 2 * 60_000 });
     assert.equal(await page.textContent('#outcome'), 'done', await page.textContent('#progress') ?? '');
