@@ -3,7 +3,7 @@
 // line as text, never as markup.
 import { html, type Html } from '../html.js';
 
-export const LOG_FIELDS = ['env', 'cluster', 'build', 'server', 'stream', 'grep', 'since', 'lines'] as const;
+export const LOG_FIELDS = ['env', 'cluster', 'build', 'server', 'stream', 'grep', 'since', 'until', 'lines'] as const;
 export type LogForm = Partial<Record<(typeof LOG_FIELDS)[number], string>>;
 
 export function logsBody(form: LogForm, streamQuery: string): Html {
@@ -11,7 +11,7 @@ export function logsBody(form: LogForm, streamQuery: string): Html {
     html`<label>${label} <input name="${name}" value="${form[name] ?? ''}" placeholder="${hint}"></label>`;
   return html`<form method="get" action="/ui/logs" class="filters">
 ${field('env', 'Environment', 'dev')}${field('cluster', 'Cluster', 'api-http-dev')}${field('build', 'Build', 'v002')}${field('server', 'Server', 'api-http-dev-v002-1')}
-${field('stream', 'Stream', 'log, stdout, stderr')}${field('grep', 'Text', 'ERROR or /regex/i')}${field('since', 'Since', '10m')}${field('lines', 'Lines', '100')}
+${field('stream', 'Stream', 'log, stdout, stderr')}${field('grep', 'Text', 'ERROR or /regex/i')}${field('since', 'Since', '10m')}${field('until', 'Until', '2026-12-04T10:00:00Z')}${field('lines', 'Lines', '100')}
 <button type="submit">Show</button></form>
 <p class="muted" id="log-state" aria-live="polite">following…</p>
 <ol id="log-lines" class="log-lines" data-stream="/v1/logs/stream?${streamQuery}"></ol>`;
