@@ -15,6 +15,15 @@ import type { Dashboard } from '../web/router.js';
 
 export interface StreamWriter {
   event(e: Record<string, unknown>): void;
+  /** Who asked for the operation, for its deployment record (the timeline's "by"). */
+  by?: string;
+}
+
+/** The user name the CLI says it runs as (X-Kiln-User): informational, checked to be a plain name. */
+function claimedUser(req: http.IncomingMessage): string | undefined {
+  const v = req.headers['x-kiln-user'];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(s) ? s : undefined;
 }
 
 export interface ApiHandlers {
@@ -97,7 +106,9 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
         return;
       }
     }
+    let by = 'cli';
     if (!tokenMatches(token, bearer(req))) {
+      by = 'dashboard';
       const session = web?.apiSession(req);
       if (session === undefined || session === 'forbidden') {
         req.resume();
@@ -142,7 +153,8 @@ export function createApiServer(token: string, h: ApiHandlers, log: (m: string) 
         case 'POST /v1/traffic': {
           const body = await readJson(req, route);
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-          const out: StreamWriter = { event: (e) => res.write(JSON.stringify({ type: 'event', ...e }) + '\n') };
+          const user = by === 'cli' ? claimedUser(req) : undefined;
+          const out: StreamWriter = { event: (e) => res.write(JSON.stringify({ type: 'event', ...e }) + '\n'), by: user ? `cli (${user})` : by };
           try {
             const ops: Record<string, ApiHandlers['deploy']> = {
               'POST /v1/deploy': h.deploy,

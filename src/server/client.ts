@@ -2,6 +2,7 @@
 // unix socket, with the token read from .kiln/run/token. `call` and `streamCall` take the path,
 // the request's and the answer's types from the contract (contract.ts).
 import http from 'node:http';
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { KilnError, errorFromJSON } from '../errors.js';
 import { runPaths } from './paths.js';
@@ -25,6 +26,14 @@ function toKilnError(body: unknown, status?: number): KilnError {
     })
   );
 }
+
+const USER = ((): string | undefined => {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
+})();
 
 export class ApiClient {
   private readonly socket: string;
@@ -51,6 +60,8 @@ export class ApiClient {
         agent: false,
         headers: {
           authorization: `Bearer ${this.token}`,
+          // Who runs the CLI, for the deployment's record (the dashboard's timeline): informational.
+          ...(USER ? { 'x-kiln-user': USER } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
         },
       },

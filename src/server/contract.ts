@@ -95,6 +95,7 @@ export const deploymentRow = obj({
   startedAt: required(text(), 'Start (ISO time).'),
   finishedAt: required(nullable(text()), 'End (ISO time), null while running.'),
   error: required(nullable(text()), 'Why it failed.'),
+  by: required(nullable(text()), 'Who asked: "cli (<user>)", "dashboard", "control plane: crash loop"; null when not recorded.'),
 });
 
 export const releaseSummary = obj({

@@ -518,7 +518,7 @@ export class ControlPlane {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       // --canary: every changing cluster must be able to take one, checked before anything starts.
       const canaries = body.canary === true ? canaryPlan(plan, this.deployDeps(), (s, r) => spec.services[s]?.roles[r]?.canary) : null;
-      const id = this.state.startDeployment(env, release.name, 'deploy');
+      const id = this.state.startDeployment(env, release.name, 'deploy', out.by ?? null);
       // The environment's part (flags, scale from kiln.yaml now) is not in the release: recorded here.
       const config = deployConfig(plan, envSpec);
       new DeploymentConfigs(this.store.db).record(id, config.digest, config.config);
@@ -605,7 +605,7 @@ export class ControlPlane {
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);
       const release = this.state.group(steps[0]!.to)?.release ?? '?';
-      const id = this.state.startDeployment(env, release, 'rollback');
+      const id = this.state.startDeployment(env, release, 'rollback', out.by ?? null);
       const emit = this.emitter(id, env, out);
       if (problem) emit('spec.invalid', `kiln.yaml does not load (${formatError(problem).split('\n')[0]}); rolling back with the kept groups' own configuration`);
       try {

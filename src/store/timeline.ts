@@ -13,6 +13,8 @@ export interface DeploymentRecord {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** Who asked for it, when recorded. */
+  by: string | null;
 }
 
 export class Timeline {
@@ -23,7 +25,7 @@ export class Timeline {
 
   constructor(db: Database.Database) {
     this.byEnv = db.prepare(
-      'SELECT id, env, release, kind, state, started_at AS startedAt, finished_at AS finishedAt, error FROM deployments WHERE env = ? ORDER BY id DESC LIMIT ?',
+      'SELECT id, env, release, kind, state, started_at AS startedAt, finished_at AS finishedAt, error, started_by AS by FROM deployments WHERE env = ? ORDER BY id DESC LIMIT ?',
     );
     // An environment's events, and those about no environment (the proxy, storage): both concern its page.
     this.after = db.prepare('SELECT * FROM events WHERE id > ? AND (env = ? OR env IS NULL) ORDER BY id LIMIT ?');

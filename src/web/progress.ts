@@ -16,7 +16,7 @@ export async function streamProgress(
   const [head, tail] = frame.split('@@@') as [string, string];
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
   res.write(head);
-  const out: StreamWriter = { event: (e) => res.write(html`<li>${String(e.message ?? e.kind ?? '')}</li>\n`.text) };
+  const out: StreamWriter = { event: (e) => res.write(html`<li>${String(e.message ?? e.kind ?? '')}</li>\n`.text), by: 'dashboard' };
   let outcome;
   try {
     const result = await run(out);

@@ -76,7 +76,8 @@ describe('the dashboard in a browser', () => {
     const urls: string[] = [];
     page.on('request', (r) => urls.push(r.url()));
     await page.goto(`${base}/ui/login`);
-    // The field has focus on load: type the token and press Enter, no mouse.
+    // The field takes focus on load: type the token and press Enter, no mouse.
+    await page.waitForFunction(() => document.activeElement?.id === 'token');
     await page.keyboard.type(token);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${base}/ui/`);
@@ -142,8 +143,10 @@ describe('the dashboard in a browser', () => {
     assert.equal((await shop.get('api-http-dev.shop.test', '/items')).version, '1.0.0');
     await page.goto(`${base}/ui/env/dev/timeline`);
     const rows = await page.locator('#timeline table tbody tr').allTextContents();
-    assert.match(rows[0] ?? '', /rollback\s*r1\s*succeeded/);
-    assert.match(rows[1] ?? '', /deploy\s*r2\s*succeeded/);
+    assert.match(rows[0] ?? '', /rollback\s*r1\s*succeeded[\s\S]*dashboard$/);
+    assert.match(rows[1] ?? '', /deploy\s*r2\s*succeeded[\s\S]*dashboard$/);
+    // r1's deploy was the CLI's, which names its user.
+    assert.match(rows[2] ?? '', /deploy\s*r1\s*succeeded[\s\S]*cli \(\S+\)$/);
     await page.close();
   });
 
