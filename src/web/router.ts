@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import { KilnError, formatError } from '../errors.js';
 import { readBodyLimited } from '../util/read-body.js';
-import { logsQuery } from '../cli/commands/logs.js';
+import { logsQuery } from '../logs/query-args.js';
 import { asset } from './assets.js';
 import { securityHeaders } from './headers.js';
 import { html, type Html } from './html.js';
