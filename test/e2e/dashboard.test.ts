@@ -96,6 +96,8 @@ describe('the dashboard in a browser', () => {
     const watching = await context.newPage();
     await watching.goto(`${base}/ui/env/dev`);
     assert.equal(await watching.textContent(ACTIVE), 'api-http-dev-v001');
+    // A keyboard user's place on the page: the live update must not take the focus away.
+    await watching.focus('[data-cluster="api-http-dev"] a');
 
     const load = startLoad({ url: shop.url('/items'), host: 'api-http-dev.shop.test', mix: 'both', concurrency: 4 });
     try {
@@ -112,6 +114,7 @@ describe('the dashboard in a browser', () => {
       assert.match(await page.textContent('#progress') ?? '', /r2 serves dev/);
       // The page left open was never reloaded: the live stream brought the change.
       await watching.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'api-http-dev-v002', ACTIVE, { timeout: 30_000 });
+      assert.equal(await watching.evaluate(() => `${document.activeElement?.closest('[data-cluster]')?.getAttribute('data-cluster')} ${document.activeElement?.textContent}`), 'api-http-dev logs');
       await page.close();
     } finally {
       const report = await load.stop();

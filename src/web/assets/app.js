@@ -24,8 +24,12 @@ if (live.length && env !== undefined) {
           const text = await res.text();
           // Markup from this server, whose templates escape every value (src/web/html.ts).
           if (el.dataset.shown !== text) {
+            // Keyboard focus inside the section survives the swap: the same control gets it back.
+            const controls = () => [...el.querySelectorAll('a, button, input, select')];
+            const focused = el.contains(document.activeElement) ? controls().indexOf(document.activeElement) : -1;
             el.innerHTML = text;
             el.dataset.shown = text;
+            if (focused >= 0) controls()[Math.min(focused, controls().length - 1)]?.focus();
           }
         } catch {
           /* the next message tries again */

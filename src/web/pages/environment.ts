@@ -43,5 +43,5 @@ export function environmentBody(status: StatusView, env: string, releases: Relea
 <button type="submit">Deploy…</button></form>
 <form method="get" action="/ui/env/${env}/rollback"><button type="submit">Roll back…</button></form>
 </section>
-<section id="clusters" data-live="/ui/env/${env}?fragment=clusters" aria-live="polite">${clustersFragment(status, env, canaries)}</section>`;
+<section id="clusters" data-live="/ui/env/${env}?fragment=clusters">${clustersFragment(status, env, canaries)}</section>`;
 }
