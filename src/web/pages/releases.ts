@@ -2,7 +2,8 @@
 // (os, data, app) with its services, and the diff of two releases as `kiln release diff` prints it.
 import { html, type Html } from '../html.js';
 import type { ReleaseTag } from '../../server/contract.js';
-import { formatReleaseDiff, type ReleaseDiff, type ReleaseRecord, type ReleaseSummary } from '../../release/index.js';
+import type { ReleaseDiff, ReleaseRecord, ReleaseSummary } from '../../release/index.js';
+import { diffSections } from './diff.js';
 
 function diffForm(releases: ReleaseSummary[], from?: string, to?: string): Html {
   const options = (selected: string | undefined) => releases.map((r) => html`<option value="${r.name}"${r.name === selected ? html` selected` : ''}>${r.name}</option>`);
@@ -32,7 +33,7 @@ export function releaseBody(r: { release: ReleaseRecord; tags: ReleaseTag[] }): 
 export function diffBody(releases: ReleaseSummary[], d: ReleaseDiff): Html {
   const same = d.changes.length === 0 && !(d.data?.length ?? 0);
   return html`${diffForm(releases, d.from, d.to)}<section class="diff" aria-label="changes">${
-    same ? html`<p>${d.from} and ${d.to} are the same</p>` : html`<pre class="diff-text">${formatReleaseDiff(d)}</pre>`
+    same ? html`<p>${d.from} and ${d.to} are the same</p>` : diffSections(d)
   }</section>`;
 }
 
