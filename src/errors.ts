@@ -14,6 +14,8 @@ export type KilnErrorCode =
   | 'BUILD_FAILED'
   | 'USAGE'
   | 'UNAUTHORIZED'
+  /** A dashboard session's state-changing call without its CSRF token or from another origin. */
+  | 'FORBIDDEN'
   | 'SERVER_UNREACHABLE'
   | 'DEPLOY_FAILED'
   | 'DEPLOY_IN_PROGRESS'

@@ -168,6 +168,11 @@ const health = (h: HealthCheckSpec | null): string =>
     : 'none';
 const fv = (v: FlagValue): string => JSON.stringify(v);
 
+/** One change as one line (what `kiln release diff` prints under its service). */
+export function describeChange(c: ReleaseChange): string {
+  return line(c);
+}
+
 function line(c: ReleaseChange): string {
   const where = 'role' in c && c.role ? `role ${c.role}: ` : '';
   switch (c.kind) {

@@ -1,10 +1,13 @@
 // The CLI's side of the control-plane API: JSON calls and NDJSON progress streams over the
-// unix socket, with the token read from .kiln/run/token.
+// unix socket, with the token read from .kiln/run/token. `call` and `streamCall` take the path,
+// the request's and the answer's types from the contract (contract.ts).
 import http from 'node:http';
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { KilnError, errorFromJSON } from '../errors.js';
 import { runPaths } from './paths.js';
 import { readToken } from '../store/token.js';
+import { apiCalls, type BodyOf, type JsonGetCall, type QueryOf, type ResponseOf, type StreamCall } from './contract.js';
 
 export interface ProgressEvent {
   kind: string;
@@ -23,6 +26,14 @@ function toKilnError(body: unknown, status?: number): KilnError {
     })
   );
 }
+
+const USER = ((): string | undefined => {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
+})();
 
 export class ApiClient {
   private readonly socket: string;
@@ -49,6 +60,8 @@ export class ApiClient {
         agent: false,
         headers: {
           authorization: `Bearer ${this.token}`,
+          // Who runs the CLI, for the deployment's record (the dashboard's timeline): informational.
+          ...(USER ? { 'x-kiln-user': USER } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
         },
       },
@@ -62,6 +75,19 @@ export class ApiClient {
       ),
     );
     req.end(payload);
+  }
+
+  /** A JSON GET of the contract: its query and its answer typed by contract.ts. */
+  read<K extends JsonGetCall>(name: K, query: QueryOf<K>): Promise<ResponseOf<K>> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query as Record<string, unknown>)) if (v !== undefined) q.set(k, String(v));
+    const text = q.toString();
+    return this.get<ResponseOf<K>>(`${(apiCalls[name] as { path: string }).path}${text ? `?${text}` : ''}`);
+  }
+
+  /** A POST of the contract with NDJSON progress: its body and its answer typed by contract.ts. */
+  streamCall<K extends StreamCall>(name: K, body: BodyOf<K>, onEvent: (e: ProgressEvent) => void): Promise<ResponseOf<K>> {
+    return this.stream<ResponseOf<K>>((apiCalls[name] as { path: string }).path, body, onEvent);
   }
 
   get<T>(path: string): Promise<T> {

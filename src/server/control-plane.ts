@@ -40,7 +40,6 @@ import { ProxySupervisor } from './proxy-supervisor.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
-import { statusView, withCanaries, withFallbacks } from './status.js';
 import { DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { withCreatedEnvironments } from '../env/registry.js';
 import { envHandlers, isEnvOperation, type EnvApiHost } from './env-api.js';
@@ -50,7 +49,7 @@ import { sweepScratch } from '../store/scratch.js';
 import { claimPidFile } from './pid-file.js';
 import { handleCrashLoop } from './crash-loop-action.js';
 import { KubeWatch } from './kube-watch.js';
-import { assertDigest, isKubernetesEnv, kubeStatus, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv, kubeDryRun } from './kube-ops.js';
+import { assertDigest, isKubernetesEnv, recordedKubeDeploy, recordedKubeRollback, teardownKube, withKubeEnv, kubeDryRun } from './kube-ops.js';
 import { StorageWatch } from './storage-watch.js';
 import { Isolation } from '../isolation/isolation.js';
 import { missingRuntimeTools, requireRuntimeTools } from '../runtime/tools.js';
@@ -64,6 +63,15 @@ import { canaryPlan, executeCanary, runCanary, type CanaryDeps, type CanaryOutco
 import { promQuery } from '../canary/prometheus.js';
 import { canaryPlanView, formatCanaryPlan } from '../canary/plan.js';
 import { rolloutAction } from './rollout.js';
+import { Timeline } from '../store/timeline.js';
+import { serveLive } from './live-stream.js';
+import { serveLogStream } from '../logs/sse.js';
+import { TrafficSampler } from './traffic-share.js';
+import { statusAnswer } from './status-answer.js';
+import { dashboardHost } from './dashboard-host.js';
+import { Dashboard } from '../web/router.js';
+import { tokenMatches } from './auth.js';
+import type { StatusView } from './status.js';
 
 export interface ControlPlaneOptions {
   projectDir: string;
@@ -101,6 +109,10 @@ export class ControlPlane {
   /** Canary runs in progress, and whether this control plane is stopping (they then leave off). */
   private readonly canaryRuns = new Set<Promise<unknown>>();
   private stopping = false;
+  /** Deployments and events as the dashboard's timeline and live stream read them. */
+  private readonly timeline: Timeline;
+  /** The proxy's recent per-group counts: each group's share of its cluster's traffic in status. */
+  private readonly traffic = new TrafficSampler();
 
   private constructor(
     readonly spec: ProjectSpec,
@@ -115,6 +127,7 @@ export class ControlPlane {
     // Podman settings come from the environment, which may be one created after start.
     this.locks = new DeployLocks(store.db);
     this.canaries = new Canaries(store.db);
+    this.timeline = new Timeline(store.db);
     this.isolation = new Isolation(store.kilnDir, store.db);
     const runtimes = runtimeLookup(() => this.runningSpec().spec, store.kilnDir, this.isolation);
     this.runtimes = runtimes;
@@ -252,20 +265,7 @@ export class ControlPlane {
   private async listen(tcp?: { host: string; port: number }): Promise<void> {
     const token = readToken(this.store.kilnDir);
     const handlers = {
-      status: async (q: URLSearchParams) => {
-        const env = q.get('env') ?? undefined;
-        // A mistyped --env is an error naming the environments, not an empty status. One that
-        // still has clusters is shown even if kiln.yaml no longer defines it.
-        if (env !== undefined && this.state.clusters(env).length === 0) environmentOf(this.currentSpec(), env);
-        const spec = this.currentSpec();
-        if (env !== undefined && isKubernetesEnv(spec, env)) {
-          return { ...(await kubeStatus(this.state, spec, this.store.kilnDir, env)), storage: this.storage.view(), isolation: this.isolation.view() };
-        }
-        // One admin call with a short timeout: a down or stuck proxy costs status at most 300 ms.
-        const fallbacks = (await this.proxy.stats(300))?.fallbacks ?? null;
-        const canaries = this.canaries.all().filter((r) => env === undefined || r.env === env);
-        return { ...withCanaries(withFallbacks(statusView(this.state, this.spec, env), fallbacks), canaries, Date.now()), storage: this.storage.view(), isolation: this.isolation.view() };
-      },
+      status: (q: URLSearchParams) => this.status(q.get('env') ?? undefined),
       events: async (q: URLSearchParams) => this.state.events({ env: q.get('env') ?? '', limit: Number(q.get('limit') ?? 50) }),
       deploy: (b: Record<string, unknown>, out: StreamWriter) => this.deploy(b, out),
       rollout: (b: Record<string, unknown>) => rolloutAction({ canaries: this.canaries, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
@@ -275,6 +275,20 @@ export class ControlPlane {
       traffic: (b: Record<string, unknown>) =>
         changeTraffic({ state: this.state, spec: this.currentSpec(), lb: this.deployDeps().lb, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
       logs: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) => serveLogs(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
+      deployments: async (q: URLSearchParams) => this.timeline.deployments(environmentOf(this.currentSpec(), q.get('env') ?? '').name, Number(q.get('limit') ?? 50)),
+      releases: async () => this.dashboardHost().releases(),
+      release: async (q: URLSearchParams) => this.dashboardHost().release(q.get('name') ?? ''),
+      releaseDiff: async (q: URLSearchParams) => this.dashboardHost().diff(q.get('from') ?? '', q.get('to') ?? ''),
+      live: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) =>
+        serveLive(
+          // A kubernetes environment's status asks its cluster: looked at less often.
+          { timeline: this.timeline, status: (env) => this.status(env), pollMs: q.get('env') && isKubernetesEnv(this.currentSpec(), q.get('env')!) ? 2_000 : 300 },
+          q.get('env') ?? undefined,
+          req,
+          res,
+        ),
+      logStream: (q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse) =>
+        serveLogStream(this.logs.store, q, req, res, () => subjectsInState(this.state, Object.keys(this.spec.environments))),
       ...envHandlers(this.envHost()),
     };
     const listenOn = (server: http.Server, target: string | { host: string; port: number }): Promise<void> =>
@@ -291,10 +305,48 @@ export class ControlPlane {
     chmodSync(this.paths.apiSocket, 0o600);
     this.apis.push(unix);
     if (tcp) {
-      const server = createApiServer(token, handlers, this.log, observe);
+      // The dashboard is served on the TCP listener only: a browser cannot reach the unix socket.
+      const dashboard = new Dashboard(this.dashboardHost(token));
+      const server = createApiServer(token, handlers, this.log, observe, dashboard);
       await listenOn(server, tcp);
       this.apis.push(server);
     }
+  }
+
+  /** GET /v1/status (status-answer.ts). */
+  private status(env: string | undefined): Promise<StatusView> {
+    return statusAnswer(
+      {
+        state: this.state,
+        spec: this.spec,
+        currentSpec: () => this.currentSpec(),
+        kilnDir: this.store.kilnDir,
+        proxyStats: (ms) => this.proxy.stats(ms),
+        storage: () => this.storage.view(),
+        isolation: () => this.isolation.view(),
+        traffic: this.traffic,
+        canaries: () => this.canaries.all(),
+      },
+      env,
+    );
+  }
+
+  /** What the dashboard reads and does (dashboard-host.ts). */
+  private dashboardHost(token = ''): ReturnType<typeof dashboardHost> {
+    return dashboardHost({
+      store: this.store,
+      state: this.state,
+      timeline: this.timeline,
+      logs: this.logs.store,
+      currentSpec: () => this.currentSpec(),
+      status: (env) => this.status(env),
+      deploy: (b, out) => this.deploy(b, out),
+      rollback: (b, out) => this.rollback(b, out),
+      rollbackPlan: (env) => planRollback(this.deployDeps(), env, undefined),
+      canaries: this.canaries,
+      rollout: (b) => rolloutAction({ canaries: this.canaries, event: (kind, message, about) => this.event(null, kind, message, about) }, b),
+      tokenMatches: (t) => token !== '' && tokenMatches(token, t),
+    });
   }
 
   async stop(): Promise<void> {
@@ -472,7 +524,7 @@ export class ControlPlane {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
       // --canary: every changing cluster must be able to take one, checked before anything starts.
       const canaries = body.canary === true ? canaryPlan(plan, this.deployDeps(), (s, r) => spec.services[s]?.roles[r]?.canary) : null;
-      const id = this.state.startDeployment(env, release.name, 'deploy');
+      const id = this.state.startDeployment(env, release.name, 'deploy', out.by ?? null);
       // The environment's part (flags, scale from kiln.yaml now) is not in the release: recorded here.
       const config = deployConfig(plan, envSpec);
       new DeploymentConfigs(this.store.db).record(id, config.digest, config.config);
@@ -550,11 +602,16 @@ export class ControlPlane {
     const envSpec = environmentOf(spec, env);
     requireRuntimeTools(env, envSpec.runtime, settingsFromEnv(envSpec.podman));
     const cluster = body.cluster === undefined ? undefined : str(body.cluster, 'cluster');
-    if (isKubernetesEnv(spec, env)) return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeRollback(this.state, k, cluster, (id) => this.emitter(id, env, out)));
+    if (isKubernetesEnv(spec, env)) {
+      if (body.dryRun === true) throw new KilnError('USAGE', `a rollback's dry run is not there yet for ${env} (kubernetes)`, { hint: `kiln status --env ${env}` });
+      return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeRollback(this.state, k, cluster, (id) => this.emitter(id, env, out)));
+    }
+    // The steps only (the dashboard's confirmation): nothing is locked, started or switched.
+    if (body.dryRun === true) return { steps: planRollback(this.deployDeps(), env, cluster) };
     return this.exclusive(env, async () => {
       const steps = planRollback(this.deployDeps(), env, cluster);
       const release = this.state.group(steps[0]!.to)?.release ?? '?';
-      const id = this.state.startDeployment(env, release, 'rollback');
+      const id = this.state.startDeployment(env, release, 'rollback', out.by ?? null);
       const emit = this.emitter(id, env, out);
       if (problem) emit('spec.invalid', `kiln.yaml does not load (${formatError(problem).split('\n')[0]}); rolling back with the kept groups' own configuration`);
       try {

@@ -42,7 +42,7 @@ export async function handleCrashLoop(deps: CrashLoopDeps, name: string, why: st
     );
     return 'kept-active';
   }
-  const id = state.startDeployment(env, kept.release, 'rollback');
+  const id = state.startDeployment(env, kept.release, 'rollback', 'control plane: crash loop');
   const emit = deps.emitter(id);
   try {
     state.tx(() => {

@@ -77,7 +77,7 @@ test('API requests by route and status; unknown paths are one "other" route', as
   const none = async (): Promise<never> => {
     throw new Error('not called');
   };
-  const h: ApiHandlers = { status: none, events: async () => [], deploy: none, rollback: none, down: none, envCreate: none, envDestroy: none, promote: none, traffic: none, rollout: none, logs: none };
+  const h: ApiHandlers = { status: none, events: async () => [], deploy: none, rollback: none, down: none, envCreate: none, envDestroy: none, promote: none, traffic: none, rollout: none, logs: none, deployments: none, releases: none, release: none, releaseDiff: none, live: none, logStream: none };
   const server = createApiServer('tok', h, () => undefined, (method, path, status, s) => m.apiRequest(method, path, status, s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));

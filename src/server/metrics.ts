@@ -16,6 +16,7 @@ const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** The API's routes by name; anything else is counted as "other" (no label per path a client invents). */
 const API_ROUTES = new Set([
   'GET /v1/health', 'GET /v1/status', 'GET /v1/logs', 'GET /v1/events',
+  'GET /v1/deployments', 'GET /v1/releases', 'GET /v1/release', 'GET /v1/release-diff', 'GET /v1/stream', 'GET /v1/logs/stream',
   'POST /v1/deploy', 'POST /v1/rollback', 'POST /v1/down', 'POST /v1/env/create', 'POST /v1/env/destroy', 'POST /v1/promote', 'POST /v1/rollout',
 ]);
 

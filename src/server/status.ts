@@ -26,6 +26,10 @@ export interface StatusGroup {
   servers: StatusServer[];
   /** Why the group failed or crash-loops, and what to do (from its latest such event); else null. */
   failure: string | null;
+  /** The container image it runs (digest); absent on the process runtime, which runs the app's files. */
+  image?: string;
+  /** From the proxy's counts (server/traffic-share.ts); absent when the proxy did not answer. */
+  traffic?: { share: number | null; answered: number };
 }
 export interface StatusCluster {
   name: string;
@@ -92,6 +96,7 @@ export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string)
         healthy: servers.filter((s) => s.state === 'healthy').length,
         servers,
         failure: failureOf(state, g),
+        ...(g.template.image && (g.template.runtime ?? 'process') !== 'process' ? { image: g.template.image.digest } : {}),
       };
     }),
   }));

@@ -107,7 +107,25 @@ export interface VariantNode<F extends Record<string, AnyNode> = Record<string, 
   readonly options: F;
 }
 
+/** A value or JSON null (API answers: a cluster without an active group). Not for kiln.yaml. */
+export interface NullableNode<N extends AnyNode = AnyNode> extends Base<Infer<N> | null> {
+  readonly kind: 'nullable';
+  readonly inner: N;
+}
+/**
+ * A JSON value whose shape is a TypeScript type defined elsewhere (`typeName`), e.g. a release
+ * diff's union of changes: typed for code, described (not spelled out) in the JSON Schema.
+ * Only for API answers; a request is always spelled out so it can be validated.
+ */
+export interface ExternalNode<T = unknown> extends Base<T> {
+  readonly kind: 'external';
+  readonly typeName: string;
+  readonly jsonType: 'object' | 'array';
+}
+
 export type AnyNode =
+  | NullableNode
+  | ExternalNode
   | StringNode
   | IntNode
   | NumberNode
@@ -181,6 +199,14 @@ export function shorthand<O extends ObjectNode>(field: string, object: O, descri
 }
 export function variant<F extends Record<string, AnyNode>>(options: F, description?: string): VariantNode<F> {
   return { kind: 'variant', options, description };
+}
+
+export function nullable<N extends AnyNode>(inner: N, description?: string): NullableNode<N> {
+  return { kind: 'nullable', inner, description };
+}
+/** `external<ReleaseDiff>('ReleaseDiff (src/release/diff.ts)')`: the type comes from the code. */
+export function external<T>(typeName: string, jsonType: 'object' | 'array' = 'object', description?: string): ExternalNode<T> {
+  return { kind: 'external', typeName, jsonType, description };
 }
 
 export function required<N extends AnyNode>(node: N, description: string): Field<N, 'required'> {

@@ -1,4 +1,4 @@
-// The two committed files derived from the schema. Regenerate after changing schema.ts:
+// The committed files derived from the schemas (kiln.yaml's, and the API contract's). Regenerate after changing schema.ts:
 //   npx tsc -p tsconfig.json && node dist/src/spec/generate.js
 // (generate.test.ts fails while they are out of date.)
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
@@ -6,15 +6,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateJsonSchema } from './jsonschema.js';
 import { generateReferenceMarkdown } from './reference.js';
+import { generateApiReference, generateApiSchema } from '../server/contract-schema.js';
 
 export const JSON_SCHEMA_PATH = 'schema/kiln.schema.json';
 export const REFERENCE_PATH = 'docs/kiln-yaml.md';
+export const API_SCHEMA_PATH = 'schema/api.schema.json';
+export const API_REFERENCE_PATH = 'docs/api.md';
 
 /** Repository-relative path -> content of every generated file. */
 export function generatedSpecFiles(): Record<string, string> {
   return {
     [JSON_SCHEMA_PATH]: JSON.stringify(generateJsonSchema(), null, 2) + '\n',
     [REFERENCE_PATH]: generateReferenceMarkdown(),
+    [API_SCHEMA_PATH]: JSON.stringify(generateApiSchema(), null, 2) + '\n',
+    [API_REFERENCE_PATH]: generateApiReference(),
   };
 }
 

@@ -40,9 +40,13 @@ export function fieldDefault(field: Field): unknown {
   return undefined;
 }
 
-function nodeSchema(node: AnyNode): Json {
+export function nodeSchema(node: AnyNode): Json {
   const desc = node.description ? { description: node.description } : {};
   switch (node.kind) {
+    case 'nullable':
+      return { anyOf: [nodeSchema(node.inner), { type: 'null' }], ...desc };
+    case 'external':
+      return { type: node.jsonType, description: node.description ?? `a ${node.typeName}`, 'x-kiln-type': node.typeName };
     case 'string':
       return {
         type: 'string',

@@ -71,6 +71,10 @@ function typeOf(node: AnyNode): string {
       return `${typeOf(node.object.fields[node.field]?.node ?? node.object)} or mapping`;
     case 'variant':
       return `mapping with one key: ${Object.keys(node.options).map((k) => `\`${k}\``).join(' or ')}`;
+    case 'nullable':
+      return `${typeOf(node.inner)} or null`;
+    case 'external':
+      return node.typeName;
   }
 }
 

@@ -92,6 +92,10 @@ export function describe(node: AnyNode): string {
       return `a ${node.field} string or a mapping`;
     case 'variant':
       return `a mapping with one of ${Object.keys(node.options).join(', ')}`;
+    case 'nullable':
+      return `${describe(node.inner)} or null`;
+    case 'external':
+      return `a ${node.typeName}`;
   }
 }
 
@@ -109,6 +113,11 @@ function validate(ctx: Ctx, schema: AnyNode, raw: unknown, path: string[], key: 
     return undefined;
   };
   switch (schema.kind) {
+    case 'nullable':
+      return isNull(node) ? null : validate(ctx, schema.inner, raw, path, key);
+    case 'external':
+      // Only in API answers, which are produced, never parsed: taken as it is.
+      return node === null ? null : (node.toJS(ctx.doc) as unknown);
     case 'object':
       if (isNull(node)) return validateObject(ctx, schema, [], path, key ?? node);
       if (!isMap(node)) return wrong();

@@ -278,9 +278,12 @@ export class RuntimeState {
   }
 
   // --- deployments and events
-  startDeployment(env: string, release: string, kind: 'deploy' | 'rollback'): number {
-    const r = this.sql(`INSERT INTO deployments(env, release, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)`)
-      .run(env, release, kind, now());
+  /** `by`: who asked ("cli (alice)", "dashboard", "control plane: crash loop"), shown in the timeline. */
+  startDeployment(env: string, release: string, kind: 'deploy' | 'rollback', by: string | null = null): number {
+    // Without `by`, the column is not named: the statement also runs on a store before migration 12.
+    const r = (by === null
+      ? this.sql(`INSERT INTO deployments(env, release, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)`).run(env, release, kind, now())
+      : this.sql(`INSERT INTO deployments(env, release, kind, state, started_at, started_by) VALUES (?, ?, ?, 'running', ?, ?)`).run(env, release, kind, now(), by));
     return Number(r.lastInsertRowid);
   }
   finishDeployment(id: number, ok: boolean, error?: string): void {

@@ -100,4 +100,9 @@ export const MIGRATIONS: Migration[] = [
     name: 'canary releases in progress (step, clock, baseline counts, pending rollout commands)',
     sql: CANARIES_SQL,
   },
+  {
+    version: 12,
+    name: 'who started each deployment (the CLI and its user, the dashboard, the control plane itself)',
+    sql: 'ALTER TABLE deployments ADD COLUMN started_by TEXT;',
+  },
 ];

@@ -3,14 +3,12 @@ import { KilnError } from '../../errors.js';
 import { ApiClient } from '../../server/client.js';
 import type { LogsResponse } from '../../logs/api.js';
 import { followLogsApi } from '../../logs/client.js';
-import { formatLogLine, parseGrep } from '../../logs/query.js';
-import { parseTimeArg } from '../../logs/time.js';
-import { LOG_STREAMS, type LogStream } from '../../logs/types.js';
+import { formatLogLine } from '../../logs/query.js';
 import { findKilnDir } from '../project.js';
 import { readLocalLogs } from '../../logs/local.js';
 import { findSpecFile, loadSpec } from '../../spec/load.js';
 
-const DEFAULT_LINES = 100;
+import { DEFAULT_LINES, logsQuery } from '../../logs/query-args.js';
 
 export const logsCommand: CommandDef = {
   name: 'logs',
@@ -100,40 +98,4 @@ function quietWhenOutputCloses(onClose: () => void): void {
   });
 }
 
-/** The query string of GET /v1/logs for the command's arguments; bad input is a USAGE error here. */
-export function logsQuery(cluster: string | undefined, o: Record<string, unknown>, now: number = Date.now()): URLSearchParams {
-  const q = new URLSearchParams();
-  const str = (name: string): string | undefined => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
-  if (cluster) q.set('cluster', cluster);
-  const env = str('env');
-  if (env) q.set('env', env);
-  const build = str('build');
-  if (build) {
-    if (!cluster) throw new KilnError('USAGE', '--build needs a cluster: kiln logs <cluster> --build v004', { location: { flag: '--build' } });
-    const m = /^v?(\d+)$/.exec(build);
-    if (!m) throw new KilnError('USAGE', `--build ${build} is not a build: use v004 (or 4)`, { location: { flag: '--build' } });
-    q.set('group', `${cluster}-v${m[1]!.padStart(3, '0')}`);
-  }
-  const server = str('server');
-  if (server) q.set('server', server);
-  const stream = str('stream');
-  if (stream) {
-    if (!LOG_STREAMS.includes(stream as LogStream)) throw new KilnError('USAGE', `--stream ${stream} is not one of ${LOG_STREAMS.join(', ')}`, { location: { flag: '--stream' } });
-    q.set('stream', stream);
-  }
-  // Times are resolved here, against this machine's clock, and sent as ISO times.
-  for (const name of ['since', 'until']) {
-    const v = str(name);
-    if (v) q.set(name, parseTimeArg(v, `--${name}`, now).toISOString());
-  }
-  const grep = str('grep');
-  if (grep) {
-    parseGrep(grep);
-    q.set('grep', grep);
-  }
-  const lines = str('lines') ?? String(DEFAULT_LINES);
-  // 0 shows no stored lines: with -f, only new ones (as tail -f -n 0).
-  if (!/^\d+$/.test(lines)) throw new KilnError('USAGE', `--lines ${lines} must be a whole number (0 or more)`, { location: { flag: '--lines' } });
-  q.set('limit', lines);
-  return q;
-}
+export { logsQuery } from '../../logs/query-args.js';

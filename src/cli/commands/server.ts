@@ -10,7 +10,7 @@ export const serverCommand: CommandDef = {
     '`kiln proxy` are separate processes, and the next `kiln server` adopts them.',
   positionals: [],
   options: {
-    listen: { type: 'string', value: '<host:port>', description: 'also serve the API on loopback TCP (the unix socket .kiln/run/kiln.sock is always on)' },
+    listen: { type: 'string', value: '<host:port>', description: 'also serve the API and the dashboard (docs/dashboard.md) on loopback TCP (the unix socket .kiln/run/kiln.sock is always on)' },
   },
   json: true,
   examples: ['kiln server &', 'kiln server --listen 127.0.0.1:7070', 'kiln server --json   # one {"ready": …} line on stdout once it serves'],

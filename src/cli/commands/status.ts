@@ -19,7 +19,7 @@ export const statusCommand: CommandDef = {
     const onKube = await kubeStatus(ctx, env);
     if (onKube !== null) return onKube;
     const client = new ApiClient(findKilnDir(ctx.cwd));
-    const view = await client.get<StatusView>(`/v1/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
+    const view: StatusView = await client.read('status', env ? { env } : {});
     if (ctx.json) ctx.outJson(view);
     else {
       const on = colourEnabled(process.stdout);

@@ -50,8 +50,8 @@ export interface TestProject {
   repoRoot: string;
   /** Runs `node <repo>/bin/kiln.js ...args` in `dir`; throws with the full output on failure unless allowFail. */
   kiln(args: string[], opts?: KilnRunOptions): Promise<RunResult>;
-  /** Starts `kiln server` in the background; resolves once its unix socket answers. */
-  startServer(opts?: { env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<ServerProc>;
+  /** Starts `kiln server` (with `args`, e.g. --listen) in the background; resolves once its unix socket answers. */
+  startServer(opts?: { env?: Record<string, string | undefined>; timeoutMs?: number; args?: string[] }): Promise<ServerProc>;
   /** Sets the "version" in apps/<app>/package.json: the next tag of it answers with it. */
   bumpVersion(app: string, version: string): Promise<void>;
   /** Marks apps/<app> as a bad build ("unhealthy": true in package.json: /healthz answers 503). */
@@ -176,8 +176,8 @@ export async function makeProject(opts: MakeProjectOptions = {}): Promise<TestPr
       child.stdin.end(o.input ?? '');
     });
 
-  const startServer = async (o: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<ServerProc> => {
-    const child = spawn(process.execPath, [kilnBin, 'server'], { cwd: dir, env: env(o.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const startServer = async (o: { env?: Record<string, string | undefined>; timeoutMs?: number; args?: string[] } = {}): Promise<ServerProc> => {
+    const child = spawn(process.execPath, [kilnBin, 'server', ...(o.args ?? [])], { cwd: dir, env: env(o.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const keep = (d: string): void => {
       out += d;

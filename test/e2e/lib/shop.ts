@@ -19,8 +19,8 @@ export interface Shop {
   releaseApi(version: string, opts?: { unhealthy?: boolean }): Promise<string>;
 }
 
-/** `edit` changes kiln.yaml's text before anything runs (e.g. to add a logs export). */
-export async function setupShop(opts: { edit?: (kilnYaml: string) => string } = {}): Promise<Shop> {
+/** `edit` changes kiln.yaml's text before anything runs (e.g. to add a logs export); `serverArgs` go to `kiln server`. */
+export async function setupShop(opts: { edit?: (kilnYaml: string) => string; serverArgs?: string[] } = {}): Promise<Shop> {
   const p = await makeProject();
   try {
     if (opts.edit) {
@@ -32,7 +32,7 @@ export async function setupShop(opts: { edit?: (kilnYaml: string) => string } = 
     await p.kiln(['app', 'tag', 'web', '1.0.0']);
     await p.kiln(['release', 'create']);
     await p.kiln(['secret', 'set', 'web_token', '--env', 'dev'], { input: SHOP_TOKEN });
-    const server = await p.startServer();
+    const server = await p.startServer(opts.serverArgs ? { args: opts.serverArgs } : {});
     await p.kiln(['deploy', 'r1', '--env', 'dev']);
     const shop: Shop = {
       p,
