@@ -8,7 +8,6 @@ import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
 import { withCommands } from './plan-commands.js';
 import { changeTraffic } from './traffic.js';
-import { proxyLoadBalancer } from '../deploy/confirm-routes.js';
 import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
@@ -35,7 +34,8 @@ import { freePort } from '../util/ports.js';
 import { appDirOf, materializeApp } from '../streams/app/index.js';
 import { createApiServer, type StreamWriter } from './api.js';
 import { runPaths, type RunPaths } from './paths.js';
-import { ProxySupervisor } from './proxy-supervisor.js';
+import { dataPlaneFor, loadBalancerFor } from './data-planes.js';
+import type { DataPlane } from '../proxy/data-plane.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
@@ -72,7 +72,8 @@ export interface ControlPlaneOptions {
 
 export class ControlPlane {
   private readonly servers: ServerManager;
-  private readonly proxy: ProxySupervisor;
+  /** The data plane: `kiln proxy` or HAProxy (kiln.yaml `proxy.engine`). */
+  private readonly proxy: DataPlane;
   private readonly reconciler: Reconciler;
   /** A full or read-only .kiln: shown in status, reported as events (storage-watch.ts). */
   private readonly storage: StorageWatch;
@@ -134,7 +135,7 @@ export class ControlPlane {
     this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths, () =>
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );
-    this.proxy = new ProxySupervisor(paths, spec.proxy, log, spec.metrics);
+    this.proxy = dataPlaneFor(spec.proxy, paths, log, spec.metrics);
     this.interruptedOps = new InterruptedOps({
       locks: this.locks,
       host: () => this.envHost(),
@@ -225,7 +226,7 @@ export class ControlPlane {
     this.logs.setSources(liveLogSources(this.state, this.paths));
     await this.interruptedOps.sweep();
     await this.reconciler.tick();
-    this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
+    this.log(`control plane for ${this.spec.project}: ${how} ${this.proxy.name} on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
   }
 
   private orphanSweepDeps(): OrphanSweepDeps {
@@ -377,15 +378,7 @@ export class ControlPlane {
     return {
       state: this.state,
       servers: this.servers,
-      lb: proxyLoadBalancer({
-        pushRoutes: () => this.pushRoutes(),
-        ensureProxy: () => this.ensureProxy(),
-        routedActive: async () => {
-          const t = await this.proxy.routes(1_000);
-          return t ? Object.fromEntries(t.clusters.map((c) => [c.name, c.active])) : null;
-        },
-        inFlight: (g) => this.inFlight(g),
-      }),
+      lb: loadBalancerFor(this.proxy, { pushRoutes: () => this.pushRoutes(), ensureProxy: () => this.ensureProxy() }),
       appDir: (digest) => materializeApp(this.store.oci, digest, this.store.kilnDir),
     };
   }
@@ -590,7 +583,7 @@ export class ControlPlane {
     });
     await this.pruneImages(emit);
     await this.proxy.stop();
-    emit('proxy.stopped', 'kiln proxy stopped');
+    emit('proxy.stopped', `${this.proxy.name} stopped`);
     this.onShutdown?.();
     return { ...r, stopped: true };
   }

@@ -1,0 +1,133 @@
+// The HAProxy config written from a route table, line by line: what HAProxy is told is what a
+// user of the haproxy engine gets (routes, ports, fallback, maintenance, pause, sockets).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RouteTable } from '../routes.js';
+import { haproxyConfig, type HaproxyConfigOptions } from './config.js';
+
+const opts: HaproxyConfigOptions = {
+  listen: { host: '127.0.0.1', port: 7080 },
+  adminSocket: '/p/.kiln/run/haproxy/admin.sock',
+  pagesDir: '/p/.kiln/run/haproxy/pages',
+  tunnelIdleTimeoutMs: 3_600_000,
+};
+
+const group = (name: string, ports: number[]) => ({
+  name,
+  hosts: [`${name}.shop.test`, name],
+  backends: ports.map((port, i) => ({ server: `${name}-${i + 1}`, host: '127.0.0.1', port })),
+});
+
+const table: RouteTable = {
+  version: 7,
+  clusters: [
+    {
+      name: 'api-http-dev',
+      hosts: ['api-http-dev.shop.test', 'api-http-dev'],
+      port: 41000,
+      active: 'api-http-dev-v002',
+      fallback: 'api-http-dev-v001',
+      groups: [group('api-http-dev-v001', [42001]), group('api-http-dev-v002', [42002, 42003])],
+    },
+  ],
+};
+
+const CHECK = 'check inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down';
+
+test('one backend per cluster: the active group serves, the kept group is the backup copy, the rest start disabled', () => {
+  const lines = haproxyConfig(table, opts).text.split('\n');
+  const at = lines.indexOf('backend c_api-http-dev');
+  assert.deepEqual(lines.slice(at), [
+    'backend c_api-http-dev',
+    '  balance roundrobin',
+    '  option allbackups',
+    `  server api-http-dev-v001-1 127.0.0.1:42001 ${CHECK} disabled`,
+    `  server api-http-dev-v001-1_fallback 127.0.0.1:42001 backup ${CHECK}`,
+    `  server api-http-dev-v002-1 127.0.0.1:42002 ${CHECK}`,
+    `  server api-http-dev-v002-1_fallback 127.0.0.1:42002 backup ${CHECK} disabled`,
+    `  server api-http-dev-v002-2 127.0.0.1:42003 ${CHECK}`,
+    `  server api-http-dev-v002-2_fallback 127.0.0.1:42003 backup ${CHECK} disabled`,
+    '',
+  ]);
+});
+
+test('global and defaults: the admin socket 0600, safe retries with redispatch, the tunnel timeout', () => {
+  const lines = haproxyConfig(table, opts).text.split('\n');
+  assert.deepEqual(lines.slice(0, lines.indexOf('frontend kiln_main')), [
+    '# Written by Kiln from route table version 7 (src/proxy/haproxy/config.ts).',
+    '# Do not edit: the next route change writes it again.',
+    'global',
+    '  stats socket /p/.kiln/run/haproxy/admin.sock mode 600 level admin expose-fd listeners',
+    '  stats timeout 30s',
+    '  maxconn 4096',
+    '  hard-stop-after 5m',
+    '  log stderr format raw local0 notice',
+    'defaults',
+    '  mode http',
+    '  log global',
+    '  timeout connect 5s',
+    '  timeout client 300s',
+    '  timeout server 300s',
+    '  timeout http-request 10s',
+    '  timeout queue 5s',
+    '  timeout tunnel 3600000ms',
+    '  retries 3',
+    '  retry-on conn-failure empty-response',
+    '  option redispatch 1',
+  ]);
+  assert.ok(haproxyConfig(table, { ...opts, tunnelIdleTimeoutMs: 0 }).text.includes('  timeout tunnel 2147483647ms'), '0s: never closed');
+});
+
+test('the public listener routes by Host (any case, with a port or a final dot); the cluster port serves only its cluster', () => {
+  const text = haproxyConfig(table, opts).text;
+  const main = text.slice(text.indexOf('frontend kiln_main'), text.indexOf('frontend kiln_port_'));
+  assert.deepEqual(main.trimEnd().split('\n'), [
+    'frontend kiln_main',
+    '  bind 127.0.0.1:7080',
+    '  http-request del-header X-Forwarded-For',
+    '  http-request del-header X-Forwarded-Host',
+    '  http-request del-header X-Forwarded-Proto',
+    '  http-request del-header Forwarded',
+    '  http-request del-header X-Real-IP',
+    '  http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found } !{ req.hdr(x-forwarded-host) -m found }',
+    '  http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }',
+    '  option forwardfor',
+    '  acl host_api-http-dev req.hdr(host),field(1,:) -i api-http-dev.shop.test api-http-dev.shop.test. api-http-dev api-http-dev.',
+    '  use_backend c_api-http-dev if host_api-http-dev',
+    '  default_backend kiln_no_route',
+  ]);
+  assert.match(text, /frontend kiln_port_api-http-dev\n {2}bind 127\.0\.0\.1:41000\n[^]*? {2}default_backend c_api-http-dev\n/);
+  assert.match(text, /backend kiln_no_route\n {2}http-request return status 404 content-type 'text\/plain' string 'no route for this host'\n/);
+});
+
+test('trusted proxies keep their forwarding headers; everyone else has them dropped', () => {
+  const text = haproxyConfig({ ...table, trustedProxies: ['10.0.0.0/8', '192.0.2.7'] }, opts).text;
+  assert.match(text, / {2}acl kiln_trusted src 10\.0\.0\.0\/8 192\.0\.2\.7\n {2}http-request del-header X-Forwarded-For unless kiln_trusted\n/);
+});
+
+test('maintenance: 503 with the page from a file, Retry-After, no-store; it wins over a pause', () => {
+  const c = { ...table.clusters[0]!, maintenance: { page: '<h1>back soon</h1>', retryAfterS: 120 }, hold: { until: Date.now() + 60_000 } };
+  const cfg = haproxyConfig({ ...table, clusters: [c] }, opts);
+  assert.deepEqual(cfg.files, [{ path: '/p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html', content: '<h1>back soon</h1>' }]);
+  const rule =
+    "http-request return status 503 content-type 'text/html; charset=utf-8' file /p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html hdr Retry-After 120 hdr Cache-Control no-store";
+  assert.ok(cfg.text.includes(`  ${rule} if host_api-http-dev\n  use_backend c_api-http-dev if host_api-http-dev\n`), 'on the public listener, for its hosts');
+  assert.ok(cfg.text.includes(`  ${rule}\n  default_backend c_api-http-dev\n`), 'on the cluster port, for everything');
+  assert.ok(!cfg.text.includes('is paused'));
+});
+
+test('pause: 503 with Retry-After and how to resume (HAProxy does not hold requests)', () => {
+  const c = { ...table.clusters[0]!, hold: { until: Date.now() + 60_000 } };
+  const text = haproxyConfig({ ...table, clusters: [c] }, opts).text;
+  assert.ok(
+    text.includes(
+      "  http-request return status 503 content-type 'text/plain' string 'cluster api-http-dev is paused; kiln resume api-http-dev lets requests through again' hdr Retry-After 5 if host_api-http-dev\n",
+    ),
+  );
+});
+
+test('metrics: HAProxy\'s Prometheus exporter on its own listener', () => {
+  const text = haproxyConfig(table, { ...opts, metrics: { host: '127.0.0.1', port: 9101 } }).text;
+  assert.match(text, /frontend kiln_metrics\n {2}bind 127\.0\.0\.1:9101\n {2}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/);
+  assert.ok(!haproxyConfig(table, opts).text.includes('prometheus'), 'none without kiln.yaml metrics');
+});

@@ -1,0 +1,136 @@
+// HAProxy's configuration written from the route table: a pure function, so a test asserts the
+// exact lines (like runtime/podman/commands.ts). The servers' states are written as they are now
+// (a server not `ready` starts `disabled`); engine.ts brings the finer states (drain) with
+// runtime commands right after a (re)load. Strings are single-quoted: HAProxy expands neither
+// escapes nor environment variables inside single quotes, and Kiln's texts hold no quote.
+import path from 'node:path';
+import type { ClusterRoute, RouteTable } from '../routes.js';
+import { backendOf, serverArgs, serversOf } from './layout.js';
+
+export interface HaproxyConfigOptions {
+  /** The public listener that routes by Host (kiln.yaml `proxy.host`, `proxy.port`). */
+  listen: { host: string; port: number };
+  /** The worker's stats socket, level admin: the runtime API (mode 0600, in .kiln/run, 0700). */
+  adminSocket: string;
+  /** Where maintenance pages are written (config reads them by path). */
+  pagesDir: string;
+  /** kiln.yaml `proxy.tunnel-idle-timeout`; 0: never (HAProxy's longest timeout). */
+  tunnelIdleTimeoutMs: number;
+  /** kiln.yaml `metrics`: HAProxy's Prometheus exporter on host:port/metrics. */
+  metrics?: { host: string; port: number };
+}
+
+export interface HaproxyConfig {
+  /** haproxy.cfg's text. */
+  text: string;
+  /** Files the config reads (maintenance pages), to be written before it is loaded. */
+  files: Array<{ path: string; content: string }>;
+}
+
+/** HAProxy's timers hold at most 2^31-1 ms (about 24.8 days): "never" is that. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** The headers a client may set only when it is a trusted proxy (as request-head.ts). */
+const VOUCHED = ['X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'Forwarded', 'X-Real-IP'];
+
+export function maintenancePagePath(pagesDir: string, cluster: string): string {
+  return path.join(pagesDir, `${cluster}.maintenance.html`);
+}
+
+/** The lines that answer a cluster's requests in HAProxy itself (maintenance wins over a pause), `cond` appended. */
+function answeredHere(c: ClusterRoute, pagesDir: string, cond: string): string[] {
+  if (c.maintenance) {
+    return [
+      `  http-request return status 503 content-type 'text/html; charset=utf-8' file ${maintenancePagePath(pagesDir, c.name)} ` +
+        `hdr Retry-After ${c.maintenance.retryAfterS} hdr Cache-Control no-store${cond}`,
+    ];
+  }
+  if (c.hold) {
+    return [
+      `  http-request return status 503 content-type 'text/plain' string 'cluster ${c.name} is paused; kiln resume ${c.name} lets requests through again' ` +
+        `hdr Retry-After 5${cond}`,
+    ];
+  }
+  return [];
+}
+
+/** Drops a client's forwarding headers unless it is a trusted proxy, then sets HAProxy's own. */
+function forwardingRules(trusted: readonly string[]): string[] {
+  const unless = trusted.length > 0 ? ' unless kiln_trusted' : '';
+  return [
+    ...(trusted.length > 0 ? [`  acl kiln_trusted src ${trusted.join(' ')}`] : []),
+    ...VOUCHED.map((h) => `  http-request del-header ${h}${unless}`),
+    '  http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found } !{ req.hdr(x-forwarded-host) -m found }',
+    '  http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }',
+    '  option forwardfor',
+  ];
+}
+
+/** Host names as the Host header may carry them: any case (-i), with or without the port (field) and a final dot. */
+function hostPatterns(hosts: readonly string[]): string {
+  return hosts.flatMap((h) => [h, `${h}.`]).join(' ');
+}
+
+export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions): HaproxyConfig {
+  const tunnel = opts.tunnelIdleTimeoutMs > 0 ? Math.min(opts.tunnelIdleTimeoutMs, MAX_TIMEOUT_MS) : MAX_TIMEOUT_MS;
+  const servers = serversOf(table);
+  const trusted = table.trustedProxies ?? [];
+  const lines = [
+    `# Written by Kiln from route table version ${table.version} (src/proxy/haproxy/config.ts).`,
+    '# Do not edit: the next route change writes it again.',
+    'global',
+    `  stats socket ${opts.adminSocket} mode 600 level admin expose-fd listeners`,
+    '  stats timeout 30s',
+    '  maxconn 4096',
+    // An old worker after a reload finishes its requests, at most this long.
+    '  hard-stop-after 5m',
+    // Notices (servers up and down, reloads) to stderr, which is .kiln/logs/haproxy.log; no line per request.
+    '  log stderr format raw local0 notice',
+    'defaults',
+    '  mode http',
+    '  log global',
+    '  timeout connect 5s',
+    '  timeout client 300s',
+    '  timeout server 300s',
+    '  timeout http-request 10s',
+    '  timeout queue 5s',
+    `  timeout tunnel ${tunnel}ms`,
+    // Safe retries: only a request no server took (refused) or answered with nothing at all (a
+    // kept-alive connection the server had closed), each time on another server.
+    '  retries 3',
+    '  retry-on conn-failure empty-response',
+    '  option redispatch 1',
+    'frontend kiln_main',
+    `  bind ${opts.listen.host}:${opts.listen.port}`,
+    ...forwardingRules(trusted),
+  ];
+  for (const c of table.clusters) {
+    const acl = `host_${c.name}`;
+    lines.push(`  acl ${acl} req.hdr(host),field(1,:) -i ${hostPatterns(c.hosts)}`);
+    lines.push(...answeredHere(c, opts.pagesDir, ` if ${acl}`));
+    lines.push(`  use_backend ${backendOf(c.name)} if ${acl}`);
+  }
+  lines.push('  default_backend kiln_no_route');
+  for (const c of table.clusters) {
+    if (c.port === undefined) continue;
+    lines.push(`frontend kiln_port_${c.name}`, `  bind ${opts.listen.host}:${c.port}`, ...forwardingRules(trusted), ...answeredHere(c, opts.pagesDir, ''));
+    lines.push(`  default_backend ${backendOf(c.name)}`);
+  }
+  if (opts.metrics) {
+    lines.push(
+      'frontend kiln_metrics',
+      `  bind ${opts.metrics.host}:${opts.metrics.port}`,
+      '  http-request use-service prometheus-exporter if { path /metrics }',
+      "  http-request return status 404 content-type 'text/plain' string 'not found; metrics are at /metrics'",
+    );
+  }
+  lines.push('backend kiln_no_route', "  http-request return status 404 content-type 'text/plain' string 'no route for this host'");
+  for (const c of table.clusters) {
+    lines.push(`backend ${backendOf(c.name)}`, '  balance roundrobin', '  option allbackups');
+    for (const s of servers.filter((x) => x.cluster === c.name)) {
+      lines.push(`  server ${s.name} ${serverArgs(s).join(' ')}${s.state === 'ready' ? '' : ' disabled'}`);
+    }
+  }
+  lines.push('');
+  const files = table.clusters.flatMap((c) => (c.maintenance ? [{ path: maintenancePagePath(opts.pagesDir, c.name), content: c.maintenance.page }] : []));
+  return { text: lines.join('\n'), files };
+}
