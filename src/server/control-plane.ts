@@ -442,6 +442,13 @@ export class ControlPlane {
       // The cluster's lease serialises writers (runtime/kubernetes/lease.ts), also against the CLI.
       return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeDeploy(this.state, k, release, (id) => this.emitter(id, env, out)));
     }
+    // The HAProxy engine does not carry the canary split yet (docs/proxy.md): refused before anything starts.
+    if (body.canary === true && spec.proxy.engine === 'haproxy') {
+      throw new KilnError('USAGE', `a canary deploy needs Kiln's own proxy; kiln.yaml has proxy.engine: haproxy, which does not split traffic by weight yet`, {
+        location: { flag: '--canary' },
+        hint: `kiln deploy ${release.name} --env ${env} (blue/green), or proxy.engine: kiln`,
+      });
+    }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     // Before anything changes (data first): a runtime whose programs are missing here is named
     // with the environment that needs it; other environments deploy whatever is installed.

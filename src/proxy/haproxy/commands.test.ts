@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteTable } from '../routes.js';
 import { switchCommands, stateOfAdmin, type RunningServer } from './commands.js';
-import { reloadKey, serversOf } from './layout.js';
+import { assignSlots, previewEntries, reloadKey, serversOf } from './layout.js';
 
 const group = (name: string, ports: number[]) => ({
   name,
@@ -17,14 +17,16 @@ const cluster = (active: string, fallback: string | undefined, groups: ReturnTyp
 });
 /** What `show servers state` would say after HAProxy applied `t` (admin bits: 0 ready, 8 drain, 1 maint). */
 const running = (t: RouteTable): RunningServer[] =>
-  serversOf(t).map((s) => ({ backend: s.backend, name: s.name, addr: s.host, port: s.port, adminState: s.state === 'ready' ? 0 : s.state === 'drain' ? 8 : 1 }));
+  serversOf(t, new Map()).map((s) => ({ backend: s.backend, name: s.name, addr: s.host, port: s.port, adminState: s.state === 'ready' ? 0 : s.state === 'drain' ? 8 : 1 }));
 
+/** Without preview slots: the tests of states and switches. */
+const serversOf0 = (t: RouteTable) => serversOf(t, new Map());
 const v1 = group('api-v001', [42001]);
 const v2 = group('api-v002', [42002]);
 const CHECK = 'check inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down';
 
 test('a new group joins: its servers are added, drained (no traffic yet), their backup copies in maintenance', () => {
-  assert.deepEqual(switchCommands(running(cluster('api-v001', undefined, [v1])), serversOf(cluster('api-v001', undefined, [v1, v2]))), [
+  assert.deepEqual(switchCommands(running(cluster('api-v001', undefined, [v1])), serversOf0(cluster('api-v001', undefined, [v1, v2]))), [
     `add server c_api/api-v002-1 127.0.0.1:42002 ${CHECK}`,
     'enable health c_api/api-v002-1',
     `add server c_api/api-v002-1_fallback 127.0.0.1:42002 backup ${CHECK}`,
@@ -36,7 +38,7 @@ test('a new group joins: its servers are added, drained (no traffic yet), their 
 test('the switch: the new group ready first, then the old one drained and made the fallback, in one batch', () => {
   const before = cluster('api-v001', undefined, [v1, v2]);
   const after = cluster('api-v002', 'api-v001', [v1, v2]);
-  assert.deepEqual(switchCommands(running(before), serversOf(after)), [
+  assert.deepEqual(switchCommands(running(before), serversOf0(after)), [
     'set server c_api/api-v002-1 state ready',
     'set server c_api/api-v001-1_fallback state ready',
     'set server c_api/api-v001-1 state drain',
@@ -46,7 +48,7 @@ test('the switch: the new group ready first, then the old one drained and made t
 
 test('rollback: the kept group ready again, the rolled-back one drained and kept as the fallback', () => {
   const deployed = cluster('api-v002', 'api-v001', [v1, v2]);
-  assert.deepEqual(switchCommands(running(deployed), serversOf(cluster('api-v001', 'api-v002', [v1, v2]))), [
+  assert.deepEqual(switchCommands(running(deployed), serversOf0(cluster('api-v001', 'api-v002', [v1, v2]))), [
     'set server c_api/api-v001-1 state ready',
     'set server c_api/api-v002-1_fallback state ready',
     'set server c_api/api-v001-1_fallback state maint',
@@ -56,13 +58,13 @@ test('rollback: the kept group ready again, the rolled-back one drained and kept
 
 test('a destroyed group leaves: maintenance, then delete; the same table twice sends nothing', () => {
   const t = cluster('api-v002', undefined, [v2]);
-  assert.deepEqual(switchCommands(running(cluster('api-v002', 'api-v001', [v1, v2])), serversOf(t)), [
+  assert.deepEqual(switchCommands(running(cluster('api-v002', 'api-v001', [v1, v2])), serversOf0(t)), [
     'set server c_api/api-v001-1 state maint',
     'del server c_api/api-v001-1',
     'set server c_api/api-v001-1_fallback state maint',
     'del server c_api/api-v001-1_fallback',
   ]);
-  assert.deepEqual(switchCommands(running(t), serversOf(t)), []);
+  assert.deepEqual(switchCommands(running(t), serversOf0(t)), []);
 });
 
 test('admin state bits: forced or config maintenance is maint, forced drain is drain', () => {
@@ -81,4 +83,26 @@ test('the reload key: clusters, ports, hosts, maintenance, pause and trusted pro
   const paused = { ...t, clusters: [{ ...c, hold: { until: 1 } }] };
   assert.notEqual(reloadKey(t), reloadKey(paused));
   assert.equal(reloadKey(paused), reloadKey({ ...t, clusters: [{ ...c, hold: { until: 2 } }] }));
+});
+
+test('preview slots: a group keeps its slot, a new one takes the lowest free; the map follows in the same batch', () => {
+  const before = cluster('api-v001', undefined, [v1]);
+  const after = cluster('api-v001', undefined, [v1, v2]);
+  assert.deepEqual([...assignSlots(after, new Map([['api-v001', 2]]))], [['api-v001', 2], ['api-v002', 0]]);
+  const slotsBefore = new Map([['api-v001', 0]]);
+  const slotsAfter = assignSlots(after, slotsBefore);
+  const have = serversOf(before, slotsBefore).map((s) => ({ backend: s.backend, name: s.name, addr: s.host, port: s.port, adminState: s.state === 'ready' ? 0 : s.state === 'drain' ? 8 : 1 }));
+  const map = { file: '/k/preview.map', have: previewEntries(before, slotsBefore), want: previewEntries(after, slotsAfter) };
+  assert.deepEqual(switchCommands(have, serversOf(after, slotsAfter), map), [
+    `add server c_api/api-v002-1 127.0.0.1:42002 ${CHECK}`,
+    'enable health c_api/api-v002-1',
+    `add server c_api/api-v002-1_fallback 127.0.0.1:42002 backup ${CHECK}`,
+    'enable health c_api/api-v002-1_fallback',
+    `add server p_api_1/api-v002-1 127.0.0.1:42002 ${CHECK}`,
+    'enable health p_api_1/api-v002-1',
+    'set server p_api_1/api-v002-1 state ready',
+    'add map /k/preview.map api-v002 p_api_1',
+    'add map /k/preview.map api-v002. p_api_1',
+    'set server c_api/api-v002-1 state drain',
+  ]);
 });

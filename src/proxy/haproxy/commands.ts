@@ -37,7 +37,11 @@ const key = (backend: string, name: string): string => `${backend}/${name}`;
  * from the config file), which then stays in maintenance, taking nothing, until a later batch
  * or the next reload drops it. Backends are the same on both sides (a new one needs a reload).
  */
-export function switchCommands(running: readonly RunningServer[], wanted: readonly HaproxyServer[]): string[] {
+export function switchCommands(
+  running: readonly RunningServer[],
+  wanted: readonly HaproxyServer[],
+  map: { file: string; have: ReadonlyArray<readonly [string, string]>; want: ReadonlyArray<readonly [string, string]> } | null = null,
+): string[] {
   const have = new Map(running.map((r) => [key(r.backend, r.name), r]));
   const want = new Set(wanted.map((w) => key(w.backend, w.name)));
   const add: string[] = [];
@@ -63,5 +67,16 @@ export function switchCommands(running: readonly RunningServer[], wanted: readon
     if (stateOfAdmin(r.adminState) !== 'maint') remove.push(`set server ${id} state maint`);
     remove.push(`del server ${id}`);
   }
-  return [...add, ...ready, ...readyBackup, ...rest, ...remove];
+  // The preview map after its servers are ready, before any is removed.
+  const entries: string[] = [];
+  if (map) {
+    const had = new Map(map.have);
+    const wants = new Map(map.want);
+    for (const [k, v] of map.want) {
+      if (!had.has(k)) entries.push(`add map ${map.file} ${k} ${v}`);
+      else if (had.get(k) !== v) entries.push(`set map ${map.file} ${k} ${v}`);
+    }
+    for (const [k] of map.have) if (!wants.has(k)) entries.push(`del map ${map.file} ${k}`);
+  }
+  return [...add, ...ready, ...readyBackup, ...entries, ...rest, ...remove];
 }

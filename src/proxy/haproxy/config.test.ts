@@ -9,6 +9,7 @@ const opts: HaproxyConfigOptions = {
   listen: { host: '127.0.0.1', port: 7080 },
   adminSocket: '/p/.kiln/run/haproxy/admin.sock',
   pagesDir: '/p/.kiln/run/haproxy/pages',
+  previewMap: '/p/.kiln/run/haproxy/preview.map',
   tunnelIdleTimeoutMs: 3_600_000,
 };
 
@@ -47,6 +48,18 @@ test('one backend per cluster: the active group serves, the kept group is the ba
     `  server api-http-dev-v002-1_fallback 127.0.0.1:42002 backup ${CHECK} disabled`,
     `  server api-http-dev-v002-2 127.0.0.1:42003 ${CHECK}`,
     `  server api-http-dev-v002-2_fallback 127.0.0.1:42003 backup ${CHECK} disabled`,
+    // Each group has a preview backend of its own, reached by its host names through the map.
+    'backend p_api-http-dev_0',
+    '  balance roundrobin',
+    `  server api-http-dev-v001-1 127.0.0.1:42001 ${CHECK}`,
+    'backend p_api-http-dev_1',
+    '  balance roundrobin',
+    `  server api-http-dev-v002-1 127.0.0.1:42002 ${CHECK}`,
+    `  server api-http-dev-v002-2 127.0.0.1:42003 ${CHECK}`,
+    'backend p_api-http-dev_2',
+    '  balance roundrobin',
+    'backend p_api-http-dev_3',
+    '  balance roundrobin',
     '',
   ]);
 });
@@ -94,6 +107,7 @@ test('the public listener routes by Host (any case, with a port or a final dot);
     '  option forwardfor',
     '  acl host_api-http-dev req.hdr(host),field(1,:) -i api-http-dev.shop.test api-http-dev.shop.test. api-http-dev api-http-dev.',
     '  use_backend c_api-http-dev if host_api-http-dev',
+    '  use_backend %[req.hdr(host),field(1,:),lower,map(/p/.kiln/run/haproxy/preview.map,kiln_no_route)]',
     '  default_backend kiln_no_route',
   ]);
   assert.match(text, /frontend kiln_port_api-http-dev\n {2}bind 127\.0\.0\.1:41000\n[^]*? {2}default_backend c_api-http-dev\n/);
@@ -108,7 +122,7 @@ test('trusted proxies keep their forwarding headers; everyone else has them drop
 test('maintenance: 503 with the page from a file, Retry-After, no-store; it wins over a pause', () => {
   const c = { ...table.clusters[0]!, maintenance: { page: '<h1>back soon</h1>', retryAfterS: 120 }, hold: { until: Date.now() + 60_000 } };
   const cfg = haproxyConfig({ ...table, clusters: [c] }, opts);
-  assert.deepEqual(cfg.files, [{ path: '/p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html', content: '<h1>back soon</h1>' }]);
+  assert.deepEqual(cfg.files[0], { path: '/p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html', content: '<h1>back soon</h1>' });
   const rule =
     "http-request return status 503 content-type 'text/html; charset=utf-8' file /p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html hdr Retry-After 120 hdr Cache-Control no-store";
   assert.ok(cfg.text.includes(`  ${rule} if host_api-http-dev\n  use_backend c_api-http-dev if host_api-http-dev\n`), 'on the public listener, for its hosts');
@@ -130,4 +144,25 @@ test('metrics: HAProxy\'s Prometheus exporter on its own listener', () => {
   const text = haproxyConfig(table, { ...opts, metrics: { host: '127.0.0.1', port: 9101 } }).text;
   assert.match(text, /frontend kiln_metrics\n {2}bind 127\.0\.0\.1:9101\n {2}http-request use-service prometheus-exporter if \{ path \/metrics \}\n/);
   assert.ok(!haproxyConfig(table, opts).text.includes('prometheus'), 'none without kiln.yaml metrics');
+});
+
+test('the preview map: every group host name, lower case, with and without a final dot, to its slot backend', () => {
+  const cfg = haproxyConfig(table, opts, new Map([['api-http-dev-v001', 2], ['api-http-dev-v002', 0]]));
+  assert.deepEqual(cfg.files, [
+    {
+      path: '/p/.kiln/run/haproxy/preview.map',
+      content: [
+        'api-http-dev-v001 p_api-http-dev_2',
+        'api-http-dev-v001. p_api-http-dev_2',
+        'api-http-dev-v001.shop.test p_api-http-dev_2',
+        'api-http-dev-v001.shop.test. p_api-http-dev_2',
+        'api-http-dev-v002 p_api-http-dev_0',
+        'api-http-dev-v002. p_api-http-dev_0',
+        'api-http-dev-v002.shop.test p_api-http-dev_0',
+        'api-http-dev-v002.shop.test. p_api-http-dev_0',
+        '',
+      ].join('\n'),
+    },
+  ]);
+  assert.match(cfg.text, /backend p_api-http-dev_2\n {2}balance roundrobin\n {2}server api-http-dev-v001-1 127\.0\.0\.1:42001 /);
 });

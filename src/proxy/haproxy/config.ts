@@ -5,7 +5,7 @@
 // escapes nor environment variables inside single quotes, and Kiln's texts hold no quote.
 import path from 'node:path';
 import type { ClusterRoute, RouteTable } from '../routes.js';
-import { backendOf, serverArgs, serversOf } from './layout.js';
+import { assignSlots, backendOf, PREVIEW_SLOTS, previewBackend, previewEntries, serverArgs, serversOf } from './layout.js';
 
 export interface HaproxyConfigOptions {
   /** The public listener that routes by Host (kiln.yaml `proxy.host`, `proxy.port`). */
@@ -14,6 +14,8 @@ export interface HaproxyConfigOptions {
   adminSocket: string;
   /** Where maintenance pages are written (config reads them by path). */
   pagesDir: string;
+  /** The map of group host names to their preview backends (layout.ts); changed at run time too. */
+  previewMap: string;
   /** kiln.yaml `proxy.tunnel-idle-timeout`; 0: never (HAProxy's longest timeout). */
   tunnelIdleTimeoutMs: number;
   /** kiln.yaml `metrics`: HAProxy's Prometheus exporter on host:port/metrics. */
@@ -70,9 +72,10 @@ function hostPatterns(hosts: readonly string[]): string {
   return hosts.flatMap((h) => [h, `${h}.`]).join(' ');
 }
 
-export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions): HaproxyConfig {
+/** `slots`: the preview slot of each group (layout.ts assignSlots), the ones HAProxy has when it runs. */
+export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions, slots: ReadonlyMap<string, number> = assignSlots(table)): HaproxyConfig {
   const tunnel = opts.tunnelIdleTimeoutMs > 0 ? Math.min(opts.tunnelIdleTimeoutMs, MAX_TIMEOUT_MS) : MAX_TIMEOUT_MS;
-  const servers = serversOf(table);
+  const servers = serversOf(table, slots);
   const trusted = table.trustedProxies ?? [];
   const lines = [
     `# Written by Kiln from route table version ${table.version} (src/proxy/haproxy/config.ts).`,
@@ -109,6 +112,8 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions): Ha
     lines.push(...answeredHere(c, opts.pagesDir, ` if ${acl}`));
     lines.push(`  use_backend ${backendOf(c.name)} if ${acl}`);
   }
+  // A group's own host names: the map names its preview backend; anything else is no route.
+  lines.push(`  use_backend %[req.hdr(host),field(1,:),lower,map(${opts.previewMap},kiln_no_route)]`);
   lines.push('  default_backend kiln_no_route');
   for (const c of table.clusters) {
     if (c.port === undefined) continue;
@@ -127,10 +132,16 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions): Ha
   for (const c of table.clusters) {
     lines.push(`backend ${backendOf(c.name)}`, '  balance roundrobin', '  option allbackups');
     for (const s of servers.filter((x) => x.cluster === c.name)) {
-      lines.push(`  server ${s.name} ${serverArgs(s).join(' ')}${s.state === 'ready' ? '' : ' disabled'}`);
+      if (s.backend === backendOf(c.name)) lines.push(`  server ${s.name} ${serverArgs(s).join(' ')}${s.state === 'ready' ? '' : ' disabled'}`);
+    }
+    for (let slot = 0; slot < PREVIEW_SLOTS; slot++) {
+      const backend = previewBackend(c.name, slot);
+      lines.push(`backend ${backend}`, '  balance roundrobin');
+      for (const s of servers.filter((x) => x.backend === backend)) lines.push(`  server ${s.name} ${serverArgs(s).join(' ')}`);
     }
   }
   lines.push('');
   const files = table.clusters.flatMap((c) => (c.maintenance ? [{ path: maintenancePagePath(opts.pagesDir, c.name), content: c.maintenance.page }] : []));
+  files.push({ path: opts.previewMap, content: previewEntries(table, slots).map(([h, b]) => `${h} ${b}\n`).join('') });
   return { text: lines.join('\n'), files };
 }

@@ -81,6 +81,9 @@ test('a switch under load: zero failed requests, one transition, no reload; the 
   assert.equal((await get(port, 'api.test')).body, 'api-v001-1');
   await engine.push(table(2, cluster('api', 'api-v001', { 'api-v001': [v1], 'api-v002': [v2] })));
   const worker = await workerPid(dir);
+  // Its own host name reaches the new group before it takes the cluster's traffic.
+  assert.equal((await get(port, 'API-v002.test.')).body, 'api-v002-1');
+  assert.equal((await get(port, 'api.test')).body, 'api-v001-1');
   const l = load(port, 'api.test');
   await until('requests before the switch', () => l.seen.length >= 200);
   await engine.push({ ...table(3, { ...cluster('api', 'api-v002', { 'api-v001': [v1], 'api-v002': [v2] }), fallback: 'api-v001' }) });
@@ -92,6 +95,11 @@ test('a switch under load: zero failed requests, one transition, no reload; the 
   assert.equal(await workerPid(dir), worker, 'the same HAProxy worker: no reload');
   assert.deepEqual((await engine.routes())?.clusters.map((c) => c.active), ['api-v002']);
   assert.equal((await engine.stats())?.inFlight['api-v001'], 0, 'drained');
+  // The group destroyed: gone from its backend and from the preview map.
+  await engine.push(table(4, cluster('api', 'api-v002', { 'api-v002': [v2] })));
+  assert.equal((await get(port, 'api-v001.test')).status, 404);
+  assert.equal((await get(port, 'api-v002.test')).body, 'api-v002-1');
+  assert.equal(await workerPid(dir), worker, 'still no reload');
 });
 
 test('in flight: a slow request to the old group is counted until it finishes', async (t) => {
@@ -141,6 +149,7 @@ test('kill -9 of HAProxy: the next ensure starts it from the saved routes; its f
   assert.equal(await engine.ensure(), 'started');
   assert.notEqual(engine.masterPid(), master);
   assert.equal((await get(port, 'api.test')).body, 'api-v002-1', 'routes as before the kill');
+  assert.equal((await get(port, 'api-v001.test')).body, 'api-v001-1', 'group routes too');
   assert.equal(await engine.currentVersion(), 2);
   const hx = path.join(dir, 'run', 'haproxy');
   assert.equal(statSync(hx).mode & 0o777, 0o700);

@@ -16,10 +16,10 @@ import type { DataPlane } from '../data-plane.js';
 import { EMPTY_ROUTE_TABLE, type GroupCounts, type ProxyStats, type RouteTable } from '../routes.js';
 import { loadRouteTable, saveRouteTable } from '../store.js';
 import { validateRouteTable } from '../validate.js';
-import { switchCommands } from './commands.js';
+import { switchCommands, type RunningServer } from './commands.js';
 import { haproxyConfig } from './config.js';
-import { kilnServerOf, reloadKey, serversOf } from './layout.js';
-import { isFailure, parseInfo, parseServersState, parseStat, runtimeBatch, runtimeCommand, type StatRow } from './runtime-api.js';
+import { assignSlots, backendOf, groupOfServer, kilnServerOf, previewEntries, reloadKey, serversOf, slotOf } from './layout.js';
+import { isFailure, parseInfo, parseMap, parseServersState, parseStat, runtimeBatch, runtimeCommand, type StatRow } from './runtime-api.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +46,7 @@ export class HaproxyEngine implements DataPlane {
   readonly name = 'HAProxy';
   readonly troubleshoot: string;
   private readonly dir: string;
-  private readonly files: { cfg: string; admin: string; master: string; routes: string; pid: string; pages: string };
+  private readonly files: { cfg: string; admin: string; master: string; routes: string; pid: string; pages: string; preview: string };
   private pushing: Promise<unknown> = Promise.resolve();
   private ensuring: Promise<'adopted' | 'started'> | null = null;
 
@@ -59,6 +59,7 @@ export class HaproxyEngine implements DataPlane {
       routes: path.join(this.dir, 'routes.json'),
       pid: path.join(this.dir, 'master.json'),
       pages: path.join(this.dir, 'pages'),
+      preview: path.join(this.dir, 'preview.map'),
     };
     this.troubleshoot = `see ${opts.logFile} for why HAProxy is down, and ${this.files.cfg} for what it was given`;
   }
@@ -146,15 +147,16 @@ export class HaproxyEngine implements DataPlane {
     }
   }
 
-  /** Writes the config for `table` (and the pages it reads); with `check`, `haproxy -c` must accept it first. */
-  private async writeConfig(table: RouteTable, target: string, check: boolean): Promise<void> {
+  /** Writes the config for `table` (and the files it reads); with `check`, `haproxy -c` must accept it first. */
+  private async writeConfig(table: RouteTable, target: string, check: boolean, slots: ReadonlyMap<string, number> = assignSlots(table)): Promise<void> {
     const cfg = haproxyConfig(table, {
       listen: { host: this.opts.listen.host, port: this.opts.listen.port },
       adminSocket: this.files.admin,
       pagesDir: this.files.pages,
+      previewMap: this.files.preview,
       tunnelIdleTimeoutMs: this.opts.listen.tunnelIdleTimeoutMs ?? 3_600_000,
       ...(this.opts.metrics ? { metrics: { host: this.opts.metrics.host, port: this.opts.metrics.proxyPort } } : {}),
-    });
+    }, slots);
     mkdirSync(this.files.pages, { recursive: true, mode: 0o700 });
     for (const f of cfg.files) writeFileAtomic(f.path, f.content, 0o600);
     if (!check) return writeFileAtomic(target, cfg.text, 0o600);
@@ -170,14 +172,34 @@ export class HaproxyEngine implements DataPlane {
     rmSync(next, { force: true });
   }
 
-  /** One batch that brings every server to the state `table` asks for; a refused command (other than a delete) throws. */
-  private async applyStates(table: RouteTable): Promise<void> {
-    const running = parseServersState(await runtimeCommand(this.files.admin, 'show servers state'));
-    const batch = switchCommands(running, serversOf(table));
-    if (batch.length === 0) return;
+  private async running(): Promise<RunningServer[]> {
+    return parseServersState(await runtimeCommand(this.files.admin, 'show servers state'));
+  }
+
+  /** The preview slot each group has in HAProxy now (layout.ts). */
+  private static slotsOf(running: readonly RunningServer[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of running) {
+      const at = slotOf(r.backend);
+      if (at) out.set(groupOfServer(r.name), at.slot);
+    }
+    return out;
+  }
+
+  /**
+   * One batch that brings every server (and the preview map) to what `table` asks for; a
+   * refused command (other than a delete) throws. Resolves with the preview slots used.
+   */
+  private async applyStates(table: RouteTable): Promise<Map<string, number>> {
+    const running = await this.running();
+    const slots = assignSlots(table, HaproxyEngine.slotsOf(running));
+    const have = parseMap(await runtimeCommand(this.files.admin, `show map ${this.files.preview}`));
+    const batch = switchCommands(running, serversOf(table, slots), { file: this.files.preview, have, want: previewEntries(table, slots) });
+    if (batch.length === 0) return slots;
     const answers = await runtimeBatch(this.files.admin, batch);
     const refused = batch.flatMap((c, i) => (isFailure(answers[i]!) && !c.startsWith('del server') ? [`${c}: ${answers[i]}`] : []));
     if (refused.length) throw new Error(`HAProxy refused route table version ${table.version}: ${refused.join('; ')}`);
+    return slots;
   }
 
   private async applied(): Promise<RouteTable> {
@@ -196,16 +218,17 @@ export class HaproxyEngine implements DataPlane {
       if (!info) throw new Error('HAProxy does not answer on its runtime API');
       if (reloadKey(table) !== reloadKey(before)) {
         // Checked before it is saved: a table HAProxy cannot load is refused, the old one kept.
-        await this.writeConfig(table, this.files.cfg, true);
+        // Groups keep their preview slots across the reload.
+        await this.writeConfig(table, this.files.cfg, true, assignSlots(table, HaproxyEngine.slotsOf(await this.running())));
         await saveRouteTable(this.files.routes, table);
         await this.reload(info.Pid!);
         await this.applyStates(table);
         this.opts.log(`HAProxy reloaded for route table version ${table.version} (${table.clusters.length} clusters)`);
       } else {
         await saveRouteTable(this.files.routes, table);
-        await this.applyStates(table);
-        // The file matches what runs, for the next reload or a look by hand.
-        await this.writeConfig(table, this.files.cfg, false);
+        const slots = await this.applyStates(table);
+        // The files match what runs, for the next reload or a look by hand.
+        await this.writeConfig(table, this.files.cfg, false, slots);
       }
     };
     const p = this.pushing.then(go, go);
@@ -288,7 +311,7 @@ export class HaproxyEngine implements DataPlane {
     const table = await this.applied();
     // Active as HAProxy has it: the group whose normal servers are ready (a group without servers: as the table says).
     const readyGroup = (c: RouteTable['clusters'][number]): string | null => {
-      const g = c.groups.find((g) => g.backends.some((b) => ready.has(`c_${c.name}/${b.server}`)));
+      const g = c.groups.find((g) => g.backends.some((b) => ready.has(`${backendOf(c.name)}/${b.server}`)));
       if (g) return g.name;
       const active = c.groups.find((x) => x.name === c.active);
       return active && active.backends.length === 0 ? c.active : null;

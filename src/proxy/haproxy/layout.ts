@@ -40,12 +40,75 @@ export function kilnServerOf(haproxyName: string): { server: string; backup: boo
 }
 
 /**
+ * Group host names (`<group>.<domain>`, a build tried before it takes traffic) reach one group:
+ * each cluster has PREVIEW_SLOTS backends of its own, a group is given a free one while it is
+ * live, and a map (host -> slot backend, changed at run time with `add/set/del map`) routes to
+ * it. A group beyond the slots has no group route (404) until another group goes.
+ */
+export const PREVIEW_SLOTS = 4;
+
+export function previewBackend(cluster: string, slot: number): string {
+  return `p_${cluster}_${slot}`;
+}
+
+/** The cluster and slot of a preview backend's name; null for any other backend. */
+export function slotOf(backend: string): { cluster: string; slot: number } | null {
+  const m = /^p_(.+)_(\d+)$/.exec(backend);
+  return m ? { cluster: m[1]!, slot: Number(m[2]) } : null;
+}
+
+/** The group of a Kiln server name (`<group>-<n>`). */
+export function groupOfServer(server: string): string {
+  return server.replace(/-\d+$/, '');
+}
+
+/**
+ * Slot per group: a group keeps the slot it has (`current`, read from HAProxy), a new one takes
+ * the lowest free slot of its cluster.
+ */
+export function assignSlots(table: RouteTable, current: ReadonlyMap<string, number> = new Map()): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of table.clusters) {
+    const used = new Set<number>();
+    for (const g of c.groups) {
+      const s = current.get(g.name);
+      if (s !== undefined && s < PREVIEW_SLOTS && !used.has(s)) {
+        out.set(g.name, s);
+        used.add(s);
+      }
+    }
+    for (const g of c.groups) {
+      if (out.has(g.name)) continue;
+      const free = [...Array(PREVIEW_SLOTS).keys()].find((i) => !used.has(i));
+      if (free === undefined) break;
+      out.set(g.name, free);
+      used.add(free);
+    }
+  }
+  return out;
+}
+
+/** The preview map's entries (lower-case host, with and without a final dot -> slot backend), sorted. */
+export function previewEntries(table: RouteTable, slots: ReadonlyMap<string, number>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const c of table.clusters) {
+    for (const g of c.groups) {
+      const slot = slots.get(g.name);
+      if (slot === undefined) continue;
+      for (const h of g.hosts) out.push([h.toLowerCase(), previewBackend(c.name, slot)], [`${h.toLowerCase()}.`, previewBackend(c.name, slot)]);
+    }
+  }
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/**
  * Every server HAProxy should have, in table order, with the state it should be in. A group
  * that is neither active nor the fallback (a new one not yet switched to, one draining) has its
  * normal servers in `drain`: no new request, the ones in flight finish. The canary split is not
- * carried by this engine yet (docs/proxy.md): a canary group's servers stay in `drain`.
+ * carried by this engine yet (docs/proxy.md): a canary group's servers stay in `drain`. A group
+ * with a preview slot has its servers there too, always ready.
  */
-export function serversOf(table: RouteTable): HaproxyServer[] {
+export function serversOf(table: RouteTable, slots: ReadonlyMap<string, number> = assignSlots(table)): HaproxyServer[] {
   const out: HaproxyServer[] = [];
   for (const c of table.clusters) {
     const backend = backendOf(c.name);
@@ -54,6 +117,13 @@ export function serversOf(table: RouteTable): HaproxyServer[] {
         const base = { backend, server: b.server, group: g.name, cluster: c.name, host: b.host, port: b.port };
         out.push({ ...base, name: b.server, backup: false, state: g.name === c.active ? 'ready' : 'drain' });
         out.push({ ...base, name: b.server + FALLBACK_SUFFIX, backup: true, state: g.name === c.fallback ? 'ready' : 'maint' });
+      }
+    }
+    for (const g of c.groups) {
+      const slot = slots.get(g.name);
+      if (slot === undefined) continue;
+      for (const b of g.backends) {
+        out.push({ backend: previewBackend(c.name, slot), name: b.server, server: b.server, group: g.name, cluster: c.name, host: b.host, port: b.port, backup: false, state: 'ready' });
       }
     }
   }

@@ -97,6 +97,15 @@ export function parseStat(text: string): StatRow[] {
   });
 }
 
+/** `show map <file>`: "0x<ref> key value" lines. */
+export function parseMap(text: string): Array<[string, string]> {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length === 3 && f[0]!.startsWith('0x'))
+    .map((f) => [f[1]!, f[2]!]);
+}
+
 /** `show info`: "Name: value" lines. */
 export function parseInfo(text: string): Record<string, string> {
   const out: Record<string, string> = {};
