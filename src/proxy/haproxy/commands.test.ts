@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteTable } from '../routes.js';
 import { switchCommands, stateOfAdmin, type RunningServer } from './commands.js';
-import { assignSlots, previewEntries, reloadKey, serversOf } from './layout.js';
+import { assignSlots, pauseEntries, previewEntries, reloadKey, serversOf } from './layout.js';
 
 const group = (name: string, ports: number[]) => ({
   name,
@@ -74,35 +74,16 @@ test('admin state bits: forced or config maintenance is maint, forced drain is d
   assert.equal(stateOfAdmin(8), 'drain');
 });
 
-test('the reload key: clusters, ports, hosts, maintenance, pause and trusted proxies; not a pause\'s bound', () => {
+test('the reload key: clusters, ports, hosts, maintenance and trusted proxies; not a pause (a map entry)', () => {
   const t = cluster('api-v001', undefined, [v1]);
   const c = t.clusters[0]!;
   assert.notEqual(reloadKey(t), reloadKey({ ...t, clusters: [{ ...c, port: 41001 }] }));
   assert.notEqual(reloadKey(t), reloadKey({ ...t, clusters: [{ ...c, maintenance: { page: 'x', retryAfterS: 1 } }] }));
   assert.notEqual(reloadKey(t), reloadKey({ ...t, trustedProxies: ['10.0.0.0/8'] }));
-  const paused = { ...t, clusters: [{ ...c, hold: { until: 1 } }] };
-  assert.notEqual(reloadKey(t), reloadKey(paused));
-  assert.equal(reloadKey(paused), reloadKey({ ...t, clusters: [{ ...c, hold: { until: 2 } }] }));
-});
-
-test('preview slots: a group keeps its slot, a new one takes the lowest free; the map follows in the same batch', () => {
-  const before = cluster('api-v001', undefined, [v1]);
-  const after = cluster('api-v001', undefined, [v1, v2]);
-  assert.deepEqual([...assignSlots(after, new Map([['api-v001', 2]]))], [['api-v001', 2], ['api-v002', 0]]);
-  const slotsBefore = new Map([['api-v001', 0]]);
-  const slotsAfter = assignSlots(after, slotsBefore);
-  const have = serversOf(before, slotsBefore).map((s) => ({ backend: s.backend, name: s.name, addr: s.host, port: s.port, adminState: s.state === 'ready' ? 0 : s.state === 'drain' ? 8 : 1 }));
-  const map = { file: '/k/preview.map', have: previewEntries(before, slotsBefore), want: previewEntries(after, slotsAfter) };
-  assert.deepEqual(switchCommands(have, serversOf(after, slotsAfter), map), [
-    `add server c_api/api-v002-1 127.0.0.1:42002 ${CHECK}`,
-    'enable health c_api/api-v002-1',
-    `add server c_api/api-v002-1_fallback 127.0.0.1:42002 backup ${CHECK}`,
-    'enable health c_api/api-v002-1_fallback',
-    `add server p_api_1/api-v002-1 127.0.0.1:42002 ${CHECK}`,
-    'enable health p_api_1/api-v002-1',
-    'set server p_api_1/api-v002-1 state ready',
-    'add map /k/preview.map api-v002 p_api_1',
-    'add map /k/preview.map api-v002. p_api_1',
-    'set server c_api/api-v002-1 state drain',
-  ]);
+  const paused = { ...t, clusters: [{ ...c, hold: { until: 1700000000000 } }] };
+  assert.equal(reloadKey(t), reloadKey(paused));
+  assert.deepEqual(pauseEntries(paused), [['api', '1700000000000']]);
+  assert.deepEqual(pauseEntries({ ...t, clusters: [{ ...c, hold: { until: 1 }, maintenance: { page: 'x', retryAfterS: 1 } }] }), [], 'maintenance wins');
+  assert.deepEqual(switchCommands([], [], [{ file: '/k/pause.map', have: [], want: pauseEntries(paused) }]), ['add map /k/pause.map api 1700000000000']);
+  assert.deepEqual(switchCommands([], [], [{ file: '/k/pause.map', have: pauseEntries(paused), want: [] }]), ['del map /k/pause.map api']);
 });

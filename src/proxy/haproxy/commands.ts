@@ -40,7 +40,7 @@ const key = (backend: string, name: string): string => `${backend}/${name}`;
 export function switchCommands(
   running: readonly RunningServer[],
   wanted: readonly HaproxyServer[],
-  map: { file: string; have: ReadonlyArray<readonly [string, string]>; want: ReadonlyArray<readonly [string, string]> } | null = null,
+  maps: ReadonlyArray<{ file: string; have: ReadonlyArray<readonly [string, string]>; want: ReadonlyArray<readonly [string, string]> }> = [],
 ): string[] {
   const have = new Map(running.map((r) => [key(r.backend, r.name), r]));
   const want = new Set(wanted.map((w) => key(w.backend, w.name)));
@@ -67,9 +67,9 @@ export function switchCommands(
     if (stateOfAdmin(r.adminState) !== 'maint') remove.push(`set server ${id} state maint`);
     remove.push(`del server ${id}`);
   }
-  // The preview map after its servers are ready, before any is removed.
+  // The maps (preview, pause) after the servers they name are ready, before any is removed.
   const entries: string[] = [];
-  if (map) {
+  for (const map of maps) {
     const had = new Map(map.have);
     const wants = new Map(map.want);
     for (const [k, v] of map.want) {

@@ -10,6 +10,8 @@ const opts: HaproxyConfigOptions = {
   adminSocket: '/p/.kiln/run/haproxy/admin.sock',
   pagesDir: '/p/.kiln/run/haproxy/pages',
   previewMap: '/p/.kiln/run/haproxy/preview.map',
+  pauseMap: '/p/.kiln/run/haproxy/pause.map',
+  holdScript: '/p/.kiln/run/haproxy/hold.lua',
   tunnelIdleTimeoutMs: 3_600_000,
 };
 
@@ -75,6 +77,7 @@ test('global and defaults: the admin socket 0600, safe retries with redispatch, 
     '  maxconn 4096',
     '  hard-stop-after 5m',
     '  log stderr format raw local0 notice',
+    '  lua-load /p/.kiln/run/haproxy/hold.lua',
     'defaults',
     '  mode http',
     '  log global',
@@ -106,6 +109,8 @@ test('the public listener routes by Host (any case, with a port or a final dot);
     '  http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }',
     '  option forwardfor',
     '  acl host_api-http-dev req.hdr(host),field(1,:) -i api-http-dev.shop.test api-http-dev.shop.test. api-http-dev api-http-dev.',
+    '  http-request lua.kiln_hold api-http-dev if host_api-http-dev { str(api-http-dev),map(/p/.kiln/run/haproxy/pause.map) -m found }',
+    "  http-request return status 503 content-type 'text/plain' string 'cluster api-http-dev is paused and its bound passed; kiln resume api-http-dev lets requests through again' hdr Retry-After 5 if host_api-http-dev { var(txn.kiln_pause_expired) -m found }",
     '  use_backend c_api-http-dev if host_api-http-dev',
     '  use_backend %[req.hdr(host),field(1,:),lower,map(/p/.kiln/run/haproxy/preview.map,kiln_no_route)]',
     '  default_backend kiln_no_route',
@@ -119,25 +124,25 @@ test('trusted proxies keep their forwarding headers; everyone else has them drop
   assert.match(text, / {2}acl kiln_trusted src 10\.0\.0\.0\/8 192\.0\.2\.7\n {2}http-request del-header X-Forwarded-For unless kiln_trusted\n/);
 });
 
-test('maintenance: 503 with the page from a file, Retry-After, no-store; it wins over a pause', () => {
-  const c = { ...table.clusters[0]!, maintenance: { page: '<h1>back soon</h1>', retryAfterS: 120 }, hold: { until: Date.now() + 60_000 } };
+test('maintenance: 503 with the page from a file, Retry-After, no-store, before the pause rules', () => {
+  const c = { ...table.clusters[0]!, maintenance: { page: '<h1>back soon</h1>', retryAfterS: 120 }, hold: { until: 1700000000000 } };
   const cfg = haproxyConfig({ ...table, clusters: [c] }, opts);
   assert.deepEqual(cfg.files[0], { path: '/p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html', content: '<h1>back soon</h1>' });
   const rule =
     "http-request return status 503 content-type 'text/html; charset=utf-8' file /p/.kiln/run/haproxy/pages/api-http-dev.maintenance.html hdr Retry-After 120 hdr Cache-Control no-store";
-  assert.ok(cfg.text.includes(`  ${rule} if host_api-http-dev\n  use_backend c_api-http-dev if host_api-http-dev\n`), 'on the public listener, for its hosts');
-  assert.ok(cfg.text.includes(`  ${rule}\n  default_backend c_api-http-dev\n`), 'on the cluster port, for everything');
-  assert.ok(!cfg.text.includes('is paused'));
+  assert.ok(cfg.text.includes(`  ${rule} if host_api-http-dev\n  http-request lua.kiln_hold api-http-dev if host_api-http-dev `), 'on the public listener, for its hosts');
+  assert.ok(cfg.text.includes(`  ${rule}\n  http-request lua.kiln_hold api-http-dev if { str(api-http-dev)`), 'on the cluster port, for everything');
+  assert.equal(cfg.files.find((f) => f.path.endsWith('pause.map'))?.content, '', 'maintenance wins over the pause');
 });
 
-test('pause: 503 with Retry-After and how to resume (HAProxy does not hold requests)', () => {
-  const c = { ...table.clusters[0]!, hold: { until: Date.now() + 60_000 } };
-  const text = haproxyConfig({ ...table, clusters: [c] }, opts).text;
-  assert.ok(
-    text.includes(
-      "  http-request return status 503 content-type 'text/plain' string 'cluster api-http-dev is paused; kiln resume api-http-dev lets requests through again' hdr Retry-After 5 if host_api-http-dev\n",
-    ),
-  );
+test('pause: the Lua hold bound to the pause map, whose entries are the paused clusters and their bounds', () => {
+  const c = { ...table.clusters[0]!, hold: { until: 1700000000000 } };
+  const cfg = haproxyConfig({ ...table, clusters: [c] }, opts);
+  assert.equal(cfg.files.find((f) => f.path.endsWith('pause.map'))?.content, 'api-http-dev 1700000000000\n');
+  const lua = cfg.files.find((f) => f.path === '/p/.kiln/run/haproxy/hold.lua')?.content ?? '';
+  assert.match(lua, /^local pauses = Map\.new\("\/p\/\.kiln\/run\/haproxy\/pause\.map", Map\._str\)$/m);
+  assert.match(lua, /core\.register_action\("kiln_hold"/);
+  assert.equal(haproxyConfig({ ...table, clusters: [c] }, opts).text, haproxyConfig(table, opts).text, 'the config itself is the same: a pause is no reload');
 });
 
 test('metrics: HAProxy\'s Prometheus exporter on its own listener', () => {
@@ -148,7 +153,7 @@ test('metrics: HAProxy\'s Prometheus exporter on its own listener', () => {
 
 test('the preview map: every group host name, lower case, with and without a final dot, to its slot backend', () => {
   const cfg = haproxyConfig(table, opts, new Map([['api-http-dev-v001', 2], ['api-http-dev-v002', 0]]));
-  assert.deepEqual(cfg.files, [
+  assert.deepEqual(cfg.files.filter((f) => f.path.endsWith('preview.map')), [
     {
       path: '/p/.kiln/run/haproxy/preview.map',
       content: [

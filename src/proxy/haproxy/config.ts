@@ -5,7 +5,8 @@
 // escapes nor environment variables inside single quotes, and Kiln's texts hold no quote.
 import path from 'node:path';
 import type { ClusterRoute, RouteTable } from '../routes.js';
-import { assignSlots, backendOf, PREVIEW_SLOTS, previewBackend, previewEntries, serverArgs, serversOf } from './layout.js';
+import { EXPIRED_VAR, holdScript } from './hold.js';
+import { pauseEntries, assignSlots, backendOf, PREVIEW_SLOTS, previewBackend, previewEntries, serverArgs, serversOf } from './layout.js';
 
 export interface HaproxyConfigOptions {
   /** The public listener that routes by Host (kiln.yaml `proxy.host`, `proxy.port`). */
@@ -16,6 +17,9 @@ export interface HaproxyConfigOptions {
   pagesDir: string;
   /** The map of group host names to their preview backends (layout.ts); changed at run time too. */
   previewMap: string;
+  /** The map of paused clusters to their bounds, and the Lua action that holds their requests (hold.ts). */
+  pauseMap: string;
+  holdScript: string;
   /** kiln.yaml `proxy.tunnel-idle-timeout`; 0: never (HAProxy's longest timeout). */
   tunnelIdleTimeoutMs: number;
   /** kiln.yaml `metrics`: HAProxy's Prometheus exporter on host:port/metrics. */
@@ -38,21 +42,25 @@ export function maintenancePagePath(pagesDir: string, cluster: string): string {
   return path.join(pagesDir, `${cluster}.maintenance.html`);
 }
 
-/** The lines that answer a cluster's requests in HAProxy itself (maintenance wins over a pause), `cond` appended. */
-function answeredHere(c: ClusterRoute, pagesDir: string, cond: string): string[] {
-  if (c.maintenance) {
-    return [
-      `  http-request return status 503 content-type 'text/html; charset=utf-8' file ${maintenancePagePath(pagesDir, c.name)} ` +
-        `hdr Retry-After ${c.maintenance.retryAfterS} hdr Cache-Control no-store${cond}`,
-    ];
-  }
-  if (c.hold) {
-    return [
-      `  http-request return status 503 content-type 'text/plain' string 'cluster ${c.name} is paused; kiln resume ${c.name} lets requests through again' ` +
-        `hdr Retry-After 5${cond}`,
-    ];
-  }
-  return [];
+/**
+ * The lines that answer a cluster's requests in HAProxy itself: maintenance (config, wins), then
+ * a pause (held by the Lua action while the cluster is in the pause map; 503 past its bound).
+ * `cond` is the cluster's condition (" if host_x"), or "" on its own port.
+ */
+function answeredHere(c: ClusterRoute, opts: HaproxyConfigOptions, cond: string): string[] {
+  const and = cond === '' ? ' if' : cond;
+  const maintenance = c.maintenance
+    ? [
+        `  http-request return status 503 content-type 'text/html; charset=utf-8' file ${maintenancePagePath(opts.pagesDir, c.name)} ` +
+          `hdr Retry-After ${c.maintenance.retryAfterS} hdr Cache-Control no-store${cond}`,
+      ]
+    : [];
+  return [
+    ...maintenance,
+    `  http-request lua.kiln_hold ${c.name}${and} { str(${c.name}),map(${opts.pauseMap}) -m found }`,
+    `  http-request return status 503 content-type 'text/plain' string 'cluster ${c.name} is paused and its bound passed; kiln resume ${c.name} lets requests through again' ` +
+      `hdr Retry-After 5${and} { var(${EXPIRED_VAR}) -m found }`,
+  ];
 }
 
 /** Drops a client's forwarding headers unless it is a trusted proxy, then sets HAProxy's own. */
@@ -88,6 +96,7 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions, slo
     '  hard-stop-after 5m',
     // Notices (servers up and down, reloads) to stderr, which is .kiln/logs/haproxy.log; no line per request.
     '  log stderr format raw local0 notice',
+    `  lua-load ${opts.holdScript}`,
     'defaults',
     '  mode http',
     '  log global',
@@ -109,7 +118,7 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions, slo
   for (const c of table.clusters) {
     const acl = `host_${c.name}`;
     lines.push(`  acl ${acl} req.hdr(host),field(1,:) -i ${hostPatterns(c.hosts)}`);
-    lines.push(...answeredHere(c, opts.pagesDir, ` if ${acl}`));
+    lines.push(...answeredHere(c, opts, ` if ${acl}`));
     lines.push(`  use_backend ${backendOf(c.name)} if ${acl}`);
   }
   // A group's own host names: the map names its preview backend; anything else is no route.
@@ -117,7 +126,7 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions, slo
   lines.push('  default_backend kiln_no_route');
   for (const c of table.clusters) {
     if (c.port === undefined) continue;
-    lines.push(`frontend kiln_port_${c.name}`, `  bind ${opts.listen.host}:${c.port}`, ...forwardingRules(trusted), ...answeredHere(c, opts.pagesDir, ''));
+    lines.push(`frontend kiln_port_${c.name}`, `  bind ${opts.listen.host}:${c.port}`, ...forwardingRules(trusted), ...answeredHere(c, opts, ''));
     lines.push(`  default_backend ${backendOf(c.name)}`);
   }
   if (opts.metrics) {
@@ -142,6 +151,8 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions, slo
   }
   lines.push('');
   const files = table.clusters.flatMap((c) => (c.maintenance ? [{ path: maintenancePagePath(opts.pagesDir, c.name), content: c.maintenance.page }] : []));
+  files.push({ path: opts.holdScript, content: holdScript(opts.pauseMap) });
+  files.push({ path: opts.pauseMap, content: pauseEntries(table).map(([k, v]) => `${k} ${v}\n`).join('') });
   files.push({ path: opts.previewMap, content: previewEntries(table, slots).map(([h, b]) => `${h} ${b}\n`).join('') });
   return { text: lines.join('\n'), files };
 }

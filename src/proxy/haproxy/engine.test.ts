@@ -1,7 +1,8 @@
 // The haproxy engine against the real HAProxy (/usr/sbin/haproxy): a switch under continuous
 // requests fails none and needs no reload (the same worker serves before and after), a drain
 // sees HAProxy's in-flight count, a crash-looping active group falls back to the kept one, a
-// kill -9 of HAProxy is followed by a start from the saved routes, maintenance and pause answer 503.
+// kill -9 of HAProxy is followed by a start from the saved routes, maintenance answers 503 with
+// its page, a pause holds requests until resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -156,7 +157,7 @@ test('kill -9 of HAProxy: the next ensure starts it from the saved routes; its f
   for (const f of ['haproxy.cfg', 'routes.json', 'admin.sock', 'master.sock', 'master.json']) assert.equal(statSync(path.join(hx, f)).mode & 0o077, 0, `${f} is not readable by others`);
 });
 
-test('maintenance and pause: a hitless reload, then 503 with the page or the pause; a cluster port serves only its cluster', async (t) => {
+test('maintenance: a reload, then 503 with the page on the public listener and the cluster port; a cluster port serves only its cluster', async (t) => {
   const { engine, port, dir } = await startEngine(t);
   const v1 = await startBackend('api-v001-1');
   t.after(() => v1.kill());
@@ -171,10 +172,28 @@ test('maintenance and pause: a hitless reload, then 503 with the page or the pau
   for (const r of [await get(port, 'API.test:7080'), await get(cport, 'x')]) {
     assert.deepEqual([r.status, r.body, r.headers['retry-after'], r.headers['cache-control']], [503, '<h1>back soon</h1>', '30', 'no-store']);
   }
-  await engine.push(table(3, { ...c, hold: { until: Date.now() + 60_000 } }));
-  const paused = await get(port, 'api.test');
-  assert.equal(paused.status, 503);
-  assert.match(paused.body, /cluster api is paused; kiln resume api/);
-  await engine.push(table(4, c));
-  assert.equal((await get(port, 'api.test')).body, 'api-v001-1');
+  await engine.push(table(3, c));
+  assert.equal((await get(port, 'api.test')).body, 'api-v001-1', 'maintenance off serves again');
+});
+
+test('pause holds requests without a reload; resume sends them on; past its bound, 503', async (t) => {
+  const { engine, port, dir } = await startEngine(t);
+  const v1 = await startBackend('api-v001-1');
+  t.after(() => v1.kill());
+  const c = cluster('api', 'api-v001', { 'api-v001': [v1] });
+  await engine.push(table(1, c));
+  const worker = await workerPid(dir);
+  await engine.push(table(2, { ...c, hold: { until: Date.now() + 60_000 } }));
+  let settled = 0;
+  const waiting = Array.from({ length: 5 }, () => get(port, 'api.test').finally(() => settled++));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(settled, 0, 'nothing answered while paused');
+  await engine.push(table(3, c));
+  assert.deepEqual((await Promise.all(waiting)).map((r) => [r.status, r.body]), Array(5).fill([200, 'api-v001-1']));
+  assert.equal(await workerPid(dir), worker, 'pause and resume are no reload');
+  await engine.push(table(4, { ...c, hold: { until: Date.now() + 300 } }));
+  const expired = await get(port, 'api.test');
+  assert.equal(expired.status, 503);
+  assert.equal(expired.headers['retry-after'], '5');
+  assert.match(expired.body, /cluster api is paused and its bound passed; kiln resume api lets requests through again/);
 });

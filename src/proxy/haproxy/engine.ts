@@ -18,7 +18,7 @@ import { loadRouteTable, saveRouteTable } from '../store.js';
 import { validateRouteTable } from '../validate.js';
 import { switchCommands, type RunningServer } from './commands.js';
 import { haproxyConfig } from './config.js';
-import { assignSlots, backendOf, groupOfServer, kilnServerOf, previewEntries, reloadKey, serversOf, slotOf } from './layout.js';
+import { assignSlots, backendOf, groupOfServer, kilnServerOf, pauseEntries, previewEntries, reloadKey, serversOf, slotOf } from './layout.js';
 import { isFailure, parseInfo, parseMap, parseServersState, parseStat, runtimeBatch, runtimeCommand, type StatRow } from './runtime-api.js';
 
 const run = promisify(execFile);
@@ -46,7 +46,7 @@ export class HaproxyEngine implements DataPlane {
   readonly name = 'HAProxy';
   readonly troubleshoot: string;
   private readonly dir: string;
-  private readonly files: { cfg: string; admin: string; master: string; routes: string; pid: string; pages: string; preview: string };
+  private readonly files: { cfg: string; admin: string; master: string; routes: string; pid: string; pages: string; preview: string; pause: string; hold: string };
   private pushing: Promise<unknown> = Promise.resolve();
   private ensuring: Promise<'adopted' | 'started'> | null = null;
 
@@ -60,6 +60,8 @@ export class HaproxyEngine implements DataPlane {
       pid: path.join(this.dir, 'master.json'),
       pages: path.join(this.dir, 'pages'),
       preview: path.join(this.dir, 'preview.map'),
+      pause: path.join(this.dir, 'pause.map'),
+      hold: path.join(this.dir, 'hold.lua'),
     };
     this.troubleshoot = `see ${opts.logFile} for why HAProxy is down, and ${this.files.cfg} for what it was given`;
   }
@@ -154,6 +156,8 @@ export class HaproxyEngine implements DataPlane {
       adminSocket: this.files.admin,
       pagesDir: this.files.pages,
       previewMap: this.files.preview,
+      pauseMap: this.files.pause,
+      holdScript: this.files.hold,
       tunnelIdleTimeoutMs: this.opts.listen.tunnelIdleTimeoutMs ?? 3_600_000,
       ...(this.opts.metrics ? { metrics: { host: this.opts.metrics.host, port: this.opts.metrics.proxyPort } } : {}),
     }, slots);
@@ -193,8 +197,11 @@ export class HaproxyEngine implements DataPlane {
   private async applyStates(table: RouteTable): Promise<Map<string, number>> {
     const running = await this.running();
     const slots = assignSlots(table, HaproxyEngine.slotsOf(running));
-    const have = parseMap(await runtimeCommand(this.files.admin, `show map ${this.files.preview}`));
-    const batch = switchCommands(running, serversOf(table, slots), { file: this.files.preview, have, want: previewEntries(table, slots) });
+    const [preview, pause] = await runtimeBatch(this.files.admin, [`show map ${this.files.preview}`, `show map ${this.files.pause}`]);
+    const batch = switchCommands(running, serversOf(table, slots), [
+      { file: this.files.preview, have: parseMap(preview!), want: previewEntries(table, slots) },
+      { file: this.files.pause, have: parseMap(pause!), want: pauseEntries(table) },
+    ]);
     if (batch.length === 0) return slots;
     const answers = await runtimeBatch(this.files.admin, batch);
     const refused = batch.flatMap((c, i) => (isFailure(answers[i]!) && !c.startsWith('del server') ? [`${c}: ${answers[i]}`] : []));

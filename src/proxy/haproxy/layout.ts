@@ -4,7 +4,7 @@
 // normal server is usable). Which server is in which state is all a switch changes, so a
 // switch is a batch of `set server ... state` commands on the runtime API (commands.ts), never a
 // reload. What the runtime API cannot change (frontends, ports, host names, maintenance pages,
-// pauses, trusted proxies) is in the reload key: when that changes, the config is written again
+// trusted proxies) is in the reload key: when that changes, the config is written again
 // and HAProxy's master reloads its worker without dropping a connection (engine.ts).
 import type { RouteTable } from '../routes.js';
 
@@ -131,6 +131,14 @@ export function serversOf(table: RouteTable, slots: ReadonlyMap<string, number> 
 }
 
 /**
+ * The pause map's entries: cluster -> its bound (epoch ms), for paused clusters not in
+ * maintenance (maintenance wins). Changed at run time: a pause or resume is no reload (hold.ts).
+ */
+export function pauseEntries(table: RouteTable): Array<[string, string]> {
+  return table.clusters.flatMap((c): Array<[string, string]> => (c.hold && !c.maintenance ? [[c.name, String(c.hold.until)]] : []));
+}
+
+/**
  * Everything of the table that HAProxy reads only from its config: equal keys mean the running
  * config still fits and a change is runtime commands only.
  */
@@ -141,8 +149,6 @@ export function reloadKey(table: RouteTable): string {
       hosts: c.hosts,
       port: c.port ?? null,
       maintenance: c.maintenance ?? null,
-      // Only whether it is paused: this engine answers a paused cluster 503 for as long as it is (docs/proxy.md).
-      paused: c.hold !== undefined,
     })),
     trustedProxies: table.trustedProxies ?? [],
   });
