@@ -163,6 +163,17 @@ describe(`deploy on the process runtime (proxy engine ${engine})`, () => {
     assert.equal(api?.active, 'api-http-dev-v001');
   });
 
+  // Only HAProxy refuses: the embedded proxy's canaries are test/e2e/canary.test.ts.
+  if (engine === 'haproxy') {
+    test('deploy --canary is refused before anything starts, naming proxy.engine', async () => {
+      const before = await shop.status();
+      const r = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--canary'], { allowFail: true });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /a canary deploy needs Kiln's own proxy; kiln\.yaml has proxy\.engine: haproxy/);
+      assert.deepEqual((await shop.status()).clusters, before.clusters, 'nothing changed');
+    });
+  }
+
   test('deploy --dry-run prints the plan and changes nothing', async () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
