@@ -460,7 +460,9 @@ export class ControlPlane {
       const plan = await withCommands(planned, this.runtimes(env, envSpec.runtime), this.paths, appDir);
       const data = await prepareDataForDeploy({ ...this.dataOptions(spec, env, release.manifest), dryRun: true });
       const config = this.configView(plan, envSpec);
-      return { plan, data, config, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text].join('\n') };
+      // Which data plane the switch goes through (kiln.yaml `proxy.engine`); the default goes unsaid in the text.
+      const engine = spec.proxy.engine === 'haproxy' ? ['switch: through HAProxy (proxy.engine: haproxy), runtime-API commands, no reload'] : [];
+      return { plan, data, config, proxy: { engine: spec.proxy.engine }, text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text, ...engine].join('\n') };
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });

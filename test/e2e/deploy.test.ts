@@ -178,6 +178,7 @@ describe(`deploy on the process runtime (proxy engine ${engine})`, () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
     const plan = JSON.parse(res.stdout).plan as DeployPlanView;
+    assert.deepEqual(JSON.parse(res.stdout).proxy, { engine }, 'the plan names the engine the switch goes through');
     const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
     assert.equal(api?.group, 'api-http-dev-v004');
     assert.equal(api?.action, 'create');

@@ -108,6 +108,7 @@ test('the public listener routes by Host (any case, with a port or a final dot);
     '  http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found } !{ req.hdr(x-forwarded-host) -m found }',
     '  http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }',
     '  option forwardfor',
+    '  http-request disable-l7-retry unless METH_GET or METH_HEAD or METH_OPTIONS',
     '  acl host_api-http-dev req.hdr(host),field(1,:) -i api-http-dev.shop.test api-http-dev.shop.test. api-http-dev api-http-dev.',
     '  http-request lua.kiln_hold api-http-dev if host_api-http-dev { str(api-http-dev),map(/p/.kiln/run/haproxy/pause.map) -m found }',
     "  http-request return status 503 content-type 'text/plain' string 'cluster api-http-dev is paused and its bound passed; kiln resume api-http-dev lets requests through again' hdr Retry-After 5 if host_api-http-dev { var(txn.kiln_pause_expired) -m found }",

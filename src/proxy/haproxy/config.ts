@@ -72,6 +72,9 @@ function forwardingRules(trusted: readonly string[]): string[] {
     '  http-request set-header X-Forwarded-Host %[req.hdr(host)] if { req.hdr(host) -m found } !{ req.hdr(x-forwarded-host) -m found }',
     '  http-request set-header X-Forwarded-Proto http unless { req.hdr(x-forwarded-proto) -m found }',
     '  option forwardfor',
+    // Retried on an empty answer only when sending it twice cannot do it twice (as the embedded
+    // proxy, docs/proxy.md); a refused connection (nothing reached a server) is retried for all.
+    '  http-request disable-l7-retry unless METH_GET or METH_HEAD or METH_OPTIONS',
   ];
 }
 
