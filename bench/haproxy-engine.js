@@ -12,7 +12,7 @@
 //
 // Usage: npm run build && node bench/haproxy-engine.js [--runs 5] [--duration 5] [--connections 50] [--switches 10]
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -149,6 +149,7 @@ try {
   const a = await named('bench-http-dev-v001-1');
   const b = await named('bench-http-dev-v002-1');
   const groups = [group('bench-http-dev-v001', a.port), group('bench-http-dev-v002', b.port)];
+  mkdirSync(path.join(dir, 'kiln'), { mode: 0o700 });
   const kiln = start(process.execPath, [path.join(here, 'proxy-kiln.js'), path.join(dir, 'kiln')]);
   const kilnPort = Number(/:(\d+)/.exec(await firstLine(kiln, 'kiln proxy'))?.[1]);
   const sock = path.join(dir, 'kiln', 'admin.sock');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cluster, freePort, get, startBackend, table, type TestBackend } from '../testkit.js';
@@ -123,7 +123,7 @@ test('in flight: a slow request to the old group is counted until it finishes', 
 });
 
 test('the kept group takes the requests no server of a dead active group accepts', async (t) => {
-  const { engine, port } = await startEngine(t);
+  const { engine, port, dir } = await startEngine(t);
   const v1 = await startBackend('api-v001-1');
   const v2: TestBackend = await startBackend('api-v002-1');
   t.after(async () => Promise.all([v1.kill(), v2.kill()]));
@@ -134,6 +134,8 @@ test('the kept group takes the requests no server of a dead active group accepts
     assert.deepEqual([r.status, r.body], [200, 'api-v001-1']);
   }
   assert.ok(((await engine.stats())?.fallbacks['api'] ?? 0) >= 20);
+  // HAProxy says so in its log (its stderr, with no per-request lines).
+  await until('the log line', () => readFileSync(path.join(dir, 'logs', 'haproxy.log'), 'utf8').includes('c_api/api-v002-1 is DOWN'));
 });
 
 test('kill -9 of HAProxy: the next ensure starts it from the saved routes; its files are 0600 in a 0700 directory', async (t) => {

@@ -46,4 +46,7 @@ test('answers: empty and the two confirmations are success, HAProxy\'s prose is 
   assert.equal(isFailure('Server deleted.'), false);
   assert.equal(isFailure('Only servers in maintenance mode can be deleted.'), true);
   assert.equal(isFailure("No such server."), true);
+  // A server given a new port (its address kept) is told so, which is no failure.
+  assert.equal(isFailure("no need to change the addr, port changed from '34813' to '36741' by 'stats socket command'"), false);
+  assert.equal(isFailure("IP changed from '127.0.0.1' to '127.0.0.2' by 'stats socket command'"), false);
 });

@@ -60,7 +60,8 @@ export function runtimeCommand(socketPath: string, command: string, timeoutMs = 
 const SUCCESS = new Set(['', 'New server registered.', 'Server deleted.']);
 
 export function isFailure(answer: string): boolean {
-  return !SUCCESS.has(answer);
+  // `set server ... addr ... port ...` says what it changed.
+  return !SUCCESS.has(answer) && !/^(IP changed from|no need to change the addr)/.test(answer);
 }
 
 /** `show servers state` (format 1): one row per server of every backend. */
