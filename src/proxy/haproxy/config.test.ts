@@ -88,6 +88,7 @@ test('global and defaults: the admin socket 0600, safe retries with redispatch, 
     '  retries 3',
     '  retry-on conn-failure empty-response',
     '  option redispatch 1',
+    '  option idle-close-on-response',
   ]);
   assert.ok(haproxyConfig(table, { ...opts, tunnelIdleTimeoutMs: 0 }).text.includes('  timeout tunnel 2147483647ms'), '0s: never closed');
 });

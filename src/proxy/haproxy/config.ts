@@ -114,6 +114,10 @@ export function haproxyConfig(table: RouteTable, opts: HaproxyConfigOptions, slo
     '  retries 3',
     '  retry-on conn-failure empty-response',
     '  option redispatch 1',
+    // A reload's old worker answers the next request on an idle keep-alive connection (with
+    // Connection: close) instead of closing it under a client about to send one: no reload fails
+    // a request (engine.test.ts). It lingers at most an idle timeout (http-request, 10 s).
+    '  option idle-close-on-response',
     'frontend kiln_main',
     `  bind ${opts.listen.host}:${opts.listen.port}`,
     ...forwardingRules(trusted),

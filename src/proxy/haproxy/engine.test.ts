@@ -199,3 +199,26 @@ test('pause holds requests without a reload; resume sends them on; past its boun
   assert.equal(expired.headers['retry-after'], '5');
   assert.match(expired.body, /cluster api is paused and its bound passed; kiln resume api lets requests through again/);
 });
+
+test('a new cluster is a master-worker reload that fails no request of the clusters already served', async (t) => {
+  const { engine, port, dir } = await startEngine(t);
+  const api = await startBackend('api-v001-1');
+  const web = await startBackend('web-v001-1');
+  t.after(async () => Promise.all([api.kill(), web.kill()]));
+  const a = cluster('api', 'api-v001', { 'api-v001': [api] });
+  await engine.push(table(1, a));
+  const worker = await workerPid(dir);
+  const l = load(port, 'api.test');
+  await until('requests before the reload', () => l.seen.length >= 200);
+  await engine.push(table(2, a, cluster('web', 'web-v001', { 'web-v001': [web] })));
+  const n = l.seen.length;
+  await until('requests after the reload', () => l.seen.length >= n + 200);
+  await engine.push(table(3, a));
+  const m = l.seen.length;
+  await until('requests after the second reload', () => l.seen.length >= m + 200);
+  const r = await l.stop();
+  assert.notEqual(await workerPid(dir), worker, 'reloaded');
+  assert.deepEqual(r.failures, []);
+  assert.deepEqual(transitions(r.seen), ['api-v001-1']);
+  assert.equal((await get(port, 'web.test')).status, 404, 'the removed cluster is gone');
+});
