@@ -13,12 +13,13 @@ import { promisify } from 'node:util';
 import { isProcessAlive, processStartTime } from '../../runtime/process/proc.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import type { DataPlane } from '../data-plane.js';
-import { EMPTY_ROUTE_TABLE, type GroupCounts, type ProxyStats, type RouteTable } from '../routes.js';
+import { EMPTY_ROUTE_TABLE, type ProxyStats, type RouteTable } from '../routes.js';
 import { loadRouteTable, saveRouteTable } from '../store.js';
 import { validateRouteTable } from '../validate.js';
 import { switchCommands, type RunningServer } from './commands.js';
 import { haproxyConfig } from './config.js';
-import { assignSlots, backendOf, groupOfServer, kilnServerOf, pauseEntries, previewEntries, reloadKey, serversOf, slotOf } from './layout.js';
+import { statsOf } from './stats.js';
+import { assignSlots, backendOf, groupOfServer, pauseEntries, previewEntries, reloadKey, serversOf, slotOf } from './layout.js';
 import { isFailure, parseInfo, parseMap, parseServersState, parseStat, runtimeBatch, runtimeCommand, type StatRow } from './runtime-api.js';
 
 const run = promisify(execFile);
@@ -275,36 +276,7 @@ export class HaproxyEngine implements DataPlane {
 
   async stats(timeoutMs = 2000): Promise<ProxyStats | null> {
     const [s, table] = await Promise.all([this.stat(timeoutMs), this.applied()]);
-    if (!s) return null;
-    const groupOf = new Map(table.clusters.flatMap((c) => c.groups.flatMap((g) => g.backends.map((b) => [b.server, { group: g.name, cluster: c.name }] as const))));
-    const n = (r: StatRow, k: string): number => Number(r[k] || 0);
-    const inFlight: Record<string, number> = {};
-    const fallbacks: Record<string, number> = {};
-    const groups: Record<string, GroupCounts> = {};
-    let requests = 0;
-    let failed = 0;
-    for (const r of s.rows) {
-      if (r.svname === 'FRONTEND') {
-        requests += n(r, 'req_tot');
-        continue;
-      }
-      if (r.svname === 'BACKEND') {
-        // Requests HAProxy answered itself for want of a server: no connection, or a broken answer.
-        failed += n(r, 'econ') + n(r, 'eresp');
-        continue;
-      }
-      const { server, backup } = kilnServerOf(r.svname ?? '');
-      const at = groupOf.get(server);
-      if (!at) continue;
-      // scur: streams attached to the server now, i.e. requests in flight (and open tunnels).
-      inFlight[at.group] = (inFlight[at.group] ?? 0) + n(r, 'scur');
-      if (backup && n(r, 'stot') > 0) fallbacks[at.cluster] = (fallbacks[at.cluster] ?? 0) + n(r, 'stot');
-      const g = (groups[at.group] ??= { answered: 0, errors5xx: 0, latency: [] });
-      g.answered += ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'].reduce((a, k) => a + n(r, k), 0);
-      g.errors5xx += n(r, 'hrsp_5xx');
-    }
-    const started = Number(s.info.Start_time_sec ?? 0) * 1000;
-    return { version: table.version, requests, failed, inFlight, tunnels: {}, fallbacks, groups, startedAt: started };
+    return s ? statsOf(s.rows, s.info, table) : null;
   }
 
   async routes(timeoutMs = 2000): Promise<RouteTable | null> {
