@@ -103,6 +103,7 @@ async function switchMs(port, apply, to) {
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-haproxy-engine-'));
+let engine = null;
 try {
   const backend = start(process.execPath, [path.join(here, 'proxy-backend.js'), '0']);
   const backendPort = Number(await firstLine(backend, 'backend'));
@@ -112,7 +113,7 @@ try {
   const hand = start('haproxy', ['-db', '-q', '-f', path.join(dir, 'hand.cfg')]);
 
   const enginePort = await freeLoopbackPort();
-  const engine = new HaproxyEngine({ binary: 'haproxy', runDir: path.join(dir, 'run'), logFile: path.join(dir, 'haproxy.log'), listen: { host: '127.0.0.1', port: enginePort }, log: () => undefined });
+  engine = new HaproxyEngine({ binary: 'haproxy', runDir: path.join(dir, 'run'), logFile: path.join(dir, 'haproxy.log'), listen: { host: '127.0.0.1', port: enginePort }, log: () => undefined });
   await engine.ensure();
   await engine.push(table(1, 'bench-http-dev-v001', [group('bench-http-dev-v001', backendPort)]));
   const workerPid = Number(parseInfo(await runtimeCommand(path.join(dir, 'run', 'haproxy', 'admin.sock'), 'show info')).Pid);
@@ -165,8 +166,9 @@ try {
   }
   for (const [k, ts] of Object.entries(times)) console.log(`switch to all new requests, ${k.padEnd(7)}: median ${median(ts).toFixed(2)} ms (min ${Math.min(...ts).toFixed(2)}, max ${Math.max(...ts).toFixed(2)}) over ${ts.length} switches`);
   await Promise.all([a.close(), b.close()]);
-  await engine.stop();
 } finally {
+  // HAProxy runs detached (as it does for Kiln): stopped here, also when a step above failed.
+  await engine?.stop();
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 200));
   rmSync(dir, { recursive: true, force: true });
