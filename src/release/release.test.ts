@@ -43,7 +43,7 @@ function setup(t: { after: (fn: () => void) => void }): { spec: ProjectSpec; sto
     dir,
     project: 'shop',
     domain: 'shop.test',
-    proxy: { host: '127.0.0.1', port: 8080 },
+    proxy: { engine: 'kiln', haproxy: '/usr/sbin/haproxy', host: '127.0.0.1', port: 8080 },
     dns: { host: '127.0.0.1', port: 5353 },
     logs: { retention: {}, export: {} },
     os: {},

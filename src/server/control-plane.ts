@@ -8,7 +8,6 @@ import { fqdn } from '../names/names.js';
 import { runtimeLookup, type RuntimeLookup } from './runtimes.js';
 import { withCommands } from './plan-commands.js';
 import { changeTraffic } from './traffic.js';
-import { proxyLoadBalancer } from '../deploy/confirm-routes.js';
 import { DEFAULT_RATE_LIMIT, startDnsServer, type DnsServerHandle } from '../dns/server.js';
 import { buildZone, type Zone } from '../dns/zone.js';
 import { zoneSnapshotFromState } from '../dns/snapshot.js';
@@ -36,7 +35,8 @@ import { freePort } from '../util/ports.js';
 import { appDirOf, materializeApp } from '../streams/app/index.js';
 import { createApiServer, type StreamWriter } from './api.js';
 import { runPaths, type RunPaths } from './paths.js';
-import { ProxySupervisor } from './proxy-supervisor.js';
+import { dataPlaneFor, loadBalancerFor } from './data-planes.js';
+import type { DataPlane } from '../proxy/data-plane.js';
 import { Reconciler } from './reconciler.js';
 import { ServerManager } from './server-manager.js';
 import { buildRouteTable } from './route-table.js';
@@ -82,7 +82,8 @@ export interface ControlPlaneOptions {
 
 export class ControlPlane {
   private readonly servers: ServerManager;
-  private readonly proxy: ProxySupervisor;
+  /** The data plane: `kiln proxy` or HAProxy (kiln.yaml `proxy.engine`). */
+  private readonly proxy: DataPlane;
   private readonly reconciler: Reconciler;
   /** A full or read-only .kiln: shown in status, reported as events (storage-watch.ts). */
   private readonly storage: StorageWatch;
@@ -149,7 +150,7 @@ export class ControlPlane {
     this.servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths, () =>
       this.logs.setSources(liveLogSources(this.state, this.paths)),
     );
-    this.proxy = new ProxySupervisor(paths, spec.proxy, log, spec.metrics);
+    this.proxy = dataPlaneFor(spec.proxy, paths, log, spec.metrics);
     this.interruptedOps = new InterruptedOps({
       locks: this.locks,
       host: () => this.envHost(),
@@ -240,7 +241,7 @@ export class ControlPlane {
     this.logs.setSources(liveLogSources(this.state, this.paths));
     await this.interruptedOps.sweep();
     await this.reconciler.tick();
-    this.log(`control plane for ${this.spec.project}: ${how} proxy on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
+    this.log(`control plane for ${this.spec.project}: ${how} ${this.proxy.name} on ${this.spec.proxy.host}:${this.spec.proxy.port}, adopted ${adopted} server(s)`);
   }
 
   private orphanSweepDeps(): OrphanSweepDeps {
@@ -432,15 +433,7 @@ export class ControlPlane {
     return {
       state: this.state,
       servers: this.servers,
-      lb: proxyLoadBalancer({
-        pushRoutes: () => this.pushRoutes(),
-        ensureProxy: () => this.ensureProxy(),
-        routedActive: async () => {
-          const t = await this.proxy.routes(1_000);
-          return t ? Object.fromEntries(t.clusters.map((c) => [c.name, c.active])) : null;
-        },
-        inFlight: (g) => this.inFlight(g),
-      }),
+      lb: loadBalancerFor(this.proxy, { pushRoutes: () => this.pushRoutes(), ensureProxy: () => this.ensureProxy() }),
       appDir: (digest) => materializeApp(this.store.oci, digest, this.store.kilnDir),
     };
   }
@@ -504,6 +497,13 @@ export class ControlPlane {
       // The cluster's lease serialises writers (runtime/kubernetes/lease.ts), also against the CLI.
       return withKubeEnv(spec, env, this.store.kilnDir, () => undefined, (k) => recordedKubeDeploy(this.state, k, release, (id) => this.emitter(id, env, out)));
     }
+    // The HAProxy engine does not carry the canary split yet (docs/proxy.md): refused before anything starts.
+    if (body.canary === true && spec.proxy.engine === 'haproxy') {
+      throw new KilnError('USAGE', `a canary deploy needs Kiln's own proxy; kiln.yaml has proxy.engine: haproxy, which does not split traffic by weight yet`, {
+        location: { flag: '--canary' },
+        hint: `kiln deploy ${release.name} --env ${env} (blue/green), or proxy.engine: kiln`,
+      });
+    }
     const lbPortFor = async (_c: string, existing: number | null): Promise<number> => existing ?? (await freePort(spec.proxy.host));
     // Before anything changes (data first): a runtime whose programs are missing here is named
     // with the environment that needs it; other environments deploy whatever is installed.
@@ -518,7 +518,9 @@ export class ControlPlane {
       // --canary: refused here for what the deploy would refuse; else its steps and gates shown.
       const canary = body.canary === true ? canaryPlanView(plan, canaryPlan(plan, this.deployDeps(), (s, r) => spec.services[s]?.roles[r]?.canary)) : null;
       const canaryText = canary ? formatCanaryPlan(canary, env) : [];
-      return { plan, data, config, ...(canary ? { canary } : {}), text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text, ...canaryText].join('\n') };
+      // Which data plane the switch goes through (kiln.yaml `proxy.engine`); the default goes unsaid in the text.
+      const engine = spec.proxy.engine === 'haproxy' ? ['switch: through HAProxy (proxy.engine: haproxy), runtime-API commands, no reload'] : [];
+      return { plan, data, config, proxy: { engine: spec.proxy.engine }, ...(canary ? { canary } : {}), text: [formatPlan(plan), ...data.map(formatDataStep), ...config.text, ...canaryText, ...engine].join('\n') };
     }
     return this.exclusive(env, async () => {
       const plan = await planDeploy(spec, env, release.manifest, this.state, lbPortFor, { ociDir: this.store.oci.dir, kilnDir: this.store.kilnDir });
@@ -653,7 +655,7 @@ export class ControlPlane {
     });
     await this.pruneImages(emit);
     await this.proxy.stop();
-    emit('proxy.stopped', 'kiln proxy stopped');
+    emit('proxy.stopped', `${this.proxy.name} stopped`);
     this.onShutdown?.();
     return { ...r, stopped: true };
   }

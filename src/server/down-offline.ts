@@ -8,7 +8,7 @@ import { RuntimeState } from '../store/runtime-state.js';
 import { DEPLOY_LOCK_TTL_MS, DeployLocks, lockOwnerId } from '../store/deploy-lock.js';
 import { runPaths } from './paths.js';
 import { claimPidFile } from './pid-file.js';
-import { ProxySupervisor } from './proxy-supervisor.js';
+import { dataPlaneFor } from './data-planes.js';
 import { buildRouteTable } from './route-table.js';
 import { runtimeLookup } from './runtimes.js';
 import { ServerManager } from './server-manager.js';
@@ -41,7 +41,7 @@ export async function downOffline(projectDir: string, env: string | undefined, l
     throw e;
   }
   try {
-    const proxy = new ProxySupervisor(paths, spec.proxy, log);
+    const proxy = dataPlaneFor(spec.proxy, paths, log);
     const runtimes = runtimeLookup(spec, store.kilnDir);
     const servers = new ServerManager(state, (g) => runtimes(g.template.env, g.template.runtime ?? 'process'), paths);
     const pushRoutes = async (): Promise<void> => {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DataPlane } from '../proxy/data-plane.js';
 import type { RouteTable, ProxyStats } from '../proxy/routes.js';
 import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -20,7 +21,9 @@ interface ProxyPidFile {
   listen: string;
 }
 
-export class ProxySupervisor {
+export class ProxySupervisor implements DataPlane {
+  readonly name = 'kiln proxy';
+  readonly troubleshoot = 'see .kiln/logs/proxy.log for why the proxy is down';
   private pushing: Promise<unknown> = Promise.resolve();
 
   constructor(

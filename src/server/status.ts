@@ -1,7 +1,7 @@
 // What `kiln status` shows: per environment, each cluster with its load balancer, its groups
 // (active / draining / disabled) and their servers with health. Derived from state only.
 import { fqdn } from '../names/names.js';
-import type { ProjectSpec } from '../spec/types.js';
+import type { ProjectSpec, ProxyEngine } from '../spec/types.js';
 import { CRASH_LOOP_DEFAULTS } from './crash-loop.js';
 import { LIVE_GROUP_STATES, type GroupRow, type RuntimeState } from '../store/runtime-state.js';
 import { formatIsolation, type IsolationView } from '../isolation/isolation.js';
@@ -68,6 +68,8 @@ export interface StatusView {
   /** Per environment, the releases its active groups run (one, unless a cluster was rolled back alone). */
   serving?: Record<string, string[]>;
   clusters: StatusCluster[];
+  /** What carries the traffic (kiln.yaml `proxy.engine`): `kiln` (the embedded proxy) or `haproxy`. */
+  proxy?: { engine: ProxyEngine };
   /** Whether the control plane can write .kiln (added by the control plane, see storage-watch.ts). */
   storage?: { ok: boolean; message: string | null; since: string | null };
   /** Who servers and builds run as, and what isolation is lost when Kiln is not root (added by the control plane). */
@@ -100,7 +102,7 @@ export function statusView(state: RuntimeState, spec: ProjectSpec, env?: string)
       };
     }),
   }));
-  const view: StatusView = { project: spec.project, env: env ?? null, lastDeployment: env ? (state.lastDeployment(env) ?? null) : null, clusters };
+  const view: StatusView = { project: spec.project, env: env ?? null, lastDeployment: env ? (state.lastDeployment(env) ?? null) : null, clusters, proxy: { engine: spec.proxy.engine } };
   return { ...view, serving: Object.fromEntries(servingReleases(view)) };
 }
 
@@ -177,6 +179,8 @@ export function formatStatus(v: StatusView, paint: (state: string, text: string)
     const last = d && !(d.state === 'succeeded' && serving.length === 1 && serving[0] === d.release) ? `; last ${d.kind} ${d.release} ${paint(d.state, d.state)}` : '';
     lines.push(`${env}: ${serving.length ? `${serving.join(', ')} serves` : 'nothing serves'}${last}`);
   }
+  // The default engine goes unsaid; HAProxy is named, since its logs and behaviour differ (docs/proxy.md).
+  if (v.proxy?.engine === 'haproxy') lines.push('traffic through HAProxy (proxy.engine: haproxy)');
   for (const c of v.clusters) {
     lines.push(`${c.name}${c.host ? `  ${c.host}` : ''}${c.url ? `  ${c.url}` : ''}  active: ${c.active ?? '-'}`);
     if (c.canary) {

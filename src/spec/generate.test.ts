@@ -29,7 +29,7 @@ test('the JSON Schema is draft 2020-12, closed to unknown keys, and carries type
   assert.equal(s.additionalProperties, false);
   assert.deepEqual(s.required, ['project', 'services', 'environments']);
   assert.deepEqual(Object.keys(get(s, 'properties')), ['project', 'domain', 'proxy', 'dns', 'metrics', 'logs', 'os', 'data', 'services', 'environments']);
-  assert.deepEqual(get(s, 'properties', 'proxy').default, { host: '127.0.0.1', port: 7080, 'tunnel-idle-timeout': '1h', 'trusted-proxies': [] });
+  assert.deepEqual(get(s, 'properties', 'proxy').default, { engine: 'kiln', haproxy: '/usr/sbin/haproxy', host: '127.0.0.1', port: 7080, 'tunnel-idle-timeout': '1h', 'trusted-proxies': [] });
 
   const service = get(s, 'properties', 'services', 'additionalProperties');
   assert.equal(get(s, 'properties', 'services').minProperties, 1);

@@ -15,7 +15,7 @@ test('the documented example loads, with every default filled in', () => {
     assert.equal(spec.dir, dir);
     assert.equal(spec.project, 'shop');
     assert.equal(spec.domain, 'shop.test');
-    assert.deepEqual(spec.proxy, { host: '127.0.0.1', port: 7080, tunnelIdleTimeoutMs: 3_600_000 });
+    assert.deepEqual(spec.proxy, { engine: 'kiln', haproxy: '/usr/sbin/haproxy', host: '127.0.0.1', port: 7080, tunnelIdleTimeoutMs: 3_600_000 });
     assert.deepEqual(spec.os.bookworm, {
       name: 'bookworm',
       kind: 'debian',
@@ -69,7 +69,7 @@ test('a minimal spec gets its defaults: domain, proxy, runtime, replicas, empty 
     ),
   );
   assert.equal(spec.domain, 'tiny.test');
-  assert.deepEqual(spec.proxy, { host: '127.0.0.1', port: 7080, tunnelIdleTimeoutMs: 3_600_000 });
+  assert.deepEqual(spec.proxy, { engine: 'kiln', haproxy: '/usr/sbin/haproxy', host: '127.0.0.1', port: 7080, tunnelIdleTimeoutMs: 3_600_000 });
   assert.deepEqual(spec.os, {});
   assert.deepEqual(spec.data, {});
   assert.deepEqual(spec.services.api?.roles.http, { name: 'http', replicas: 1, port: 'http', flags: {} });

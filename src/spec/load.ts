@@ -146,6 +146,8 @@ function toProjectSpec(raw: RawProject, file: string, dir: string): ProjectSpec 
     project: raw.project,
     domain: raw.domain ?? `${raw.project}.test`,
     proxy: {
+      engine: raw.proxy.engine,
+      haproxy: raw.proxy.haproxy,
       host: raw.proxy.host,
       port: raw.proxy.port,
       tunnelIdleTimeoutMs: raw.proxy['tunnel-idle-timeout'],

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { MAX_LABEL, partProblem } from '../names/names.js';
-import { BUILD_PLACES, DATA_ENGINES, FLAG_STYLES, RUNTIMES } from './types.js';
+import { BUILD_PLACES, DATA_ENGINES, FLAG_STYLES, PROXY_ENGINES, RUNTIMES } from './types.js';
 import { FLAG_REFERENCE_FORMS } from './flagref.js';
 import { cidrProblem } from '../util/cidr.js';
 import {
@@ -334,6 +334,12 @@ export const projectSchema = obj({
   domain: optional(str('DNS name', { check: dnsName, pattern: DNS_NAME.source, maxLength: 253 }), 'DNS zone of the project\'s clusters and server groups.', '<project>.test'),
   proxy: withDefault(
     obj({
+      engine: withDefault(
+        oneOf(PROXY_ENGINES),
+        'What carries the traffic: `kiln` (the embedded `kiln proxy`, no install) or `haproxy` (HAProxy driven by Kiln: its configuration written from the route table, switches through its runtime API without a reload; docs/proxy.md, "The HAProxy engine").',
+        'kiln',
+      ),
+      haproxy: withDefault(str('path'), 'The HAProxy binary the `haproxy` engine runs (2.6 or newer).', '/usr/sbin/haproxy'),
       host: withDefault(str('host', { check: hostCheck }), 'Address the proxy\'s public listener binds.', '127.0.0.1'),
       port: withDefault(int(0, 65535), 'Port of the proxy\'s public listener (routes by Host header).', 7080),
       'tunnel-idle-timeout': withDefault(
@@ -346,7 +352,7 @@ export const projectSchema = obj({
         'Addresses (CIDR ranges such as `10.0.0.0/8`, or single addresses) of proxies in front of Kiln\'s. Only from these are a client\'s `X-Forwarded-For`/`-Host`/`-Proto`, `Forwarded` and `X-Real-IP` passed on to servers; from anyone else they are dropped and the proxy sets its own (docs/proxy.md).',
       ),
     }),
-    'The data plane (`kiln proxy`).',
+    'The data plane (`kiln proxy`, or HAProxy).',
   ),
   dns: withDefault(
     obj({

@@ -200,7 +200,15 @@ export interface EnvironmentSpec {
   maintenance?: { page?: string; retryAfterMs: number };
 }
 
+/** kiln.yaml `proxy.engine`: Kiln's own proxy (the default) or HAProxy driven by Kiln. */
+export const PROXY_ENGINES = ['kiln', 'haproxy'] as const;
+export type ProxyEngine = (typeof PROXY_ENGINES)[number];
+
 export interface ProxySpec {
+  /** What carries the traffic (docs/proxy.md). */
+  engine: ProxyEngine;
+  /** The HAProxy binary of the `haproxy` engine. */
+  haproxy: string;
   /** Loopback address the public listener binds. */
   host: string;
   /** Port of the public listener that routes by Host header. */

@@ -6,7 +6,7 @@
 // restart. KILN_CHAOS_DEPLOYS sets the number of deploys (the issue's full run is 30); the
 // default keeps CI under about three minutes. The random moments come from a seed printed in the
 // summary; KILN_CHAOS_SEED replays a run (without it every run explores new moments).
-// Kills during the other multi-step operations: chaos-ops.test.ts.
+// Kills during the other multi-step operations: chaos-ops.test.ts. Once per proxy engine.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -16,6 +16,8 @@ import { rng } from '../../src/util/fuzzkit.js';
 import { chaosSeed, median } from './lib/consistency.js';
 import { startLoad, waitFor, sleep } from './lib/load.js';
 import { setupShop, processesMatching, type Shop } from './lib/shop.js';
+import { PROXY_ENGINES, type ProxyEngine } from '../../src/spec/types.js';
+import { withEngine } from './lib/engines.js';
 
 const DEPLOYS = Number(process.env.KILN_CHAOS_DEPLOYS ?? 30);
 
@@ -57,10 +59,13 @@ function converged(dir: string, env: string): Converged | string {
 
 const SEED = chaosSeed();
 
-describe('chaos: control plane and server kills during deploys', () => {
+for (const engine of PROXY_ENGINES) suite(engine);
+
+function suite(engine: ProxyEngine): void {
+describe(`chaos: control plane and server kills during deploys (proxy engine ${engine})`, () => {
   let shop: Shop;
   before(async () => {
-    shop = await setupShop();
+    shop = await setupShop({ edit: withEngine(engine) });
   });
   after(async () => {
     await shop?.p.cleanup();
@@ -130,3 +135,4 @@ describe('chaos: control plane and server kills during deploys', () => {
     }
   });
 });
+}

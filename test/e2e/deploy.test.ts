@@ -1,6 +1,7 @@
-// Blue/green on the embedded default, end to end through the real CLI, control plane, proxy and
-// servers: zero failed requests while deploying and rolling back, a release that never becomes
-// healthy never receives a request.
+// Blue/green on the process runtime, end to end through the real CLI, control plane, data plane
+// and servers: zero failed requests while deploying and rolling back, a release that never becomes
+// healthy never receives a request, a kill -9 of the data plane loses no route. The same suite
+// runs once per proxy engine (kiln.yaml `proxy.engine`): the embedded proxy and real HAProxy.
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
@@ -8,11 +9,16 @@ import { execFileSync } from 'node:child_process';
 import { startLoad, waitFor } from './lib/load.js';
 import { setupShop, processesMatching, type Shop } from './lib/shop.js';
 import type { DeployPlanView } from '../../src/cli/plan-view.js';
+import { PROXY_ENGINES, type ProxyEngine } from '../../src/spec/types.js';
+import { dataPlanePid, withEngine } from './lib/engines.js';
 
-describe('deploy on the process runtime', () => {
+for (const engine of PROXY_ENGINES) suite(engine);
+
+function suite(engine: ProxyEngine): void {
+describe(`deploy on the process runtime (proxy engine ${engine})`, () => {
   let shop: Shop;
   before(async () => {
-    shop = await setupShop();
+    shop = await setupShop({ edit: withEngine(engine) });
   });
   after(async () => {
     await shop?.p.cleanup();
@@ -29,6 +35,7 @@ describe('deploy on the process runtime', () => {
     const apiCluster = st.clusters.find((c) => c.name === 'api-http-dev');
     assert.equal(apiCluster?.active, 'api-http-dev-v001');
     assert.deepEqual(apiCluster?.groups.map((g) => [g.name, g.state, g.healthy]), [['api-http-dev-v001', 'active', 2]]);
+    assert.deepEqual(st.proxy, { engine }, 'status names the engine');
     const worker = st.clusters.find((c) => c.name === 'api-worker-dev');
     assert.equal(worker?.groups[0]?.servers.length, 1);
     // Only a cluster with a load balancer has a host name to show; a worker has none.
@@ -142,10 +149,36 @@ describe('deploy on the process runtime', () => {
     assert.equal(apiCluster?.groups.find((g) => g.name === 'api-http-dev-v002')?.state, 'disabled', 'kept for rolling forward');
   });
 
+  test('kill -9 of the data plane: the control plane starts it again from its saved routes, which serve as before', { timeout: 60_000 }, async () => {
+    const killed = dataPlanePid(shop.p.dir, engine);
+    assert.ok(killed, 'the data plane runs');
+    process.kill(killed, 'SIGKILL');
+    await waitFor(async () => {
+      const pid = dataPlanePid(shop.p.dir, engine);
+      if (pid === null || pid === killed) return false;
+      return (await shop.get('api-http-dev.shop.test', '/items').catch(() => ({ version: '' }))).version === '1.0.0';
+    }, { timeoutMs: 30_000, what: 'the data plane back, routing api to the rolled-back v1' });
+    assert.match((await shop.get('web-http-dev.shop.test', '/')).body, /api 1\.0\.0/, 'the cluster port too');
+    const api = (await shop.status()).clusters.find((c) => c.name === 'api-http-dev');
+    assert.equal(api?.active, 'api-http-dev-v001');
+  });
+
+  // Only HAProxy refuses: the embedded proxy's canaries are test/e2e/canary.test.ts.
+  if (engine === 'haproxy') {
+    test('deploy --canary is refused before anything starts, naming proxy.engine', async () => {
+      const before = await shop.status();
+      const r = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--canary'], { allowFail: true });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /a canary deploy needs Kiln's own proxy; kiln\.yaml has proxy\.engine: haproxy/);
+      assert.deepEqual((await shop.status()).clusters, before.clusters, 'nothing changed');
+    });
+  }
+
   test('deploy --dry-run prints the plan and changes nothing', async () => {
     const before = await shop.status();
     const res = await shop.p.kiln(['deploy', 'r2', '--env', 'dev', '--dry-run', '--json']);
     const plan = JSON.parse(res.stdout).plan as DeployPlanView;
+    assert.deepEqual(JSON.parse(res.stdout).proxy, { engine }, 'the plan names the engine the switch goes through');
     const api = plan.clusters.find((c) => c.cluster === 'api-http-dev');
     assert.equal(api?.group, 'api-http-dev-v004');
     assert.equal(api?.action, 'create');
@@ -184,3 +217,4 @@ describe('deploy on the process runtime', () => {
     assert.deepEqual(await shop.status(), before);
   });
 });
+}

@@ -1,20 +1,26 @@
 // kiln pause / resume / maintenance on the example: the proxy holds the api's requests while
 // paused and sends them on in order at resume, none lost; maintenance answers 503 with the
 // environment's page and Retry-After; both survive kill -9 of the proxy (it restores its saved
-// routes) and are refused with a clear error for a worker or an unknown cluster.
+// routes) and are refused with a clear error for a worker or an unknown cluster. Once per proxy
+// engine: the embedded proxy holds in its own queue, HAProxy in Kiln's Lua action (haproxy/hold.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setupShop, type Shop } from './lib/shop.js';
+import { PROXY_ENGINES, type ProxyEngine } from '../../src/spec/types.js';
+import { dataPlanePid, withEngine } from './lib/engines.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('kiln pause, resume and maintenance', () => {
+for (const engine of PROXY_ENGINES) suite(engine);
+
+function suite(engine: ProxyEngine): void {
+describe(`kiln pause, resume and maintenance (proxy engine ${engine})`, () => {
   let shop: Shop;
   before(async () => {
     shop = await setupShop({
-      edit: (y) => y.replace(/^  dev:\n/m, '  dev:\n    maintenance: { page: maintenance.html, retry-after: 2m }\n'),
+      edit: (y) => withEngine(engine)(y.replace(/^  dev:\n/m, '  dev:\n    maintenance: { page: maintenance.html, retry-after: 2m }\n')),
     });
     fs.writeFileSync(path.join(shop.p.dir, 'maintenance.html'), '<!doctype html><title>shop</title><p>The kiln is cooling down.</p>\n');
   });
@@ -39,7 +45,8 @@ describe('kiln pause, resume and maintenance', () => {
     const r = await shop.get('web-http-dev.shop.test', '/');
     assert.equal(r.status, 503);
     assert.match(r.body, /The kiln is cooling down/);
-    const pid = (JSON.parse(fs.readFileSync(path.join(shop.p.dir, '.kiln', 'run', 'proxy.json'), 'utf8')) as { pid: number }).pid;
+    const pid = dataPlanePid(shop.p.dir, engine);
+    assert.ok(pid, 'the data plane runs');
     process.kill(pid, 'SIGKILL');
     // The control plane restarts the proxy, which restores its saved table: still in maintenance.
     let again = { status: 0, body: '' };
@@ -63,3 +70,4 @@ describe('kiln pause, resume and maintenance', () => {
     assert.match(unknown.stderr, /api-http-dev/);
   });
 });
+}

@@ -32,7 +32,7 @@ function project(t: { after: (fn: () => void) => void }, app: Partial<AppSpec> =
     dir,
     project: 'shop',
     domain: 'shop.test',
-    proxy: { host: '127.0.0.1', port: 8080 },
+    proxy: { engine: 'kiln', haproxy: '/usr/sbin/haproxy', host: '127.0.0.1', port: 8080 },
     dns: { host: '127.0.0.1', port: 5353 },
     logs: { retention: {}, export: {} },
     os: {},

@@ -27,7 +27,7 @@ function project(t: { after: (fn: () => void) => void }, build?: string[]): { sp
     dir,
     project: 'shop',
     domain: 'shop.test',
-    proxy: { host: '127.0.0.1', port: 8080 },
+    proxy: { engine: 'kiln', haproxy: '/usr/sbin/haproxy', host: '127.0.0.1', port: 8080 },
     dns: { host: '127.0.0.1', port: 5353 },
     logs: { retention: {}, export: {} },
     os: {},
