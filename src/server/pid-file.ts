@@ -20,3 +20,4 @@ export function claimPidFile(file: string): void {
   }
   writeFileAtomic(file, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }), 0o600);
 }
+

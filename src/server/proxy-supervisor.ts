@@ -8,18 +8,13 @@ import { fileURLToPath } from 'node:url';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { RouteTable, ProxyStats } from '../proxy/routes.js';
 import { isProcessAlive, processStartTime } from '../runtime/process/proc.js';
+import { dataPlaneAlive, readDataPlanePid, type DataPlanePidFile } from '../runtime/process/pid-file.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { unixRequest } from '../util/unix-http.js';
 import type { RunPaths } from './paths.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const KILN_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/kiln.js');
-
-interface ProxyPidFile {
-  pid: number;
-  startTime: string;
-  listen: string;
-}
 
 export class ProxySupervisor implements DataPlane {
   readonly name = 'kiln proxy';
@@ -34,17 +29,12 @@ export class ProxySupervisor implements DataPlane {
     private readonly metrics?: { host: string; proxyPort: number; allowPublic: boolean },
   ) {}
 
-  private readPid(): ProxyPidFile | null {
-    try {
-      return JSON.parse(readFileSync(this.paths.proxyPid, 'utf8')) as ProxyPidFile;
-    } catch {
-      return null;
-    }
+  private readPid(): DataPlanePidFile | null {
+    return readDataPlanePid(this.paths.proxyPid);
   }
 
   isRunning(): boolean {
-    const p = this.readPid();
-    return !!p && isProcessAlive(p.pid, p.startTime);
+    return dataPlaneAlive(this.readPid());
   }
 
   private async answers(): Promise<boolean> {

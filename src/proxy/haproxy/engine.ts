@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isProcessAlive, processStartTime } from '../../runtime/process/proc.js';
+import { dataPlaneAlive, readDataPlanePid, type DataPlanePidFile } from '../../runtime/process/pid-file.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import type { DataPlane } from '../data-plane.js';
 import { EMPTY_ROUTE_TABLE, type ProxyStats, type RouteTable } from '../routes.js';
@@ -35,12 +36,6 @@ export interface HaproxyEngineOptions {
   listen: { host: string; port: number; tunnelIdleTimeoutMs?: number };
   metrics?: { host: string; proxyPort: number };
   log: (msg: string) => void;
-}
-
-interface PidFile {
-  pid: number;
-  startTime: string;
-  listen: string;
 }
 
 export class HaproxyEngine implements DataPlane {
@@ -72,17 +67,12 @@ export class HaproxyEngine implements DataPlane {
     return this.readPid()?.pid ?? null;
   }
 
-  private readPid(): PidFile | null {
-    try {
-      return JSON.parse(readFileSync(this.files.pid, 'utf8')) as PidFile;
-    } catch {
-      return null;
-    }
+  private readPid(): DataPlanePidFile | null {
+    return readDataPlanePid(this.files.pid);
   }
 
   isRunning(): boolean {
-    const p = this.readPid();
-    return !!p && isProcessAlive(p.pid, p.startTime);
+    return dataPlaneAlive(this.readPid());
   }
 
   private async answers(timeoutMs = 1000): Promise<Record<string, string> | null> {
