@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
 import type { Packet, RecordType } from 'dns-packet';
 import { parse, ResponseCache } from './cache.js';
+import { rng } from '../util/fuzzkit.js';
 import { respond, type Transport } from './respond.js';
 import { sampleSnapshot } from './testkit.js';
 import { buildZone, type Zone, type ZoneSnapshot } from './zone.js';
@@ -14,17 +15,6 @@ import { buildZone, type Zone, type ZoneSnapshot } from './zone.js';
 const rcodeOf = (p: dnsPacket.DecodedPacket): string => (p as unknown as { rcode: string }).rcode;
 const dataOf = (a: dnsPacket.Answer): unknown => (a as { data?: unknown }).data;
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The sample zone plus a group of 80 servers, whose A answer fits neither 512 bytes nor 1232, and

@@ -8,23 +8,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { Packet, RecordType } from 'dns-packet';
+import { rng } from '../util/fuzzkit.js';
 import { respond } from './respond.js';
 import { dataOf, dig, sampleSnapshot, startTestDns } from './testkit.js';
 import { buildZone } from './zone.js';
 
 const SEED = Number(process.env.KILN_FUZZ_SEED ?? 0x6b696c6e);
 
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['api-http-dev.shop.test', 'api-http-dev-v004.shop.test', 'api-http-dev-v004-1.shop.test', '_http._tcp.api-http-dev.shop.test', 'shop.test', 'nope.shop.test', 'example.com', '.', 'a.b.c.d.e.f.shop.test'];
 const TYPES: RecordType[] = ['A', 'AAAA', 'SRV', 'TXT', 'SOA', 'NS', 'MX', 'CNAME', 'PTR', 'AXFR', 'OPT', 'CAA'];

@@ -33,7 +33,7 @@ test('a port in use is a PORT_IN_USE error that names the address', async () => 
 });
 
 test('an address off loopback is refused before anything listens, naming the kiln.yaml key that allows it', async () => {
-  for (const host of ['0.0.0.0', '::', '10.1.2.3']) {
+  for (const host of ['0.0.0.0', '::', '192.0.2.10']) {
     await assert.rejects(serveMetrics(host, 0, () => '', 'control plane'), (e: Error & { code?: string; hint?: string }) => {
       assert.equal(e.code, 'LISTENER_NOT_LOOPBACK');
       assert.match(e.message, new RegExp(`^control plane metrics would listen on ${host.replace(/\./g, '\\.')}:0, which is not a loopback address`));

@@ -23,7 +23,7 @@ test('metrics: absent means no listener; present takes the loopback defaults', (
   assert.equal(load(spec()).metrics, undefined);
   assert.deepEqual(load(spec('metrics: {}')).metrics, { host: '127.0.0.1', port: 9464, proxyPort: 9465, allowPublic: false });
   assert.deepEqual(load(spec('metrics: { host: 127.0.0.2, port: 19000, proxy-port: 19001 }')).metrics, { host: '127.0.0.2', port: 19000, proxyPort: 19001, allowPublic: false });
-  assert.deepEqual(load(spec('metrics: { host: 10.1.2.3, allow-public: true }')).metrics, { host: '10.1.2.3', port: 9464, proxyPort: 9465, allowPublic: true });
+  assert.deepEqual(load(spec('metrics: { host: 192.0.2.10, allow-public: true }')).metrics, { host: '192.0.2.10', port: 9464, proxyPort: 9465, allowPublic: true });
 });
 
 test('metrics.host off loopback is refused at its file:line:column unless allow-public is true', () => {

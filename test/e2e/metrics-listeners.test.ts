@@ -39,7 +39,7 @@ describe('metrics listeners off loopback', () => {
   test('kiln proxy --metrics off loopback is a LISTENER_NOT_LOOPBACK error naming the flag; nothing is started', async () => {
     const dir = fs.mkdtempSync(path.join(p.dir, 'proxy-'));
     const args = ['proxy', '--listen', `127.0.0.1:${await freePort()}`, '--admin', path.join(dir, 'admin.sock'), '--routes', path.join(dir, 'routes.json')];
-    for (const metrics of ['0.0.0.0:9999', '[::]:9999', '10.1.2.3:9999']) {
+    for (const metrics of ['0.0.0.0:9999', '[::]:9999', '192.0.2.10:9999']) {
       const r = await p.kiln([...args, '--metrics', metrics, '--json'], { allowFail: true, timeoutMs: 30_000 });
       assert.equal(r.code, 1, `${metrics}: ${r.stdout}${r.stderr}`);
       const err = JSON.parse(r.stdout) as { error: { code: string; message: string; location: { flag: string }; hint: string } };
